@@ -1,0 +1,102 @@
+"""Errors and warnings raised by descend.
+
+Every error a user can cause derives from :class:`DescendError` and from the
+built-in class a Python user expects (``ValueError`` or ``TypeError``), so
+``except ValueError`` keeps working. Messages name the argument, show the value
+and say what was expected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "DescendError",
+    "DescendWarning",
+    "FormulaError",
+    "InvalidArgument",
+    "InvalidType",
+]
+
+
+class DescendError(Exception):
+    """Base class of every error descend raises on purpose."""
+
+
+class InvalidArgument(DescendError, ValueError):
+    """An argument has the right type but a value descend cannot use.
+
+    Parameters
+    ----------
+    message : str
+        The whole message; by convention it starts with the argument's name.
+    argument : str, optional
+        The name of the offending argument, kept for programs that inspect it.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class InvalidType(DescendError, TypeError):
+    """An argument has a type descend cannot use."""
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class DataError(InvalidArgument):
+    """A table or array holds values descend cannot fit (NaN, inf, text, ...)."""
+
+
+class FormulaError(InvalidArgument):
+    """A formula string was rejected by the parser.
+
+    Attributes
+    ----------
+    text : str
+        The text that was parsed.
+    position : int or None
+        0-based character offset of the problem in ``text`` when known.
+    reason : str
+        The one-line reason, without the caret line.
+    """
+
+    def __init__(self, reason: str, *, text: str = "", position: int | None = None) -> None:
+        self.reason = reason
+        self.text = text
+        self.position = position
+        super().__init__(self._render(), argument="formula")
+
+    def _render(self) -> str:
+        where = f" (at position {self.position})" if self.position is not None else ""
+        msg = f"formula: {self.reason}{where}"
+        shown = self.text if len(self.text) <= 120 and self.text.isprintable() else ""
+        if shown and self.position is not None and 0 <= self.position <= len(shown):
+            msg += f"\n  {shown}\n  {' ' * self.position}^"
+        return msg
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_formula_error, (self.reason, self.text, self.position))
+
+
+def _rebuild_formula_error(reason: str, text: str, position: int | None) -> FormulaError:
+    return FormulaError(reason, text=text, position=position)
+
+
+class DescendWarning(UserWarning):
+    """Base class of descend's warnings."""
+
+
+try:  # scikit-learn is a hard dependency, but keep this module importable alone.
+    from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
+except ImportError:  # pragma: no cover
+    _SkConvergenceWarning = UserWarning  # type: ignore[assignment,misc]
+
+
+class ConvergenceWarning(_SkConvergenceWarning, DescendWarning):  # type: ignore[misc]
+    """A fit stopped before converging; a subclass of scikit-learn's."""
