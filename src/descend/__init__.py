@@ -1,10 +1,39 @@
-"""descend: gradient descent you can see."""
+"""descend: gradient descent you can see.
+
+Minimize any f: R^p -> R given as a formula or a Python callable, record the
+whole path, and say how the run ended.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets as datasets
+from . import errors as errors
+from . import functions as functions
+from . import linesearch as linesearch
+from . import optimizers as optimizers
+from . import schedules as schedules
+from ._minimize import minimize as minimize
+from .objective import Objective as Objective
+from .result import Intermediate as Intermediate
+from .result import Result as Result
+from .result import Status as Status
 
 try:
     __version__ = version("descend")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Intermediate",
+    "Objective",
+    "Result",
+    "Status",
+    "__version__",
+    "datasets",
+    "errors",
+    "functions",
+    "linesearch",
+    "minimize",
+    "optimizers",
+    "schedules",
+]

@@ -1,0 +1,228 @@
+"""The function being minimized: value and gradient on one point or on a batch.
+
+An :class:`Objective` gives one interface over the ways a user can hand descend a
+function: a Python callable (with or without its gradient), a formula string, a
+parsed :class:`~descend.formula.Formula`, or an entry of :mod:`descend.functions`.
+The loop in :func:`descend.minimize` only ever talks to an ``Objective``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._types import Array
+from .errors import InvalidArgument, InvalidType
+
+__all__ = ["Objective", "as_objective", "finite_difference_gradient"]
+
+_EPS = float(np.finfo(np.float64).eps)
+_FD_SCALE = _EPS ** (1.0 / 3.0)
+
+
+def finite_difference_gradient(fun: Callable[[Array], Any], x: Array) -> Array:
+    """Central finite differences of ``fun`` at one point ``x`` (p,).
+
+    The step for coordinate ``i`` is ``h_i = cbrt(eps) * max(1, |x_i|)`` (about
+    ``6e-6`` near the origin), which balances truncation error ``O(h^2)`` against
+    rounding error ``O(eps / h)``; ``2 p`` calls of ``fun``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    h = _FD_SCALE * np.maximum(1.0, np.abs(x))
+    g = np.empty_like(x)
+    xp = x.copy()
+    for i in range(x.shape[0]):
+        xi = x[i]
+        xp[i] = xi + h[i]
+        fp = float(fun(xp))
+        xp[i] = xi - h[i]
+        fm = float(fun(xp))
+        xp[i] = xi
+        g[i] = (fp - fm) / (2.0 * h[i])
+    return g
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Value and gradient of ``f: R^p -> R``.
+
+    ``value(x)`` and ``gradient(x)`` take one point ``(p,)``; ``values(X)`` and
+    ``gradients(X)`` take a batch ``(K, p)``. When ``vectorized`` is true the
+    underlying functions accept batches directly; otherwise the batch methods
+    loop over rows.
+
+    Attributes
+    ----------
+    fun, grad : callable
+        ``fun(x) -> float`` and ``grad(x) -> (p,)`` (batched too when ``vectorized``).
+    p : int or None
+        Number of variables, when known before a start point is seen.
+    variables : tuple of str
+        Coordinate names (empty when unknown).
+    vectorized : bool
+        ``fun`` and ``grad`` accept ``(K, p)`` arrays.
+    finite_differences : bool
+        ``grad`` is central finite differences; each call costs ``2 p`` calls of ``fun``.
+    name : str
+        A short label for messages and figures.
+    source : object
+        What the user passed (a Formula, a catalog entry, or the callable).
+    """
+
+    fun: Callable[[Array], Any]
+    grad: Callable[[Array], Any]
+    p: int | None = None
+    variables: tuple[str, ...] = ()
+    vectorized: bool = False
+    finite_differences: bool = False
+    name: str = "f"
+    source: Any = None
+
+    def value(self, x: Array) -> float:
+        """f at one point (p,), as a Python float."""
+        return float(self.fun(x))
+
+    def gradient(self, x: Array) -> Array:
+        """The gradient at one point (p,)."""
+        return np.asarray(self.grad(x), dtype=np.float64)
+
+    def values(self, X: Array) -> Array:
+        """f on a batch ``(K, p)`` -> ``(K,)``."""
+        if self.vectorized:
+            return np.asarray(self.fun(X), dtype=np.float64).reshape(X.shape[0])
+        return np.array([float(self.fun(x)) for x in X], dtype=np.float64)
+
+    def gradients(self, X: Array) -> Array:
+        """The gradient on a batch ``(K, p)`` -> ``(K, p)``."""
+        if self.vectorized:
+            return np.asarray(self.grad(X), dtype=np.float64).reshape(X.shape)
+        out = np.empty_like(X)
+        for k, x in enumerate(X):
+            out[k] = self.grad(x)
+        return out
+
+    @property
+    def fd_calls(self) -> int:
+        """Calls of ``fun`` per gradient (0 for an exact gradient)."""
+        return 2 * (self.p or 0) if self.finite_differences else 0
+
+    def with_dimension(self, p: int) -> Objective:
+        """This objective, with its dimension fixed (checked against a known one)."""
+        if self.p is not None and self.p != p:
+            names = f" {', '.join(self.variables)}" if self.variables else ""
+            raise InvalidArgument(
+                f"x0: has {p} coordinates but the function takes {self.p} variables{names}",
+                argument="x0",
+            )
+        if self.p == p:
+            return self
+        return Objective(
+            self.fun, self.grad, p, self.variables, self.vectorized,
+            self.finite_differences, self.name, self.source,
+        )
+
+    def check(self, x0: Array) -> tuple[float, Array]:
+        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns."""
+        raw = self.fun(x0)
+        f0 = _as_scalar(raw, "fun", x0)
+        g0 = np.asarray(self.grad(x0))
+        if g0.shape != x0.shape:
+            raise InvalidArgument(
+                f"grad: must return an array of shape {x0.shape} (one partial derivative per "
+                f"coordinate of x), got shape {g0.shape}",
+                argument="grad",
+            )
+        if not np.issubdtype(g0.dtype, np.number) or np.iscomplexobj(g0):
+            raise InvalidType(
+                f"grad: must return real numbers, got dtype {g0.dtype}", argument="grad"
+            )
+        return f0, g0.astype(np.float64, copy=False)
+
+
+def _as_scalar(raw: Any, argument: str, x: Array) -> float:
+    arr = np.asarray(raw)
+    if arr.ndim != 0:
+        raise InvalidArgument(
+            f"{argument}: must return a scalar for x of shape {x.shape}, got an array of "
+            f"shape {arr.shape}; return a float (for example float(...) or .sum())",
+            argument=argument,
+        )
+    if np.iscomplexobj(arr) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise InvalidType(
+            f"{argument}: must return a real number, got {type(raw).__name__} {raw!r:.60}",
+            argument=argument,
+        )
+    return float(arr)
+
+
+def as_objective(
+    fun: Any,
+    grad: Callable[[Array], Any] | None = None,
+    *,
+    variables: Any = None,
+) -> Objective:
+    """Turn what a user passes as ``fun`` into an :class:`Objective`.
+
+    Parameters
+    ----------
+    fun : callable, str, Formula, TestFunction or Objective
+        A callable ``fun(x) -> float``; a formula string such as ``"x**2 + y**2"``
+        (parsed safely, with its exact gradient); a parsed ``Formula``; or an entry
+        of :mod:`descend.functions` (by object).
+    grad : callable, optional
+        ``grad(x) -> (p,)``. Without it, a callable gets central finite
+        differences; formulas and catalog entries always use their exact gradient.
+    variables : sequence of str or str, optional
+        Order of the variables of a formula string.
+    """
+    if isinstance(fun, Objective):
+        return fun
+    if isinstance(fun, str):
+        from .formula import parse
+
+        fun = parse(fun, variables=variables)
+    if _is_formula(fun):
+        return Objective(
+            fun, grad if grad is not None else fun.grad, fun.n_vars, tuple(fun.variables),
+            vectorized=grad is None, name=str(fun), source=fun,
+        )
+    if _is_catalog_entry(fun):
+        return Objective(
+            fun.fun, grad if grad is not None else fun.grad, fun.dim, tuple(fun.variables),
+            vectorized=grad is None, name=fun.name, source=fun,
+        )
+    if not callable(fun):
+        raise InvalidType(
+            f"fun: expected a callable f(x) -> float, a formula string or a Formula, "
+            f"got {type(fun).__name__}",
+            argument="fun",
+        )
+    if grad is not None and not callable(grad):
+        raise InvalidType(
+            f"grad: expected a callable grad(x) -> array or None, got {type(grad).__name__}",
+            argument="grad",
+        )
+    name = getattr(fun, "__name__", "f")
+    if grad is None:
+        user_fun = fun
+
+        def fd_grad(x: Array) -> Array:
+            return finite_difference_gradient(user_fun, x)
+
+        return Objective(fun, fd_grad, finite_differences=True, name=name, source=fun)
+    return Objective(fun, grad, name=name, source=fun)
+
+
+def _is_formula(obj: Any) -> bool:
+    from .formula import Formula
+
+    return isinstance(obj, Formula)
+
+
+def _is_catalog_entry(obj: Any) -> bool:
+    from .functions import TestFunction
+
+    return isinstance(obj, TestFunction)
