@@ -121,9 +121,9 @@ class TestFunction:
     def __post_init__(self) -> None:
         x0 = _frozen(self.x0)
         minima = tuple(_frozen(m) for m in self.minima)
-        for what, n in [("x0", x0.shape[0]), ("bounds", len(self.bounds)),
-                        ("variables", len(self.variables))] + [("minima", m.shape[0])
-                                                               for m in minima]:
+        lengths = [("x0", x0.size), ("bounds", len(self.bounds))]
+        lengths += [("variables", len(self.variables))] + [("minima", m.size) for m in minima]
+        for what, n in lengths:
             if n != self.dim:
                 raise InvalidArgument(
                     f"{what}: expected {self.dim} entries (dim={self.dim}), got {n}",
@@ -312,9 +312,9 @@ def get(name: str, dim: int | None = None) -> TestFunction:
 def _unknown(name: str) -> InvalidArgument:
     known = names()
     close = difflib.get_close_matches(name.strip().lower(), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return InvalidArgument(
-        f"name: unknown test function {name!r}{hint} Known names: {', '.join(known)}",
+        f"name: unknown test function {name!r}{hint}. Known names: {', '.join(known)}",
         argument="name",
     )
 
