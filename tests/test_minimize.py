@@ -160,7 +160,7 @@ def test_result_fields_and_shapes():
     np.testing.assert_allclose(res.jac, paraboloid_grad(res.x))
     assert res["x"] is res.x
     assert res.njev == 21
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(AttributeError):  # frozen
         res.nit = 3  # type: ignore[misc]
 
 

@@ -180,7 +180,7 @@ class Run:
 
     @property
     def status(self) -> list[Status]:
-        return [CODES[c] for c in self.codes]  # type: ignore[misc]
+        return [s for s in (CODES[c] for c in self.codes) if s is not None]
 
     def message(self, k: int) -> str:
         status = CODES[int(self.codes[k])]
@@ -284,7 +284,7 @@ def _iterate(
         while k < max_iter and book.running:
             d, ostate = update(g, ostate, x)
             t, xn, fn, n_f, n_g, pstate = step(k, pstate, x, f, g, d)
-            if batch:
+            if isinstance(book, _Batch):
                 xn, fn, t = book.freeze(x, xn, fn, t)
             if fn is None:
                 fn = evalf(xn)
@@ -306,7 +306,10 @@ class _Single:
     ) -> None:
         self.crit, self.callback, self.log_every = crit, callback, log_every
         gn = _norm(g)
-        self.xs, self.fs, self.gns, self.ts = [x], [f], [gn], []
+        self.xs: list[Array] = [x]
+        self.fs: list[float] = [f]
+        self.gns: list[float] = [gn]
+        self.ts: list[Any] = []
         self.fbound = float(divergence_bound(f))
         self.status: Status | None = None
         self.why = ""
@@ -414,7 +417,10 @@ class _Batch:
         self.nit = np.zeros(k_runs, dtype=np.int64)
         self.lr_max = np.full(k_runs, np.nan)
         self.why = ["" if c != 1 else "f or the gradient at x0 is not finite" for c in self.codes]
-        self.xs, self.fs, self.gns, self.ts = ([x], [f], [gn], []) if record else ([], [], [], [])
+        self.xs: list[Array] = [x] if record else []
+        self.fs: list[Array] = [f] if record else []
+        self.gns: list[Array] = [gn] if record else []
+        self.ts: list[Array] = []
         self.done = self.codes != 0
         self.running = not self.done.all()
         self.last = (x, f, g)

@@ -95,7 +95,7 @@ class DescendWarning(UserWarning):
 try:  # scikit-learn is a hard dependency, but keep this module importable alone.
     from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
 except ImportError:  # pragma: no cover
-    _SkConvergenceWarning = UserWarning  # type: ignore[assignment,misc]
+    _SkConvergenceWarning = UserWarning  # type: ignore[assignment,misc,unused-ignore]
 
 
 class ConvergenceWarning(_SkConvergenceWarning, DescendWarning):  # type: ignore[misc]

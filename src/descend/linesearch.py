@@ -122,24 +122,24 @@ def _armijo(
                 return t, xn, fn, nfev
             t *= shrink
         return 0.0, x.copy(), f, nfev
-    t = np.array(t, dtype=np.float64, copy=True)
-    xn = x - t[:, None] * d
-    fn = np.asarray(evalf(xn), dtype=np.float64)
+    ts: Array = np.array(t, dtype=np.float64, copy=True)
+    xn = x - ts[:, None] * d
+    fs: Array = np.asarray(evalf(xn), dtype=np.float64)
     nfev += x.shape[0]
-    bad = ~(fn <= f_ref - c * t * slope)
+    bad = ~(fs <= f_ref - c * ts * slope)
     for _ in range(max_halvings):
         if not bad.any():
             break
-        t[bad] *= shrink
-        xn[bad] = x[bad] - t[bad, None] * d[bad]
-        fn[bad] = evalf(xn[bad])
+        ts[bad] *= shrink
+        xn[bad] = x[bad] - ts[bad, None] * d[bad]
+        fs[bad] = evalf(xn[bad])
         nfev += int(bad.sum())
-        bad &= ~(fn <= f_ref - c * t * slope)
+        bad &= ~(fs <= f_ref - c * ts * slope)
     if bad.any():
-        t[bad] = 0.0
+        ts[bad] = 0.0
         xn[bad] = x[bad]
-        fn[bad] = f[bad]
-    return t, xn, fn, nfev
+        fs[bad] = f[bad]
+    return ts, xn, fs, nfev
 
 
 def _descent(g: Array, d: Array) -> tuple[Array, Any]:

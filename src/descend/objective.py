@@ -8,6 +8,7 @@ The loop in :func:`descend.minimize` only ever talks to an ``Objective``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,18 +83,28 @@ class Objective:
     source: Any = None
 
     def value(self, x: Array) -> float:
-        """f at one point (p,), as a Python float."""
-        return float(self.fun(x))
+        """f at one point (p,), as a Python float; nan where Python's math gives up."""
+        try:
+            return float(self.fun(x))
+        except (ArithmeticError, ValueError) as exc:
+            if _is_numeric_failure(exc):
+                return math.nan
+            raise
 
     def gradient(self, x: Array) -> Array:
-        """The gradient at one point (p,)."""
-        return np.asarray(self.grad(x), dtype=np.float64)
+        """The gradient at one point (p,); nan where Python's math gives up."""
+        try:
+            return np.asarray(self.grad(x), dtype=np.float64)
+        except (ArithmeticError, ValueError) as exc:
+            if _is_numeric_failure(exc):
+                return np.full(x.shape, math.nan)
+            raise
 
     def values(self, X: Array) -> Array:
         """f on a batch ``(K, p)`` -> ``(K,)``."""
         if self.vectorized:
             return np.asarray(self.fun(X), dtype=np.float64).reshape(X.shape[0])
-        return np.array([float(self.fun(x)) for x in X], dtype=np.float64)
+        return np.array([self.value(x) for x in X], dtype=np.float64)
 
     def gradients(self, X: Array) -> Array:
         """The gradient on a batch ``(K, p)`` -> ``(K, p)``."""
@@ -101,7 +112,7 @@ class Objective:
             return np.asarray(self.grad(X), dtype=np.float64).reshape(X.shape)
         out = np.empty_like(X)
         for k, x in enumerate(X):
-            out[k] = self.grad(x)
+            out[k] = self.gradient(x)
         return out
 
     @property
@@ -140,6 +151,11 @@ class Objective:
                 f"grad: must return real numbers, got dtype {g0.dtype}", argument="grad"
             )
         return f0, g0.astype(np.float64, copy=False)
+
+
+def _is_numeric_failure(exc: BaseException) -> bool:
+    """Overflow, division by zero, or ``math domain error``: a value, not a bug."""
+    return isinstance(exc, ArithmeticError) or "math domain error" in str(exc)
 
 
 def _as_scalar(raw: Any, argument: str, x: Array) -> float:

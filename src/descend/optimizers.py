@@ -146,7 +146,10 @@ def nesterov(beta: float = 0.9) -> Optimizer:
 
 
 def scale_by_sum_of_squares(eps: float = 1e-8) -> Optimizer:
-    r"""AdaGrad's scaling: :math:`s_{k+1} = s_k + g_k^2`, direction :math:`g_k / (\sqrt{s_{k+1}} + \epsilon)`."""
+    r"""AdaGrad's scaling.
+
+    :math:`s_{k+1} = s_k + g_k^2`, direction :math:`g_k / (\sqrt{s_{k+1}} + \epsilon)`.
+    """
     e = _check_positive("eps", eps)
 
     def init(x: Array) -> State:
@@ -170,7 +173,11 @@ def adagrad(eps: float = 1e-8) -> Optimizer:
 
 
 def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
-    r"""RMSProp's scaling: :math:`s_{k+1} = \rho s_k + (1-\rho) g_k^2`, direction :math:`g_k / (\sqrt{s_{k+1}} + \epsilon)`."""
+    r"""RMSProp's scaling.
+
+    :math:`s_{k+1} = \rho s_k + (1-\rho) g_k^2`, direction
+    :math:`g_k / (\sqrt{s_{k+1}} + \epsilon)`.
+    """
     rho = _check_unit("decay", decay)
     e = _check_positive("eps", eps)
 

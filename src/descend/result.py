@@ -18,7 +18,7 @@ from ._types import Array
 __all__ = ["MESSAGES", "Intermediate", "Result", "Status", "describe"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """How a run ended. A ``str`` enum, so ``res.status == "max_iter"`` holds."""
 
     GTOL = "gtol"
@@ -27,9 +27,6 @@ class Status(str, enum.Enum):
     MAX_ITER = "max_iter"
     DIVERGED = "diverged"
     CALLBACK = "callback"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def success(self) -> bool:

@@ -95,11 +95,11 @@ def single_status(
 
 def batch_codes(
     c: Criteria, F: Array, Fn: Array, GN: Array, X: Array, Xn: Array, fbound: Array
-) -> Array:
+) -> Any:
     """Per-run status codes (indices into :data:`CODES`) after one step; 0 to go on."""
     codes = np.zeros(F.shape[0], dtype=np.int8)
     diverged = ~(np.isfinite(Fn) & np.isfinite(GN) & (Fn <= fbound))
-    tests: list[tuple[int, Array]] = []
+    tests: list[tuple[int, Any]] = []
     if c.gtol is not None:
         tests.append((2, GN <= c.gtol))
     if c.ftol is not None:
