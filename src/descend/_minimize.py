@@ -235,6 +235,9 @@ class Run:
         )
 
 
+_INF = math.inf
+
+
 def _norm(v: Array) -> float:
     """Euclidean norm of one vector; ``math.hypot`` on a list is fastest for small p."""
     if v.shape[0] <= 64:
@@ -324,12 +327,19 @@ class _Single:
         elif crit.gtol is not None and gn <= crit.gtol:
             self.status = Status.GTOL
         self.running = self.status is None
+        # Fast path: with only gtol set, a finite step below the bound needs no call.
+        self._only_gtol = crit.ftol is None and crit.xtol is None
+        self._gtol = -1.0 if crit.gtol is None else crit.gtol
+        self._small = x.shape[0] <= 64
 
     def observe(
         self, k: int, x: Array, f: float, g: Array, xn: Array, fn: float, gvec: Array, t: Any
     ) -> tuple[Array, float, Array]:
-        gn = _norm(gvec)
-        status = single_status(self.crit, f, fn, gn, x, xn, self.fbound)
+        gn = math.hypot(*gvec.tolist()) if self._small else _norm(gvec)
+        if self._only_gtol and -_INF < fn <= self.fbound and self._gtol < gn < _INF:
+            status = None
+        else:
+            status = single_status(self.crit, f, fn, gn, x, xn, self.fbound)
         if status is Status.DIVERGED:
             self._diverged(k, x, g, xn, fn, gvec, gn, t)
             return self.last[0], self.last[1], self.last[2]
