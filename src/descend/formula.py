@@ -520,6 +520,32 @@ class Formula:
             return r.astype(np.float64, copy=bool(self.expr.is_Symbol))
         return np.full(a.shape[:-1], r, dtype=np.float64)
 
+    def value_at(self, x: Array) -> float:
+        """f at one checked point, a float64 array ``(p,)``: the fast path of the loop.
+
+        Evaluates on Python floats, so arithmetic errors (``1/0``) give nan.
+        """
+        with np.errstate(all="ignore"):
+            try:
+                r = self._value_fn(*x.tolist())
+            except ArithmeticError:
+                return math.nan
+        if isinstance(r, complex):
+            return r.real if r.imag == 0 else math.nan
+        return float(_real(r))
+
+    def grad_at(self, x: Array) -> Array:
+        """The gradient at one checked point ``(p,)``: the fast path of the loop."""
+        with np.errstate(all="ignore"):
+            try:
+                parts = self._grad_fn(*x.tolist())
+            except ArithmeticError:
+                return np.full(x.shape, math.nan)
+        out = np.array(parts)
+        if out.dtype.kind == "c":
+            out = np.where(out.imag == 0, out.real, np.nan)
+        return out.astype(np.float64, copy=False).reshape(x.shape)
+
     def grad(self, x: ArrayLike) -> Array:
         """Gradient at one point ``(p,)`` or at each point of an array ``(..., p)``."""
         a = _as_points(x, self.n_vars, "x")

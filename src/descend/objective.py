@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -81,11 +81,13 @@ class Objective:
     finite_differences: bool = False
     name: str = "f"
     source: Any = None
+    fun1: Callable[[Array], Any] | None = None
+    grad1: Callable[[Array], Any] | None = None
 
     def value(self, x: Array) -> float:
         """f at one point (p,), as a Python float; nan where Python's math gives up."""
         try:
-            return float(self.fun(x))
+            return float((self.fun1 or self.fun)(x))
         except (ArithmeticError, ValueError) as exc:
             if _is_numeric_failure(exc):
                 return math.nan
@@ -94,7 +96,7 @@ class Objective:
     def gradient(self, x: Array) -> Array:
         """The gradient at one point (p,); nan where Python's math gives up."""
         try:
-            return np.asarray(self.grad(x), dtype=np.float64)
+            return np.asarray((self.grad1 or self.grad)(x), dtype=np.float64)
         except (ArithmeticError, ValueError) as exc:
             if _is_numeric_failure(exc):
                 return np.full(x.shape, math.nan)
@@ -130,10 +132,7 @@ class Objective:
             )
         if self.p == p:
             return self
-        return Objective(
-            self.fun, self.grad, p, self.variables, self.vectorized,
-            self.finite_differences, self.name, self.source,
-        )
+        return replace(self, p=p)
 
     def check(self, x0: Array) -> tuple[float, Array]:
         """Evaluate at ``x0`` once, checking the types and shapes the user's code returns."""
@@ -201,9 +200,11 @@ def as_objective(
 
         fun = parse(fun, variables=variables)
     if _is_formula(fun):
+        exact = grad is None
         return Objective(
             fun, grad if grad is not None else fun.grad, fun.n_vars, tuple(fun.variables),
-            vectorized=grad is None, name=str(fun), source=fun,
+            vectorized=exact, name=str(fun), source=fun,
+            fun1=fun.value_at, grad1=fun.grad_at if exact else None,
         )
     if _is_catalog_entry(fun):
         return Objective(
