@@ -156,7 +156,7 @@ def regression_landscape(x: Any, y: Any, model: Any) -> go.Figure:
     a, b = (np.linspace(lo, hi, 151) for lo, hi in box)
     aa, bb = np.meshgrid(a, b)
     mse = syy - 2 * aa * sy - 2 * bb * sxy + aa**2 + 2 * aa * bb * sx + bb**2 * sxx
-    fig = go.Figure(go.Contour(x=a, y=b, z=mse, colorscale="Viridis", ncontours=30, name="MSE",
+    fig = go.Figure(go.Contour(x=a, y=b, z=mse, colorscale="Viridis", ncontours=20, name="MSE",
                                colorbar={"title": {"text": "MSE"}}))
     tr.add_paths_2d(fig, [track], box)
     fig.add_trace(go.Scatter(x=best[:1], y=best[1:], mode="markers", name="least squares",
@@ -242,7 +242,7 @@ def tangent_1d(fun: Any, result: Any) -> go.Figure:
     fig.update_xaxes(range=list(box[0]), title_text=(obj.variables or ("x",))[0])
     lr = ts[0].result.step_sizes[0] if len(getattr(ts[0].result, "step_sizes", ())) else None
     title = f"f = {obj.name}" + (f", step size {lr:.4g}" if lr is not None else "")
-    fig.update_layout(**tr.LAYOUT, title=title)
+    fig.update_layout(**tr.LAYOUT, title=tr.title(title))
     return fig
 
 

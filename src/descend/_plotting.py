@@ -184,7 +184,7 @@ def view_box(
 
     The box always contains every point of the paths that did not diverge, and
     ``extra`` points (minima, starts); a diverged path contributes only its start
-    and its first steps (it is clipped to the box afterwards).
+    and its first step (it is clipped to the box afterwards).
     """
     if bounds is not None:
         box = _check_bounds(bounds, p)
@@ -193,7 +193,7 @@ def view_box(
     else:
         box = None
     pts = [t.path for t in ts if not t.diverged]
-    pts += [t.path[: min(3, len(t.path))] for t in ts if t.diverged]
+    pts += [t.path[: min(2, len(t.path))] for t in ts if t.diverged]
     if extra is not None and len(extra):
         pts.append(np.asarray(extra, dtype=np.float64).reshape(-1, p))
     allp = np.concatenate(pts) if pts else np.empty((0, p))

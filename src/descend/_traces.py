@@ -12,7 +12,16 @@ from . import _plotting as h
 from .errors import InvalidArgument
 
 COLORS = ("#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880")
-LAYOUT: dict[str, Any] = {"template": "plotly_white", "width": 800, "height": 600}
+LAYOUT: dict[str, Any] = {
+    "template": "plotly_white", "width": 800, "height": 600,
+    "legend": {"orientation": "h", "x": 0.0, "y": -0.14, "yanchor": "top"},
+    "margin": {"b": 110},
+}
+
+
+def title(text: str, limit: int = 70) -> str:
+    """A figure title, shortened with an ellipsis past ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def color(i: int) -> str:

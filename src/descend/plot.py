@@ -78,7 +78,7 @@ def surface(fun: Any, bounds: Any = None, paths: Any = None, grid: int = 101) ->
         fig.add_trace(go.Scatter3d(x=pts[:, 0], y=pts[:, 1], z=vals, mode="lines+markers",
                                    name=t.label, line={"color": tr.color(i), "width": 5},
                                    marker={"size": 2}))
-    fig.update_layout(**tr.LAYOUT, title=f"f = {obj.name}",
+    fig.update_layout(**tr.LAYOUT, title=tr.title(f"f = {obj.name}"),
                       scene={"xaxis": {"range": list(box[0])}, "yaxis": {"range": list(box[1])}})
     return fig
 
@@ -138,7 +138,7 @@ def contour(
     z = h.grid_values(obj, [xs, ys])
     if log_scale:
         z = np.log10(1.0 + z - np.nanmin(z))
-    fig = go.Figure(go.Contour(x=xs, y=ys, z=z, colorscale="Viridis", ncontours=30, name="f",
+    fig = go.Figure(go.Contour(x=xs, y=ys, z=z, colorscale="Viridis", ncontours=20, name="f",
                                colorbar={"title": {"text": "log10(1+f-min)" if log_scale
                                                    else "f"}}))
     if multi is not None:
@@ -157,7 +157,7 @@ def contour(
     mt = tr.minima_trace(entry)
     if mt is not None:
         fig.add_trace(mt)
-    fig.update_layout(**tr.LAYOUT, title=f"f = {obj.name}")
+    fig.update_layout(**tr.LAYOUT, title=tr.title(f"f = {obj.name}"))
     fig.update_xaxes(range=list(box[0]))
     fig.update_yaxes(range=list(box[1]))
     tr.axes(fig, obj, 2)
