@@ -242,3 +242,15 @@ def test_png_and_svg_export_in_one_browser_session(tmp_path: Path, himmelblau_ru
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, -1)[:, 1:]  # drop filter bytes
     assert len(np.unique(rows)) > 10  # not a blank image
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg")
+
+
+def test_cli_gallery_bad_out_exits_2_with_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from descend.cli import app
+
+    afile = tmp_path / "not-a-dir"
+    afile.write_text("x")
+    result = CliRunner().invoke(app, ["gallery", "--out", str(afile)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: out_dir:")
