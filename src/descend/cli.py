@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from . import __version__, _demo
+from .errors import DescendError
 
 app = typer.Typer(
     name="descend",
@@ -30,13 +34,43 @@ def _root(
     """descend: gradient descent you can see."""
 
 
+def _write_gallery(out: Path) -> None:
+    from . import plot
+
+    try:
+        paths = plot.gallery(out)
+    except DescendError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for p in paths:
+        typer.echo(str(p))
+
+
 @app.command()
-def demo() -> None:
+def demo(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the tutorial figures (HTML and PNG) to this directory."
+    )] = None,
+) -> None:
     """Replay the four tutorials and print what they print.
 
-    Example: descend demo
+    Example: descend demo --out out/figures
     """
     _demo.run(typer.echo)
+    if out is not None:
+        _write_gallery(out)
+
+
+@app.command()
+def gallery(
+    out: Annotated[Path, typer.Option(
+        "--out", help="Directory for the figures (created if needed).")],
+) -> None:
+    """Write every tutorial figure as HTML (offline) and PNG.
+
+    Example: descend gallery --out docs/gallery
+    """
+    _write_gallery(out)
 
 
 def main() -> None:
