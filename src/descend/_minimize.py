@@ -249,7 +249,8 @@ def _rownorms(g: Array) -> Array:
     ``sum(axis=1)`` are slow over a short last axis: 0.2 ms versus 0.03 ms for 10,000 x 2)."""
     p = g.shape[1]
     if p > 8:
-        return np.sqrt(np.einsum("ij,ij->i", g, g))
+        out: Array = np.sqrt(np.einsum("ij,ij->i", g, g))
+        return out
     s = g[:, 0] * g[:, 0]
     for j in range(1, p):
         c = g[:, j]
