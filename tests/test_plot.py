@@ -254,3 +254,16 @@ def test_cli_gallery_bad_out_exits_2_with_one_line(tmp_path):
     result = CliRunner().invoke(app, ["gallery", "--out", str(afile)])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: out_dir:")
+
+
+def test_sweep_and_multistart_plot_methods():
+    import descend
+
+    sw = descend.sweep("x**2", [3.0], [0.001, 0.1, 0.9, 1.1], max_iter=100)
+    fig = sw.plot()
+    titles = [a.text for a in fig.layout.annotations]
+    for verdict in ("too_small", "good", "oscillating", "diverged"):
+        assert any(verdict in t for t in titles)
+    ms = descend.multistart(descend.functions.get("himmelblau"), 50, seed=0)
+    fig = ms.plot()
+    assert len(fig.data) >= 3

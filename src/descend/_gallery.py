@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,34 +14,9 @@ from . import _export, datasets, functions, plot
 from . import _traces as tr
 from ._minimize import minimize
 from .errors import InvalidArgument
-from .result import Result
+from .sweep import sweep as run_sweep
 
 __all__ = ["figures", "write"]
-
-
-@dataclass(frozen=True)
-class _Sweep:
-    """A stand-in for ``descend.sweep``'s result: ``results``, ``lrs``, ``verdicts``."""
-
-    results: list[Result]
-    lrs: list[float]
-    verdicts: list[str]
-
-
-def _verdict(r: Result) -> str:
-    if r.status == "diverged":
-        return "much too large, diverges"
-    steps = np.diff(r.path[:, 0])
-    if np.any(steps[:-1] * steps[1:] < 0):
-        return "too large, bounces"
-    return "good" if r.success else "too small, not converged"
-
-
-def _x_squared_sweep() -> _Sweep:
-    # TODO(lead): replace with descend.sweep("x**2", [3.0], lrs=...) once it is merged.
-    lrs = [0.001, 0.1, 0.95, 1.5]
-    runs = [minimize("x**2", [3.0], lr=lr, max_iter=100, gtol=1e-6) for lr in lrs]
-    return _Sweep(runs, lrs, [_verdict(r) for r in runs])
 
 
 def _seed001() -> dict[str, go.Figure]:
@@ -87,7 +61,8 @@ def figures() -> dict[str, go.Figure]:
     sections: list[Callable[[], dict[str, go.Figure]]] = [_seed001, _seed002, _seed003]
     for section in sections:
         out.update(section())
-    out["000_lr_comparison"] = plot.lr_comparison(_x_squared_sweep())
+    sweep = run_sweep("x**2", [3.0], [0.001, 0.1, 0.9, 1.1], max_iter=100)
+    out["000_lr_comparison"] = plot.lr_comparison(sweep)
     return out
 
 

@@ -10,7 +10,7 @@ entries), and clusters the end points of the converged runs into
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ._types import Array
 from .errors import InvalidArgument, InvalidType
 from .objective import Objective, as_objective
 from .result import Result, Status
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 from .stopping import CODES
 
 __all__ = ["Minimum", "MultiStartResult", "cluster_minima", "multistart"]
@@ -137,6 +140,15 @@ class MultiStartResult:
 
     def __len__(self) -> int:
         return int(self.fun.shape[0])
+
+    def plot(self, **kw: Any) -> go.Figure:
+        """The contour with every start joined to its end and the best run's path.
+
+        Keywords go to :func:`descend.plot.auto`.
+        """
+        from . import plot as _plot
+
+        return _plot.auto(self, **kw)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}: {int(np.count_nonzero(self.status == s))}"

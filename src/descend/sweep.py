@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from .errors import InvalidArgument, InvalidType
 from .linesearch import Fixed, estimate_lipschitz
 from .objective import as_objective
 from .result import Result, Status
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["VERDICTS", "SweepResult", "suggest_lr", "sweep", "verdict"]
 
@@ -98,6 +101,15 @@ class SweepResult:
 
     def __len__(self) -> int:
         return len(self.results)
+
+    def plot(self, **kw: Any) -> go.Figure:
+        """Small multiples, one per learning rate, each titled with its verdict.
+
+        Keywords go to :func:`descend.plot.auto`.
+        """
+        from . import plot as _plot
+
+        return _plot.auto(self, **kw)
 
     def __repr__(self) -> str:
         rows = [f"  lr={row['lr']:<10g} {row['verdict']:<12} {row['status']:<9} "
