@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from pathlib import Path
@@ -133,11 +134,15 @@ def test_hostile_input_is_rejected_quickly(
     payload: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    start = time.perf_counter()
-    with pytest.raises(FormulaError) as info:
-        parse(payload)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.05, f"{payload!r} took {elapsed:.3f} s"
+    # CPU time of this thread, best of three: other processes on a busy CI machine
+    # cannot make a fast rejection look slow, while real work (a blow-up) still shows.
+    elapsed = math.inf
+    for _ in range(3):
+        start = time.thread_time()
+        with pytest.raises(FormulaError) as info:
+            parse(payload)
+        elapsed = min(elapsed, time.thread_time() - start)
+    assert elapsed < 0.05, f"{payload!r} took {elapsed:.3f} s of CPU"
     err = info.value
     assert err.reason and "\n" not in err.reason
     assert err.text == payload
