@@ -13,10 +13,15 @@ from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
 from ._minimize import minimize as minimize
+from .multistart import MultiStartResult as MultiStartResult
+from .multistart import multistart as multistart
 from .objective import Objective as Objective
 from .result import Intermediate as Intermediate
 from .result import Result as Result
 from .result import Status as Status
+from .sweep import SweepResult as SweepResult
+from .sweep import suggest_lr as suggest_lr
+from .sweep import sweep as sweep
 
 try:
     __version__ = version("descend")
@@ -25,15 +30,20 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Intermediate",
+    "MultiStartResult",
     "Objective",
     "Result",
     "Status",
+    "SweepResult",
     "__version__",
     "datasets",
     "errors",
     "functions",
     "linesearch",
     "minimize",
+    "multistart",
     "optimizers",
     "schedules",
+    "suggest_lr",
+    "sweep",
 ]

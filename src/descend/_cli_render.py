@@ -19,7 +19,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._files import atomic_write
 from .errors import InvalidArgument
 
 __all__ = [
@@ -167,43 +166,14 @@ def warnings_as_lines() -> Iterator[None]:
 
 
 def save_plot(obj: Any, path: Path) -> None:
-    """Draw ``obj`` with :func:`descend.plot.auto` and write it atomically to ``path``.
+    """Draw ``obj`` with :func:`descend.plot.auto`; :func:`descend.plot.save` writes it.
 
     The format follows the suffix: ``.html`` (self-contained), or ``.png``/``.svg``/``.pdf``
-    (these need the ``export`` extra, kaleido).
+    (these need kaleido and a Chromium). The write is atomic.
     """
-    suffix = path.suffix.lower()
-    if suffix not in (".html", ".htm", ".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp"):
-        raise InvalidArgument(
-            f"--plot: unknown file type {path.suffix or '(none)'!r} for {path}; "
-            "use .html, .png, .svg or .pdf"
-        )
-    try:
-        from . import plot as _plot  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        _plot = None
-    if _plot is not None:
-        _plot.save(_plot.auto(obj), path)
-        return
-    _fallback_plot(obj, path)
+    from . import plot
 
-
-def _fallback_plot(obj: Any, path: Path) -> None:
-    """f along the path(s), until :mod:`descend.plot` is present."""
-    import plotly.graph_objects as go
-
-    results = getattr(obj, "results", None) or [obj]
-    fig = go.Figure()
-    for i, r in enumerate(results):
-        values = getattr(r, "values", None)
-        if values is None:
-            continue
-        fig.add_trace(go.Scatter(y=np.asarray(values), mode="lines", name=f"run {i + 1}"))
-    fig.update_layout(xaxis_title="iteration", yaxis_title="f")
-    if path.suffix.lower() in (".html", ".htm"):
-        atomic_write(path, fig.to_html(include_plotlyjs=True, full_html=True))
-    else:
-        atomic_write(path, fig.to_image(format=path.suffix.lower().lstrip(".")))
+    plot.save(plot.auto(obj), path)
 
 
 # -- tables of results ------------------------------------------------------------------------

@@ -202,6 +202,8 @@ class Run:
         if status is Status.DIVERGED:
             lr_max = float(self.lr_max[k])
             lr = self.lr if isinstance(self.lr, float) else None
+            if isinstance(self.lr, np.ndarray):  # one fixed step per run (a sweep)
+                lr = float(self.lr[k])
             info["why"] = self.why[k] or "f or the gradient is not finite"
             info["advice"] = divergence_advice(lr, lr_max if math.isfinite(lr_max) else None)
         return describe(status, **info)

@@ -107,13 +107,38 @@ def _root(
     _DEBUG["on"] = debug
 
 
+def _write_gallery(out: Path) -> None:
+    from . import plot
+
+    for p in plot.gallery(out):  # errors: one line and exit 2, by _Group
+        typer.echo(str(p))
+
+
 @app.command()
-def demo() -> None:
+def demo(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the tutorial figures (HTML and PNG) to this directory."
+    )] = None,
+) -> None:
     """Replay the four tutorials and print what they print.
 
-    Example: descend demo
+    Example: descend demo --out out/figures
     """
     _demo.run(typer.echo)
+    if out is not None:
+        _write_gallery(out)
+
+
+@app.command()
+def gallery(
+    out: Annotated[Path, typer.Option(
+        "--out", help="Directory for the figures (created if needed).")],
+) -> None:
+    """Write every tutorial figure as HTML (offline) and PNG.
+
+    Example: descend gallery --out docs/gallery
+    """
+    _write_gallery(out)
 
 
 # -- shared options ---------------------------------------------------------------------------
@@ -258,12 +283,11 @@ def sweep(
 
     Example: descend sweep "x**2" --x0 3 --lr 0.001,0.1,0.9,1.1
     """
-    import descend
+    from .sweep import sweep as _sweep
 
     fun, start, names = _resolve(formula, x0, variables)
     with r.warnings_as_lines():
-        res = descend.sweep(fun, start, lr, method=method, max_iter=max_iter,  # type: ignore[attr-defined,unused-ignore]
-                            variables=names)
+        res = _sweep(fun, start, lr, method=method, max_iter=max_iter, variables=names)
     if plot is not None:
         r.save_plot(res, plot)
     rows = res.table()
@@ -299,36 +323,38 @@ def multistart(
 
     Example: descend multistart himmelblau --starts 1000 --bounds -5,5,-5,5 --seed 0
     """
-    import descend
-
     from . import functions
+    from .multistart import multistart as _multistart
 
     key = formula.strip().lower().replace("-", "_").replace(" ", "_")
     fun: Any = formula
-    if key in functions.names():
-        dim = len(bounds) // 2 if bounds is not None else None
-        fun = functions.get(key, dim=dim)
-        if bounds is None:
-            bounds = [v for pair in fun.bounds for v in pair]
-        variables = None
-    if bounds is None:
+    if key in functions.names():  # its plot box is the default box
+        fun = functions.get(key, dim=len(bounds) // 2 if bounds is not None else None)
+        if variables is not None:
+            raise InvalidArgument(f"--variables: {key} has fixed variables "
+                                  f"{','.join(fun.variables)}")
+    elif bounds is None:
         raise InvalidArgument("--bounds: required for a formula (lo,hi per variable, "
                               "e.g. --bounds -5,5,-5,5)")
-    if len(bounds) % 2:
-        raise InvalidArgument(f"--bounds: expected pairs lo,hi, got {len(bounds)} numbers")
-    box = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
     with r.warnings_as_lines():
-        res = descend.multistart(fun, starts, bounds=box, seed=seed,  # type: ignore[attr-defined,unused-ignore]
-                                 method=method, lr=lr, max_iter=max_iter, variables=variables)
+        res = _multistart(fun, starts, bounds=bounds, seed=seed, method=method, lr=lr,
+                          max_iter=max_iter, variables=variables)
     if plot is not None:
         r.save_plot(res, plot)
-    minima = [{"x": x, "fun": f, "count": int(c)} for x, f, c in res.minima]
+    minima: list[dict[str, Any]] = [
+        {"x": m.x, "fun": m.fun, "count": int(m.count)} for m in res.minima]
+    best = res.best
     if as_json:
-        _echo_json({"minima": minima, "best": {"x": res.x, "fun": res.fun}})
+        _echo_json({"minima": minima, "best": {"x": best.x, "fun": best.fun,
+                                               "status": best.status,
+                                               "start": res.starts[res.best_index]},
+                    "starts": len(res), "converged": res.n_converged,
+                    "variables": list(best.variables)})
         return
     rows = [(r.point(m["x"]), m["fun"], str(m["count"])) for m in minima]
-    r.console().print(r.table(f"Minima found from {starts} starts", ["x", "f", "count"], rows))
-    r.console().print(f"best: x = {r.point(res.x)}, f = {r.fmt(res.fun)}")
+    title = f"Distinct minima: {res.n_converged} of {len(res)} runs converged"
+    r.console().print(r.table(title, ["x", "f", "count"], rows))
+    r.console().print(f"best: x = {r.point(best.x)}, f = {r.fmt(best.fun)} ({best.status.value})")
 
 
 # -- fit and predict --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ __all__ = [
     "DataError",
     "DescendError",
     "DescendWarning",
+    "ExportError",
     "FormulaError",
     "InvalidArgument",
     "InvalidType",
@@ -47,6 +48,13 @@ class InvalidType(DescendError, TypeError):
     def __init__(self, message: str, *, argument: str | None = None) -> None:
         super().__init__(message)
         self.argument = argument
+
+
+class ExportError(DescendError, RuntimeError):
+    """A figure could not be written (no browser for static images, kaleido failed).
+
+    The message says what to install; nothing is left at the target path.
+    """
 
 
 class DataError(InvalidArgument):

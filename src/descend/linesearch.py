@@ -72,22 +72,56 @@ class StepPolicy(Protocol):
 
 
 class Fixed:
-    """A fixed step or a schedule ``k -> t_k``."""
+    """A fixed step, a schedule ``k -> t_k``, or one fixed step per run of a batch.
+
+    Parameters
+    ----------
+    lr : float, callable or array_like of shape (K,)
+        A step ``> 0``; a schedule; or ``K`` steps ``> 0``, run ``i`` of a batch
+        ``(K, p)`` moving by ``lr[i]`` (a learning-rate sweep in one loop).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, xn, *_ = Fixed([0.1, 0.5]).step(0, None, np.ones((2, 2)), None, None, np.ones((2, 2)))
+    >>> t.tolist(), xn.tolist()
+    ([0.1, 0.5], [[0.9, 0.9], [0.5, 0.5]])
+    """
 
     name = "fixed"
 
-    def __init__(self, lr: float | Callable[[int], float]) -> None:
+    def __init__(self, lr: float | Callable[[int], float] | Any) -> None:
         self.lr = lr
-        self._const = None if callable(lr) else float(lr)
+        self._const: Any = None
+        if callable(lr):
+            return
+        if np.ndim(lr) == 0:
+            self._const = float(lr)
+            return
+        steps = np.array(lr, dtype=np.float64)
+        if steps.ndim != 1 or steps.size == 0 or not np.all(np.isfinite(steps) & (steps > 0)):
+            raise InvalidArgument(
+                f"lr: per-run steps must be a non-empty 1-D array of finite numbers > 0, "
+                f"got {lr!r:.80}",
+                argument="lr",
+            )
+        steps.flags.writeable = False
+        self._const = steps
 
     def init(self, evalf: Eval, evalg: Eval, x: Array, f: Any, g: Array) -> tuple[Any, int]:
+        if np.ndim(self._const) == 1 and (x.ndim != 2 or x.shape[0] != self._const.shape[0]):
+            raise InvalidArgument(
+                f"lr: {self._const.shape[0]} per-run steps need a batch of as many runs, "
+                f"got x0 of shape {x.shape}",
+                argument="lr",
+            )
         return None, 0
 
     def step(self, k: int, state: Any, x: Array, f: Any, g: Array, d: Array) -> StepOut:
         t = self._const
         if t is None:
             t = _schedule_value(self.lr, k)
-        return t, x - t * d, None, 0, 0, state
+        return t, x - scale(t, d), None, 0, 0, state
 
 
 def _schedule_value(schedule: Any, k: int) -> float:
@@ -265,8 +299,11 @@ class BarzilaiBorwein:
         hg = _hvp_step(evalg, x, g, g)
         curv = rowdot(g, hg)
         gg = rowdot(g, g)
-        t0 = np.where(curv > 0, gg / np.where(curv > 0, curv, 1.0), 1e-3 / np.sqrt(
-            np.maximum(gg, 1e-300)))
+        # Negative curvature: no model minimum; take 1/|curvature| and let Armijo check it.
+        hh = rowdot(hg, hg)
+        flat = np.where(hh > 0, np.sqrt(gg / np.where(hh > 0, hh, 1.0)),
+                        1e-3 / np.sqrt(np.maximum(gg, 1e-300)))
+        t0 = np.where(curv > 0, gg / np.where(curv > 0, curv, 1.0), flat)
         t0 = float(t0) if x.ndim == 1 else t0
         return (evalf, t0, None, None, [f]), 1
 
@@ -274,10 +311,13 @@ class BarzilaiBorwein:
         evalf, t, x_prev, g_prev, hist = state
         if x_prev is not None:
             s, y = x - x_prev, g - g_prev
-            sy, ss = rowdot(s, y), rowdot(s, s)
+            sy, ss, yy = rowdot(s, y), rowdot(s, s), rowdot(y, y)
             ok = sy > 0
             bb = ss / np.where(ok, sy, 1.0)
-            t = np.clip(np.where(ok, bb, t), 1e-12, 1e12)
+            # <s, y> <= 0 (negative curvature): keeping the last step could stall at a tiny
+            # one for ever; use |s| / |y| (1/|curvature|), or double the step where y = 0.
+            alt = np.where(yy > 0, np.sqrt(ss / np.where(yy > 0, yy, 1.0)), 2.0 * t)
+            t = np.clip(np.where(ok, bb, alt), 1e-12, 1e12)
             t = float(t) if x.ndim == 1 else t
         f_ref = np.max(np.stack(hist), axis=0) if len(hist) > 1 else hist[0]
         d, slope = _descent(g, d)

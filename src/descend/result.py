@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._types import Array
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["MESSAGES", "Intermediate", "Result", "Status", "describe"]
 
@@ -162,6 +165,23 @@ class Result:
             f"Result(status={self.status.value!r}, x={x}, fun={self.fun:.6g}, "
             f"nit={self.nit}, nfev={self.nfev}, njev={self.njev}, message={self.message!r})"
         )
+
+    def plot(self, **kw: Any) -> go.Figure:
+        """The figure that suits this run: see :func:`descend.plot.auto`.
+
+        One variable gives the tangent view, two the contour with the path, more
+        the loss curve. Keywords go to the chosen function.
+
+        Examples
+        --------
+        >>> from descend import minimize
+        >>> fig = minimize("x**2", [3.0], lr=0.1).plot()
+        >>> fig.data[0].name
+        'f'
+        """
+        from . import plot as _plot
+
+        return _plot.auto(self, **kw)
 
     def __getitem__(self, key: str) -> Any:
         """Dictionary-style access, as with scipy's ``OptimizeResult``."""

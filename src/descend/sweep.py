@@ -1,0 +1,247 @@
+r"""Learning-rate sweeps: one run per step size, each judged too small, good, oscillating, diverged.
+
+:func:`sweep` runs :func:`descend.minimize`'s loop once per learning rate (all rates
+together as one batch when the function is vectorized), :func:`verdict` labels each
+run, and :func:`suggest_lr` proposes a safe fixed step ``1 / L`` from the local
+curvature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._minimize import _check_x0, minimize, run_batch
+from .errors import InvalidArgument, InvalidType
+from .linesearch import Fixed, estimate_lipschitz
+from .objective import as_objective
+from .result import Result, Status
+
+__all__ = ["VERDICTS", "SweepResult", "suggest_lr", "sweep", "verdict"]
+
+#: The four verdicts, from the smallest step to the largest.
+VERDICTS = ("too_small", "good", "oscillating", "diverged")
+
+#: ``f`` counts as increasing when it grows by more than this times ``max(1, |f|)``.
+RISE_RTOL = 1e-12
+
+
+def verdict(result: Result) -> str:
+    r"""Label a run ``"too_small"``, ``"good"``, ``"oscillating"`` or ``"diverged"``.
+
+    The rules, tested in this order on the recorded path ``x_0, ..., x_n`` and values
+    ``f_0, ..., f_n``:
+
+    1. ``"diverged"``: ``result.status`` is ``"diverged"``.
+    2. ``"oscillating"``: the steps turn back at least twice, that is
+       :math:`\langle x_{k+1} - x_k,\ x_{k+2} - x_{k+1} \rangle < 0` for at least two
+       ``k`` (in 1-D: the sign of :math:`x_{k+1} - x_k` flips at least twice), or
+       ``f`` increases at some step, :math:`f_{k+1} > f_k + 10^{-12} \max(1, |f_k|)`;
+       whether or not the run converged.
+    3. ``"good"``: the run converged (``result.success``: gtol, ftol or xtol).
+    4. ``"too_small"``: otherwise; the run stopped (``max_iter``) with ``f`` decreasing
+       steadily, so a larger step would get further.
+
+    Examples
+    --------
+    >>> from descend import minimize
+    >>> [verdict(minimize("x**2", 3.0, lr=lr, max_iter=100)) for lr in (0.001, 0.1, 0.9, 1.1)]
+    ['too_small', 'good', 'oscillating', 'diverged']
+    """
+    if result.status is Status.DIVERGED:
+        return "diverged"
+    steps = np.diff(result.path, axis=0)
+    turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
+    values = result.values
+    rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
+    if turns >= 2 or bool(np.any(rises)):
+        return "oscillating"
+    return "good" if result.success else "too_small"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The outcome of :func:`sweep`: one run per learning rate.
+
+    Attributes
+    ----------
+    lrs : ndarray (K,)
+        The learning rates, in the order given.
+    results : list of Result
+        One :class:`~descend.result.Result` per rate, each with its whole path.
+    verdicts : list of str
+        :func:`verdict` of each run.
+    """
+
+    lrs: np.ndarray[Any, np.dtype[np.float64]]
+    results: list[Result]
+    verdicts: list[str]
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per rate: ``lr``, ``verdict``, ``status``, ``nit``, ``fun``.
+
+        Examples
+        --------
+        >>> row = sweep("x**2", 3.0, [0.1, 1.1], max_iter=100).table()[0]
+        >>> row["lr"], row["verdict"], row["status"], row["nit"], row["fun"] < 1e-12
+        (0.1, 'good', 'gtol', 70, True)
+        """
+        return [
+            {"lr": float(lr), "verdict": v, "status": r.status.value, "nit": r.nit,
+             "fun": r.fun}
+            for lr, v, r in zip(self.lrs, self.verdicts, self.results, strict=True)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __repr__(self) -> str:
+        rows = [f"  lr={row['lr']:<10g} {row['verdict']:<12} {row['status']:<9} "
+                f"nit={row['nit']:<6} f={row['fun']:.6g}" for row in self.table()]
+        return "SweepResult(\n" + "\n".join(rows) + "\n)"
+
+
+def _check_lrs(lrs: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if isinstance(lrs, (str, bytes)) or not isinstance(lrs, (Sequence, np.ndarray)):
+        raise InvalidType(
+            f"lrs: expected a sequence of learning rates, got {type(lrs).__name__}",
+            argument="lrs",
+        )
+    try:
+        arr = np.array(lrs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidType(f"lrs: expected numbers, got {lrs!r:.80}", argument="lrs") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise InvalidArgument(
+            f"lrs: expected a non-empty 1-D sequence of learning rates, got {lrs!r:.80}",
+            argument="lrs",
+        )
+    if not np.all(np.isfinite(arr) & (arr > 0)):
+        raise InvalidArgument(
+            f"lrs: every learning rate must be a finite number > 0, got {arr.tolist()!r:.80}",
+            argument="lrs",
+        )
+    return arr
+
+
+def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
+    """Run gradient descent from ``x0`` once per learning rate and judge each run.
+
+    Parameters
+    ----------
+    fun : callable, str, Formula or TestFunction
+        As for :func:`descend.minimize`.
+    x0 : array_like or float
+        The start, shared by every run.
+    lrs : sequence of float
+        Fixed learning rates, each ``> 0``.
+    **minimize_kwargs
+        ``grad``, ``method``, ``max_iter``, ``gtol``, ``ftol``, ``xtol``, ``variables``
+        as for :func:`descend.minimize` (not ``lr``, ``callback`` or ``log_every``).
+
+    Returns
+    -------
+    SweepResult
+        ``lrs``, ``results`` (with paths), ``verdicts`` (see :func:`verdict`), ``table()``.
+
+    Notes
+    -----
+    A formula or catalog function advances all rates together as one ``(K, p)``
+    batch through :func:`descend._minimize.run_batch` with per-run fixed steps
+    (:class:`descend.linesearch.Fixed`); the iterates equal those of separate
+    :func:`descend.minimize` calls. A diverged batch run stops at its last point
+    below the divergence bound. ``nfev`` and ``njev`` count one run's evaluations.
+    Other callables loop over :func:`descend.minimize`.
+
+    Examples
+    --------
+    >>> s = sweep("x**2", 3.0, [0.001, 0.1, 0.9, 1.1], max_iter=100)
+    >>> s.verdicts
+    ['too_small', 'good', 'oscillating', 'diverged']
+    """
+    rates = _check_lrs(lrs)
+    for bad in ("lr", "callback", "log_every"):
+        if bad in minimize_kwargs:
+            raise InvalidArgument(
+                f"{bad}: not accepted by sweep (the rates come from lrs)", argument=bad
+            )
+    grad = minimize_kwargs.pop("grad", None)
+    variables = minimize_kwargs.pop("variables", None)
+    objective = as_objective(fun, grad, variables=variables)
+    x = _check_x0(x0)
+    objective = objective.with_dimension(x.shape[0])
+    if objective.vectorized:
+        objective.check(x)
+        run = run_batch(objective, np.repeat(x[None], rates.size, axis=0), lr=Fixed(rates),
+                        **minimize_kwargs)
+        results = []
+        for k in range(rates.size):
+            res = run.result(k)
+            n = res.nit + 1 + (res.status is Status.DIVERGED)
+            results.append(dataclasses.replace(res, nfev=n, njev=n))
+    else:
+        results = [minimize(objective, x, lr=float(lr), **minimize_kwargs) for lr in rates]
+    return SweepResult(rates, results, [verdict(r) for r in results])
+
+
+def suggest_lr(fun: Any, x0: Any, **kw: Any) -> float:
+    r"""A safe fixed learning rate, ``1 / L``, from the curvature at ``x0``.
+
+    ``L`` is the largest Hessian eigenvalue magnitude at ``x0``, by power iteration
+    on Hessian-vector products from gradient differences
+    (:func:`descend.linesearch.estimate_lipschitz`). On a quadratic ``L`` is the
+    gradient's Lipschitz constant: plain gradient descent converges for every fixed
+    step below ``2 / L`` (the largest stable step) and diverges above it; ``1 / L``
+    converges without oscillating along the stiffest direction. Elsewhere it is a
+    local estimate: curvature can grow along the path.
+
+    Parameters
+    ----------
+    fun : callable, str, Formula or TestFunction
+        As for :func:`descend.minimize`.
+    x0 : array_like or float
+        Where to measure the curvature.
+    **kw
+        ``grad`` and ``variables``, as for :func:`descend.minimize`.
+
+    Returns
+    -------
+    float
+        ``1 / L``; ``1.0`` when the curvature at ``x0`` is zero.
+
+    Examples
+    --------
+    For :math:`f = x^2 + 10 y^2`, ``L = 20``: the suggestion is ``1/L = 0.05`` and the
+    largest stable step is ``2/L = 0.1``.
+
+    >>> from descend import minimize
+    >>> lr = suggest_lr("x**2 + 10*y**2", [1.0, 1.0])
+    >>> round(lr, 8), round(2 * lr, 8)
+    (0.05, 0.1)
+    >>> minimize("x**2 + 10*y**2", [1.0, 1.0], lr=lr).status
+    <Status.GTOL: 'gtol'>
+    >>> minimize("x**2 + 10*y**2", [1.0, 1.0], lr=0.99 * 2 * lr, max_iter=5000).status
+    <Status.GTOL: 'gtol'>
+    >>> minimize("x**2 + 10*y**2", [1.0, 1.0], lr=1.01 * 2 * lr).status
+    <Status.DIVERGED: 'diverged'>
+    """
+    unknown = set(kw) - {"grad", "variables"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidArgument(
+            f"{name}: suggest_lr takes only grad and variables", argument=name
+        )
+    objective = as_objective(fun, kw.get("grad"), variables=kw.get("variables"))
+    x = _check_x0(x0)
+    objective = objective.with_dimension(x.shape[0])
+    _, g = objective.check(x)
+    with np.errstate(all="ignore"):
+        lip, _ = estimate_lipschitz(objective.gradient, x, g)
+    lip = float(lip)
+    if not (math.isfinite(lip) and lip > 0.0):
+        return 1.0
+    return 1.0 / lip
