@@ -13,6 +13,8 @@ from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
 from ._minimize import minimize as minimize
+from .io import read_table as read_table
+from .linear_model import GDRegressor as GDRegressor
 from .objective import Objective as Objective
 from .result import Intermediate as Intermediate
 from .result import Result as Result
@@ -24,6 +26,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "GDRegressor",
     "Intermediate",
     "Objective",
     "Result",
@@ -35,5 +38,6 @@ __all__ = [
     "linesearch",
     "minimize",
     "optimizers",
+    "read_table",
     "schedules",
 ]
