@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from descend import GDRegressor
 from descend.datasets import slope_line, toy_line
-from descend.errors import ConvergenceWarning
+from descend.errors import ConvergenceWarning, DataError
 
 NIST = Path(__file__).resolve().parent / "data" / "nist"
 CERTIFIED = json.loads((NIST / "certified.json").read_text())
@@ -120,3 +120,69 @@ def test_nist_polynomials_seven_digits_or_a_warning(name):
 @parametrize_with_checks([GDRegressor()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(("batch_size", "atol"), [(1, 0.05), (10, 0.05), (50, 1e-6)])
+def test_mini_batches_reach_closed_form_within_tolerance(batch_size, atol):
+    # Documented tolerance: SGD with the decaying auto step ends within 0.05 of the
+    # closed form on toy_line after 200 epochs; batch_size = n is full-batch gd.
+    x, y = toy_line()
+    m = GDRegressor(batch_size=batch_size, random_state=0, max_iter=200, tol=1e-6)
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore", ConvergenceWarning)
+        m.fit(x[:, None], y)
+    assert np.allclose([m.intercept_, *m.coef_], closed_form(x, y), atol=atol)
+    assert m.path_.shape == (m.n_iter_ + 1, 2)
+
+
+def test_partial_fit_one_epoch_each():
+    x, y = toy_line()
+    m = GDRegressor(batch_size=10, random_state=0)
+    for _ in range(3):
+        m.partial_fit(x[:, None], y)
+    assert m.n_iter_ == 3 and m.loss_curve_.shape == (4,)
+    assert m.loss_curve_[-1] < m.loss_curve_[0]
+
+
+def test_huber_resists_outliers_that_pull_mse():
+    x, y = toy_line()
+    y = y.copy()
+    y[-5:] += 60.0  # five wild points at the right end
+    X = x[:, None]
+    mse = GDRegressor().fit(X, y)
+    hub = GDRegressor(loss="huber", max_iter=5000).fit(X, y)
+    assert abs(mse.coef_[0] - 2.0) > 1.0
+    assert abs(hub.coef_[0] - 2.0) < 0.15 and abs(hub.intercept_ + 10.0) < 0.8
+
+
+def test_dataframe_names_and_constant_column():
+    x, y = toy_line()
+    frame = pd.DataFrame({"x": x, "one": 1.0})
+    m = GDRegressor().fit(frame, y)
+    assert m.feature_names_in_.tolist() == ["x", "one"]
+    assert m.coef_[1] == 0.0  # documented: a constant column gets coefficient 0
+    assert np.allclose([m.intercept_, m.coef_[0]], closed_form(x, y), atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.array([[1.0], [np.nan], [3.0]]), [1, 2, 3], "NaN .* row 1"),
+        (np.array([[1.0], [2.0], [np.inf]]), [1, 2, 3], "inf .* row 2"),
+        (np.array([[1.0], [2.0], [3.0]]), [1, np.nan, 3], "NaN"),
+        (pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"]}), [1, 2], "column 's' is not numeric"),
+        (np.empty((0, 1)), [], "0 sample"),
+        (np.ones((3, 1)), [1, 2], "inconsistent numbers of samples"),
+    ],
+)
+def test_bad_data_clear_errors(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        GDRegressor().fit(X, np.asarray(y, dtype=float))
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="loss"):
+        GDRegressor(loss="l1").fit(np.ones((3, 1)), [1.0, 2, 3])
+    with pytest.raises(ValueError, match="batch_size"):
+        GDRegressor(batch_size=0).fit(np.ones((3, 1)), [1.0, 2, 3])
+    assert isinstance(DataError("x"), ValueError)
