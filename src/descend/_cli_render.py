@@ -204,8 +204,9 @@ def fit_table(out: dict[str, Any], lstsq: tuple[list[float], float] | None, loss
     rows.append(["(intercept)", out["intercept"]] + ([lstsq[1]] if lstsq is not None else []))
     state = "converged" if out["converged"] else "not converged"
     final = "n/a" if out["loss"] is None else fmt(out["loss"])
-    return table(f"fit: {state} after {out['n_iter']} iterations, {loss} = {final}",
-                 columns, rows)
+    t = table(f"fit: {state} after {out['n_iter']} iterations", columns, rows)
+    t.caption = f"final {loss}: {final}"
+    return t
 
 
 @contextlib.contextmanager
@@ -240,21 +241,16 @@ def read_frame(path: Path) -> Any:
 
 def numeric_columns(frame: Any, names: Sequence[str], path: Path) -> Any:
     """The columns ``names`` of ``frame`` as a float array; checks they exist and are numbers."""
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
+    from ._data import check_finite, check_numeric_frame
     from .errors import DataError
 
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)} "
+        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))} "
                         f"(the model needs {', '.join(names)})")
-    for n in names:
-        col = frame[n]
-        if is_bool_dtype(col) or not is_numeric_dtype(col):
-            raise DataError(f"{path}: column {n!r} is not numeric (dtype {col.dtype})")
+    check_numeric_frame(frame[list(names)], str(path))
     X = frame[list(names)].to_numpy(dtype=float)
-    if not np.all(np.isfinite(X)):
-        raise DataError(f"{path}: the feature columns hold missing or infinite values")
+    check_finite(X, str(path), list(names))
     return X
 
 

@@ -387,11 +387,12 @@ def fit(
 
     Example: descend fit data.csv --target y --compare --save model.json
     """
-    import descend
+    from .io import read_table
+    from .linear_model import GDRegressor
 
-    X, y = descend.read_table(data, target, r.names_list(features, "--features"))  # type: ignore[attr-defined,unused-ignore]
-    model = descend.GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,  # type: ignore[attr-defined,unused-ignore]
-                                fit_intercept=not no_intercept, batch_size=batch_size)
+    X, y = read_table(data, target, r.names_list(features, "--features"))
+    model = GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,
+                        fit_intercept=not no_intercept, batch_size=batch_size)
     with r.warnings_as_lines(), r.spinner(f"fitting {data.name}"):
         model.fit(X, y)
     names = [str(c) for c in X.columns]
