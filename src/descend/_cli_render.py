@@ -22,6 +22,8 @@ from rich.table import Table
 from .errors import InvalidArgument
 
 __all__ = [
+    "PLOT_SUFFIXES",
+    "check_output",
     "console",
     "dump_json",
     "fit_table",
@@ -163,6 +165,21 @@ def warnings_as_lines() -> Iterator[None]:
 
 
 # -- plots ------------------------------------------------------------------------------------
+
+
+PLOT_SUFFIXES = (".html", ".png", ".svg", ".pdf")
+
+
+def check_output(path: Path | None, option: str, suffixes: Sequence[str] = ()) -> None:
+    """Before any work: ``path`` has a known suffix and its folder exists."""
+    if path is None:
+        return
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise InvalidArgument(f"{option}: cannot tell the format of {str(path)!r} from its "
+                              f"suffix {path.suffix!r}; use one of {', '.join(suffixes)}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidArgument(f"{option}: folder {str(folder)!r} does not exist")
 
 
 def save_plot(obj: Any, path: Path) -> None:

@@ -224,6 +224,7 @@ def minimize(
     """
     from ._minimize import minimize as _minimize
 
+    r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
     log = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with r.warnings_as_lines(), log:
@@ -285,6 +286,7 @@ def sweep(
     """
     from .sweep import sweep as _sweep
 
+    r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
     with r.warnings_as_lines():
         res = _sweep(fun, start, lr, method=method, max_iter=max_iter, variables=names)
@@ -326,6 +328,7 @@ def multistart(
     from . import functions
     from .multistart import multistart as _multistart
 
+    r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     key = formula.strip().lower().replace("-", "_").replace(" ", "_")
     fun: Any = formula
     if key in functions.names():  # its plot box is the default box
@@ -390,6 +393,8 @@ def fit(
     from .io import read_table
     from .linear_model import GDRegressor
 
+    r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
+    r.check_output(save, "--save", (".json",))
     X, y = read_table(data, target, r.names_list(features, "--features"))
     model = GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,
                         fit_intercept=not no_intercept, batch_size=batch_size)
@@ -451,6 +456,7 @@ def predict(
 
     Example: descend predict model.json new.csv --out preds.csv
     """
+    r.check_output(out, "--out", (".csv", ".parquet"))
     doc = r.read_model(model)
     frame = r.read_frame(data)
     X = r.numeric_columns(frame, doc["features"], data)
