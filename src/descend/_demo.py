@@ -1,7 +1,7 @@
 """The four tutorials, replayed with descend's public API (``descend demo``).
 
 Each section computes what its tutorial computes by hand and prints what it prints.
-The figures are written by ``descend demo --out DIR`` once :mod:`descend.plot` is present.
+``descend demo --out DIR`` also writes the figures, through :func:`descend.plot.gallery`.
 """
 
 from __future__ import annotations

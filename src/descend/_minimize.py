@@ -247,6 +247,20 @@ def _norm(v: Array) -> float:
     return math.sqrt(float(v.dot(v)))
 
 
+def _rownorms(g: Array) -> Array:
+    """Euclidean norm of each row of ``(K, p)``; columnwise for small p (einsum and
+    ``sum(axis=1)`` are slow over a short last axis: 0.2 ms versus 0.03 ms for 10,000 x 2)."""
+    p = g.shape[1]
+    if p > 8:
+        out: Array = np.sqrt(np.einsum("ij,ij->i", g, g))
+        return out
+    s = g[:, 0] * g[:, 0]
+    for j in range(1, p):
+        c = g[:, j]
+        s += c * c
+    return np.sqrt(s, out=s)
+
+
 def _curvature(x0: Array, g0: Array, x1: Array, g1: Array) -> Any:
     """Curvature along the step from ``x0`` to ``x1``: ``<g1 - g0, s> / <s, s>``."""
     s = x1 - x0
@@ -420,7 +434,7 @@ class _Batch:
     ) -> None:
         self.crit, self.record = crit, record
         k_runs = x.shape[0]
-        gn = np.sqrt(np.einsum("ij,ij->i", g, g))
+        gn = _rownorms(g)
         self.fbound = divergence_bound(f)
         self.codes = np.zeros(k_runs, dtype=np.int8)
         self.codes[~np.isfinite(f) | ~np.isfinite(gn)] = 1
@@ -451,7 +465,7 @@ class _Batch:
     def observe(
         self, k: int, x: Array, f: Array, g: Array, xn: Array, fn: Array, gvec: Array, t: Any
     ) -> tuple[Array, Array, Array]:
-        gn = np.sqrt(np.einsum("ij,ij->i", gvec, gvec))
+        gn = _rownorms(gvec)
         codes = batch_codes(self.crit, f, fn, gn, x, xn, self.fbound)
         codes[self.done] = 0
         div = codes == 1

@@ -420,10 +420,10 @@ def _columns(a: Array) -> Any:
 
 def _real(r: Any) -> Any:
     """Complex results (e.g. ``(-1)**(1/3)``) become nan unless their imaginary part is 0."""
-    if np.iscomplexobj(r):
-        r = np.asarray(r)
-        return np.where(r.imag == 0, r.real, np.nan)
-    return r
+    if isinstance(r, float | int) or (isinstance(r, np.ndarray) and r.dtype.kind != "c"):
+        return r  # the fast path: np.float64 is a float
+    r = np.asarray(r)
+    return np.where(r.imag == 0, r.real, np.nan) if r.dtype.kind == "c" else r
 
 
 class Formula:
