@@ -364,11 +364,16 @@ def test_version(run):
 
 
 @pytest.mark.parametrize("command", ["minimize", "functions", "sweep", "multistart", "fit",
-                                     "predict", "app", "demo"])
+                                     "predict", "app", "demo", "gallery"])
 def test_help_has_an_example(run, command):
     res = run(command, "--help")
     assert res.exit_code == 0
     assert f"Example: descend {command}" in res.stdout
+
+
+def test_gallery_error_is_one_line(run, tmp_path):
+    (tmp_path / "afile").write_text("")
+    one_error_line(run("gallery", "--out", str(tmp_path / "afile" / "sub")))
 
 
 def test_no_arguments_shows_help(run):
