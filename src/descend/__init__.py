@@ -13,6 +13,8 @@ from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
 from ._minimize import minimize as minimize
+from .io import read_table as read_table
+from .linear_model import GDRegressor as GDRegressor
 from .multistart import MultiStartResult as MultiStartResult
 from .multistart import multistart as multistart
 from .objective import Objective as Objective
@@ -29,6 +31,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "GDRegressor",
     "Intermediate",
     "MultiStartResult",
     "Objective",
@@ -43,6 +46,7 @@ __all__ = [
     "minimize",
     "multistart",
     "optimizers",
+    "read_table",
     "schedules",
     "suggest_lr",
     "sweep",

@@ -1,0 +1,66 @@
+"""Fused gradient passes over a design matrix (numba), nothing else.
+
+``huber_pass`` reads each row of ``X`` once and computes, together, the residual
+``r_i = y_i - c - x_i . w``, the Huber loss and its derivative ``psi(r_i)``, and the
+sums ``sum psi_i x_i``, ``sum psi_i`` and ``sum rho(r_i)``. Rows are split into
+chunks, one partial sum per chunk (``prange``); X is never copied. Callers limit
+BLAS threads with threadpoolctl while it runs (numba and BLAS threads fight).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["huber_pass"]
+
+
+@njit(parallel=True, cache=True)  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _huber_rows(
+    X: Any, y: Any, w: Any, c: float, eps: float, n_chunks: int
+) -> Any:  # pragma: no cover - compiled
+    n, p = X.shape
+    out = np.zeros((n_chunks, p + 2))
+    chunk = (n + n_chunks - 1) // n_chunks
+    for k in prange(n_chunks):
+        lo = k * chunk
+        hi = min(n, lo + chunk)
+        acc = np.zeros(p + 2)
+        for i in range(lo, hi):
+            r = y[i] - c
+            for j in range(p):
+                r -= X[i, j] * w[j]
+            a = abs(r)
+            if a <= eps:
+                psi = r
+                loss = 0.5 * r * r
+            else:
+                psi = eps if r > 0 else -eps
+                loss = eps * a - 0.5 * eps * eps
+            acc[p] += psi
+            acc[p + 1] += loss
+            for j in range(p):
+                acc[j] += psi * X[i, j]
+        out[k, :] = acc
+    return out.sum(axis=0)
+
+
+def huber_pass(X: Any, y: Any, w: Any, c: float, eps: float) -> tuple[Any, float, float]:
+    """``(sum psi_i x_i, sum psi_i, sum rho_i)`` for ``r = y - c - X w`` in one pass.
+
+    C-ordered ``X`` goes through the numba kernel; other layouts through NumPy
+    (two products, still no copy of ``X``).
+    """
+    if X.flags.c_contiguous and X.dtype == np.float64:
+        n_chunks = max(1, min(X.shape[0] // 4096, 64))
+        s = _huber_rows(X, y, w, float(c), float(eps), n_chunks)
+        p = X.shape[1]
+        return s[:p], float(s[p]), float(s[p + 1])
+    r = y - c - X @ w
+    a = np.abs(r)
+    inside = a <= eps
+    psi = np.where(inside, r, eps * np.sign(r))
+    rho = np.where(inside, 0.5 * r * r, eps * a - 0.5 * eps * eps)
+    return X.T @ psi, float(psi.sum()), float(rho.sum())

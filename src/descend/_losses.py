@@ -1,0 +1,185 @@
+r"""Losses of :class:`~descend.linear_model.GDRegressor` as value-and-gradient closures.
+
+The model works in *working* parameters ``theta = (b, v)`` (``b`` only with an
+intercept) on the features ``z = (x - m) / s``: ``m`` the column means when the fit
+standardizes and has an intercept (else 0), ``s`` the column standard deviations
+when it standardizes (else 1). Nothing of ``X`` is copied to do so: the shift and
+the scale enter the statistics and the fused passes. Back in original units,
+``coef = v / s`` and ``intercept = b - m . coef``.
+
+Squared losses (full batch) need only the centred statistics, computed once in
+row blocks (:func:`gram_stats`): per row ``H = Xc'Xc / n``, ``q = Xc'yc / n``,
+``yy = yc'yc / n``, the means ``mu``, ``ybar``. With ``e = ybar - b - muz . v``,
+
+.. math:: \mathrm{mse}(\theta) = yy - 2 v^T q_z + v^T H_z v + e^2,
+
+which is the mean of squared residuals exactly (the cross term vanishes after
+centring), so each step costs O(p^2) and the iterates are those of plain gradient
+descent on the data. Huber goes through :func:`descend._kernels.huber_pass`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._kernels import huber_pass
+from ._types import Array
+
+Eval = Callable[[Array], tuple[float, Array]]
+_BLOCK = 4096
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Centred sufficient statistics of ``(X, y)``, per row."""
+
+    n: int
+    mu: Array
+    ybar: float
+    H: Array  # Xc'Xc / n
+    q: Array  # Xc'yc / n
+    yy: float  # yc'yc / n
+
+
+def gram_stats(X: Array, y: Array) -> Stats:
+    """One pass in row blocks, shifted by the first block's means to avoid cancellation."""
+    n, p = X.shape
+    first = min(n, _BLOCK)
+    c, cy = X[:first].mean(axis=0), float(y[:first].mean())
+    G, sx, xy = np.zeros((p, p)), np.zeros(p), np.zeros(p)
+    sy = yy = 0.0
+    for i in range(0, n, _BLOCK):
+        Xb = X[i : i + _BLOCK] - c
+        yb = y[i : i + _BLOCK] - cy
+        G += Xb.T @ Xb
+        sx += Xb.sum(axis=0)
+        xy += Xb.T @ yb
+        sy += float(yb.sum())
+        yy += float(yb @ yb)
+    d, dy = sx / n, sy / n
+    H = (G - n * np.outer(d, d)) / n
+    H = (H + H.T) / 2.0
+    return Stats(n, c + d, cy + dy, H, (xy - n * d * dy) / n, max(yy / n - dy * dy, 0.0))
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """``z = (x - shift) / scale``; ``constant`` marks columns without spread."""
+
+    shift: Array
+    scale: Array
+    fit_intercept: bool
+    constant: Any  # bool (p,)
+
+    @property
+    def n_theta(self) -> int:
+        return int(self.shift.shape[0]) + int(self.fit_intercept)
+
+    def to_original(self, theta: Array) -> tuple[Array, Array]:
+        """``(intercept, coef)`` for ``theta`` of shape ``(..., n_theta)``."""
+        v = theta[..., 1:] if self.fit_intercept else theta
+        coef = v / self.scale
+        b = theta[..., 0] if self.fit_intercept else np.zeros(theta.shape[:-1])
+        return b - coef @ self.shift, coef
+
+    def to_working(self, intercept: float, coef: Array) -> Array:
+        v = coef * self.scale
+        if not self.fit_intercept:
+            return np.asarray(v, dtype=np.float64)
+        return np.concatenate([[intercept + coef @ self.shift], v])
+
+
+def make_scaling(stats: Stats, standardize: bool, fit_intercept: bool) -> Scaling:
+    """Column shifts and scales from the statistics (a constant column keeps scale 1)."""
+    var = np.clip(np.diag(stats.H), 0.0, None)
+    tiny = (64 * np.finfo(np.float64).eps * np.abs(stats.mu)) ** 2
+    constant = var <= tiny
+    scale = np.where(constant, 1.0, np.sqrt(var)) if standardize else np.ones_like(var)
+    shift = stats.mu.copy() if standardize and fit_intercept else np.zeros_like(var)
+    return Scaling(shift, scale, fit_intercept, constant)
+
+
+def quadratic(stats: Stats, sc: Scaling, loss: str, alpha: float) -> tuple[Eval, Array]:
+    """Value-and-gradient of mse / sse / rmse (+ L2 penalty) and the Hessian of mse / sse."""
+    s = sc.scale
+    Hz = stats.H / np.outer(s, s)
+    qz, muz = stats.q / s, (stats.mu - sc.shift) / s
+    pen = 2.0 * alpha / s**2
+    factor = float(stats.n) if loss == "sse" else 1.0
+    fi = sc.fit_intercept
+
+    def evaluate(theta: Array) -> tuple[float, Array]:
+        b, v = (theta[0], theta[1:]) if fi else (0.0, theta)
+        Hv = Hz @ v
+        e = stats.ybar - b - muz @ v
+        mse = max(float(stats.yy - 2.0 * (v @ qz) + v @ Hv), 0.0) + float(e * e)
+        gv = 2.0 * (Hv - qz) - 2.0 * e * muz
+        if loss == "rmse":
+            root = math.sqrt(mse) if mse > 0 else 1.0
+            val, gv, gb = math.sqrt(mse), gv / (2 * root), -e / root
+        else:
+            val, gv, gb = factor * mse, factor * gv, -2.0 * factor * e
+        val += 0.5 * float(v @ (pen * v))
+        gv = gv + pen * v
+        return val, (np.concatenate([[gb], gv]) if fi else gv)
+
+    hess = 2.0 * factor * (Hz + np.outer(muz, muz)) + np.diag(pen)
+    if fi:
+        top = np.concatenate([[2.0 * factor], 2.0 * factor * muz])
+        hess = np.block([[top[None, :]], [top[1:, None], hess]])
+    return evaluate, hess
+
+
+def huber(X: Array, y: Array, sc: Scaling, eps: float, alpha: float) -> Eval:
+    """Value-and-gradient of the mean Huber loss (+ L2 penalty): one fused pass per call."""
+    n = X.shape[0]
+    s, m, fi = sc.scale, sc.shift, sc.fit_intercept
+    pen = 2.0 * alpha / s**2
+
+    def evaluate(theta: Array) -> tuple[float, Array]:
+        b, v = (theta[0], theta[1:]) if fi else (0.0, theta)
+        w = v / s
+        G, psi, rho = huber_pass(X, y, w, float(b - m @ w), eps)
+        gv = -(G - m * psi) / s / n + pen * v
+        val = rho / n + 0.5 * float(v @ (pen * v))
+        return val, (np.concatenate([[-psi / n], gv]) if fi else gv)
+
+    return evaluate
+
+
+def on_rows(
+    X: Array, y: Array, sc: Scaling, loss: str, eps: float, alpha: float, n_total: int
+) -> Callable[[Array, Array], tuple[float, Array]]:
+    """Value-and-gradient on the rows ``idx`` (a mini-batch), an estimate of the full loss."""
+    s, m, fi = sc.scale, sc.shift, sc.fit_intercept
+    pen = 2.0 * alpha / s**2
+
+    def evaluate(theta: Array, idx: Array) -> tuple[float, Array]:
+        b, v = (theta[0], theta[1:]) if fi else (0.0, theta)
+        Z = (X[idx] - m) / s
+        r = y[idx] - b - Z @ v
+        k = r.shape[0]
+        if loss == "huber":
+            a = np.abs(r)
+            inside = a <= eps
+            psi = np.where(inside, r, eps * np.sign(r))
+            val = float(np.where(inside, 0.5 * r * r, eps * a - 0.5 * eps * eps).mean())
+        else:
+            mse = float(r @ r) / k
+            psi = 2.0 * r
+            val = mse
+            if loss == "sse":
+                val, psi = mse * n_total, psi * n_total
+            elif loss == "rmse":
+                root = math.sqrt(mse) if mse > 0 else 1.0
+                val, psi = math.sqrt(mse), psi / (2 * root)
+        gv = -(Z.T @ psi) / k + pen * v
+        val += 0.5 * float(v @ (pen * v))
+        return val, (np.concatenate([[-psi.sum() / k], gv]) if fi else gv)
+
+    return evaluate
