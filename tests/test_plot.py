@@ -267,3 +267,14 @@ def test_sweep_and_multistart_plot_methods():
     ms = descend.multistart(descend.functions.get("himmelblau"), 50, seed=0)
     fig = ms.plot()
     assert len(fig.data) >= 3
+
+
+def test_multistart_plot_in_one_and_three_dimensions():
+    import descend
+
+    ms = descend.multistart("x**4 - 3*x**2 + x", 20, bounds=[(-3, 3)], seed=1, lr=0.01)
+    fig = ms.plot()
+    ends = [t for t in fig.data if t.name == "ends of all runs"]
+    assert len(ends) == 1 and len(ends[0].x) == 20
+    ms3 = descend.multistart("x**2 + y**2 + z**2", 5, bounds=[(-1, 1)] * 3, seed=0)
+    assert ms3.plot().data

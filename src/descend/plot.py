@@ -226,7 +226,8 @@ def auto(obj: Any, **kw: Any) -> go.Figure:
     """The figure that suits ``obj`` best.
 
     - a sweep (``verdicts``): :func:`lr_comparison`;
-    - a multi-start result (``starts`` and ``x``): :func:`contour`;
+    - a multi-start result (``starts`` and ``x``): :func:`contour` in 2-D; in 1-D the
+      best run's :func:`tangent_1d` with every run's end marked; else the best's loss curve;
     - a fitted estimator (``coef_`` and ``path_``): :func:`regression_landscape` when it
       has one feature and ``x=`` and ``y=`` are given, else :func:`loss_curve` of its
       ``loss_curve_``;
@@ -254,6 +255,16 @@ def auto(obj: Any, **kw: Any) -> go.Figure:
     if hasattr(obj, "verdicts"):
         return lr_comparison(obj)
     if h.is_multistart(obj):
+        p = np.asarray(obj.x).shape[-1]
+        if p == 1:  # the curve with the best run's steps, and where every run ended
+            fig = tangent_1d(kw.pop("fun", None), obj.best)
+            ends = np.asarray(obj.x, dtype=np.float64)[:, 0]
+            fig.add_trace(go.Scatter(x=ends, y=np.asarray(obj.fun, dtype=np.float64),
+                                     mode="markers", name="ends of all runs",
+                                     marker={"symbol": "x", "size": 8}))
+            return fig
+        if p > 2:
+            return loss_curve(obj.best, **kw)
         return contour(kw.pop("fun", None), paths=obj, **kw)
     if hasattr(obj, "coef_") and hasattr(obj, "path_"):
         x, y = kw.pop("x", None), kw.pop("y", None)
