@@ -4,7 +4,9 @@ Minimize any f: R^p -> R given as a formula or a Python callable, record the
 whole path, and say how the run ended.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from . import datasets as datasets
 from . import errors as errors
@@ -13,8 +15,6 @@ from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
 from ._minimize import minimize as minimize
-from .io import read_table as read_table
-from .linear_model import GDRegressor as GDRegressor
 from .multistart import MultiStartResult as MultiStartResult
 from .multistart import multistart as multistart
 from .objective import Objective as Objective
@@ -24,6 +24,22 @@ from .result import Status as Status
 from .sweep import SweepResult as SweepResult
 from .sweep import suggest_lr as suggest_lr
 from .sweep import sweep as sweep
+
+if TYPE_CHECKING:
+    from .io import read_table as read_table
+    from .linear_model import GDRegressor as GDRegressor
+
+# scikit-learn and pandas take seconds to import: load them on first use only.
+_LAZY = {"GDRegressor": ".linear_model", "read_table": ".io"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'descend' has no attribute {name!r}")
+
 
 try:
     __version__ = version("descend")

@@ -100,11 +100,18 @@ class DescendWarning(UserWarning):
     """Base class of descend's warnings."""
 
 
-try:  # scikit-learn is a hard dependency, but keep this module importable alone.
-    from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
-except ImportError:  # pragma: no cover
-    _SkConvergenceWarning = UserWarning  # type: ignore[assignment,misc,unused-ignore]
+def __getattr__(name: str) -> Any:
+    """``ConvergenceWarning`` is built on first use: it subclasses scikit-learn's,
+    and importing scikit-learn takes over a second that most uses never need."""
+    if name == "ConvergenceWarning":
+        from sklearn.exceptions import ConvergenceWarning as _SkConvergenceWarning
 
-
-class ConvergenceWarning(_SkConvergenceWarning, DescendWarning):  # type: ignore[misc]
-    """A fit stopped before converging; a subclass of scikit-learn's."""
+        cls = type(
+            "ConvergenceWarning",
+            (_SkConvergenceWarning, DescendWarning),
+            {"__doc__": "A fit stopped before converging; a subclass of scikit-learn's.",
+             "__module__": __name__},
+        )
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
