@@ -126,7 +126,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     >>> x, y = toy_line()
     >>> m = GDRegressor().fit(x[:, None], y)
     >>> round(m.intercept_, 6), round(float(m.coef_[0]), 6), m.converged_
-    (-10.07049, 2.035591, True)
+    (-10.134967, 2.045236, True)
     """
 
     _full: Any
