@@ -45,10 +45,9 @@ def read_table(
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> p = os.path.join(d, "t.csv")
-    >>> _ = open(p, "w").write("x,y\\n1,2\\n2,4\\n")
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("x,y\\n1,2\\n2,4\\n")
     >>> X, y = read_table(p, "y")
     >>> X.columns.tolist(), y.tolist()
     (['x'], [2.0, 4.0])
