@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "ConvergenceWarning",
+    "ConvergenceWarning",  # noqa: F822 - built on first use by __getattr__
     "DataError",
     "DescendError",
     "DescendWarning",
