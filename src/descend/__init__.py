@@ -15,6 +15,8 @@ from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
 from ._minimize import minimize as minimize
+from .formula import Formula as Formula
+from .formula import parse as parse
 from .multistart import MultiStartResult as MultiStartResult
 from .multistart import multistart as multistart
 from .objective import Objective as Objective
@@ -47,6 +49,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "Formula",
     "GDRegressor",
     "Intermediate",
     "MultiStartResult",
@@ -62,6 +65,7 @@ __all__ = [
     "minimize",
     "multistart",
     "optimizers",
+    "parse",
     "read_table",
     "schedules",
     "suggest_lr",
