@@ -36,7 +36,7 @@ from . import _losses, linesearch, optimizers
 from ._data import check_finite, check_numeric_frame
 from ._minimize import minimize
 from ._types import Array
-from .errors import ConvergenceWarning, InvalidArgument, InvalidType
+from .errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
 from .objective import Objective
 from .result import Result, Status
 
@@ -164,7 +164,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     # ----------------------------------------------------------------- public
     def fit(self, X: Any, y: Any) -> GDRegressor:
         """Fit on ``X (n, p)`` and ``y (n,)``; returns ``self``."""
-        X, y = self._data(X, y, reset=True)
+        # Full-batch squared losses check X for NaN/inf through their statistics (one
+        # read of X instead of two); the others check it here.
+        quick = self.loss != "huber" and self.batch_size is None
+        X, y = self._data(X, y, reset=True, check_x=not quick)
         self._check_params()
         start = self._start() if self.warm_start and hasattr(self, "coef_") else None
         self._setup(X, y, full=self.batch_size is None)
@@ -210,8 +213,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
     # --------------------------------------------------------------- internals
-    def _data(self, X: Any, y: Any, *, reset: bool, fit: bool = True) -> Any:
+    def _data(
+        self, X: Any, y: Any, *, reset: bool, fit: bool = True, check_x: bool = True
+    ) -> Any:
         names = list(X.columns) if hasattr(X, "columns") else None
+        self._names = names
         if hasattr(X, "dtypes") and hasattr(X, "columns"):
             check_numeric_frame(X, "X")
         try:
@@ -224,7 +230,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             if "could not convert" in str(exc) or "convert string" in str(exc):
                 raise InvalidType(f"X and y must hold numbers: {exc}", argument="X") from None
             raise
-        check_finite(out[0] if fit else out, "X", names)
+        if check_x:
+            check_finite(out[0] if fit else out, "X", names)
         if fit:
             check_finite(out[1], "y")
         return out
@@ -259,7 +266,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         exact = full and squared
         rows = slice(None) if exact or X.shape[0] <= _SAMPLE else np.linspace(
             0, X.shape[0] - 1, _SAMPLE).astype(np.intp)
-        stats = _losses.gram_stats(X[rows], y[rows])
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+            stats = _losses.gram_stats(X[rows], y[rows])
+        if not all(np.all(np.isfinite(v)) for v in (stats.H, stats.q, stats.mu, stats.yy)):
+            check_finite(X, "X", self._names)  # names the column and rows of a NaN or inf
+            raise DataError("X: the values are too large: X^T X overflows float64; rescale "
+                            "the columns", argument="X")
         self._sc = _losses.make_scaling(stats, self.standardize, self.fit_intercept)
         evaluate, hess = _losses.quadratic(stats, self._sc, "sse" if self.loss == "sse"
                                            else "mse", self.alpha)
