@@ -2,7 +2,8 @@
 
 ``huber_pass`` reads each row of ``X`` once and computes, together, the residual
 ``r_i = y_i - c - x_i . w``, the Huber loss and its derivative ``psi(r_i)``, and the
-sums ``sum psi_i x_i``, ``sum psi_i`` and ``sum rho(r_i)``. Rows are split into
+sums ``sum psi_i x_i``, ``sum psi_i`` and ``sum rho(r_i)`` (fast-math reassociation only, so
+the inner products vectorize while NaN and inf still propagate). Rows are split into
 chunks, one partial sum per chunk (``prange``); X is never copied. Callers limit
 BLAS threads with threadpoolctl while it runs (numba and BLAS threads fight).
 """
@@ -17,7 +18,7 @@ from numba import njit, prange
 __all__ = ["huber_pass"]
 
 
-@njit(parallel=True, cache=True)  # type: ignore[untyped-decorator,misc,unused-ignore]
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _huber_rows(
     X: Any, y: Any, w: Any, c: float, eps: float, n_chunks: int
 ) -> Any:  # pragma: no cover - compiled
