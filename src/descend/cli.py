@@ -73,6 +73,23 @@ def gallery(
     _write_gallery(out)
 
 
+@app.command("app")
+def app_(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8050,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Worker processes; more than 1 runs under gunicorn.")] = 1,
+) -> None:
+    """Serve the explorer in the browser (offline: everything is served locally).
+
+    Example: descend app --port 8050, then open http://127.0.0.1:8050
+    """
+    from .app import serve
+
+    typer.echo(f"descend explorer at http://{host}:{port} (Ctrl+C to stop)")
+    serve(host=host, port=port, workers=workers)
+
+
 def main() -> None:
     """Entry point of the ``descend`` script."""
     app()
