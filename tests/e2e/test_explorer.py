@@ -46,7 +46,7 @@ def server() -> Iterator[str]:
            + os.environ.get("PYTHONPATH", "")}
     code = f"from descend.app import serve; serve('127.0.0.1', {port}, 1)"
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "explorer-server.log", "w+b")  # noqa: SIM115 - closed below
+    log = open(ARTIFACTS / "explorer-server.log", "w+b")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
