@@ -24,7 +24,7 @@ chromium:
 install: chromium $(STAMP)
 
 run: install
-	$(PY) -m descend demo
+	$(PY) -m descend app
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -351,10 +351,33 @@ def test_predict_bad_input(run, table, tmp_path):
 # -- app, version, help, entry point ------------------------------------------------------------
 
 
-def test_app_not_available(run):
-    res = run("app", "--port", "8051")
+def test_app_serves_through_descend_app(run, monkeypatch):
+    import descend.app
+
+    calls = []
+    monkeypatch.setattr(descend.app, "serve", lambda **kw: calls.append(kw))
+    res = run("app", "--port", "8051", "--workers", "2")
+    assert res.exit_code == 0, res.output
+    assert calls == [{"host": "127.0.0.1", "port": 8051, "workers": 2}]
+    assert "http://127.0.0.1:8051" in res.stdout
+
+
+def test_app_without_the_extra_says_what_to_install(run, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "dash" else real(name, *a))
+    res = run("app")
     assert res.exit_code == 1
-    assert res.stderr.strip() == "error: the web explorer is not available in this version"
+    assert res.stderr.strip() == (
+        "error: the explorer needs the 'app' extra: pip install 'descend[app]'")
+
+
+def test_app_bad_port_exits_2(run):
+    res = run("app", "--port", "0")
+    assert res.exit_code == 2
+    assert res.stderr.strip().startswith("error:") and len(res.stderr.strip().splitlines()) == 1
 
 
 def test_version(run):

@@ -484,20 +484,24 @@ def predict(
 
 @app.command("app")
 def app_cmd(
-    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(
         "--port", min=1, max=65535, help="Port to listen on.")] = 8050,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Worker processes; more than 1 runs under gunicorn.")] = 1,
 ) -> None:
-    """Serve the web explorer (needs the 'app' extra).
+    """Serve the explorer in the browser (offline: everything is served locally).
 
-    Example: descend app --port 8050
+    Example: descend app --port 8050, then open http://127.0.0.1:8050
     """
-    if importlib.util.find_spec("descend.app") is None:
-        typer.echo("error: the web explorer is not available in this version", err=True)
+    if importlib.util.find_spec("dash") is None:
+        typer.echo("error: the explorer needs the 'app' extra: pip install 'descend[app]'",
+                   err=True)
         raise typer.Exit(1)
-    explorer = importlib.import_module("descend.app")
-    explorer.serve(host=host, port=port, workers=workers)
+    from .app import serve
+
+    typer.echo(f"descend explorer at http://{host}:{port} (Ctrl+C to stop)")
+    serve(host=host, port=port, workers=workers)
 
 
 def main() -> None:

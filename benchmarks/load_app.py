@@ -1,0 +1,174 @@
+"""Load test of the explorer: concurrent simulated sessions on loopback, Step and Run.
+
+The script starts the server itself (gunicorn, ``--workers`` processes, default 2, or
+Werkzeug's threaded server with ``--workers 1``) on a free port of 127.0.0.1, reads
+the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessions
+(default 50) for ``--seconds`` (default 60). A session loads the page state once, then
+clicks Step (carrying the state the server sent back, as the page does) with a pause of
+``--think`` seconds (default 0.5, a fast clicker), a Run every 10th click, and a Reset
+after 50 steps. It prints requests per second, p50/p95/p99 latency and errors per kind.
+
+Reproduce: ``python benchmarks/load_app.py --seconds 60``. Only loopback is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def start(port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    if workers > 1:
+        gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
+        cmd = [gunicorn, "-w", str(workers), "-b", f"{HOST}:{port}", "--backlog", "256",
+               "--log-level", "warning", "descend.app:server"]
+    else:
+        cmd = [sys.executable, "-c",
+               f"from descend.app import serve; serve('{HOST}', {port}, 1)"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status, _ = request(port, "GET", "/")
+            if status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the explorer did not start")
+
+
+def request(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data else {}
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+        ok = resp.status == 200 and raw[:1] in (b"{", b"[")
+        return resp.status, json.loads(raw) if ok else raw
+    finally:
+        conn.close()
+
+
+class Callback:
+    """Builds ``/_dash-update-component`` payloads for the explorer's main callback."""
+
+    def __init__(self, port: int) -> None:
+        _, deps = request(port, "GET", "/_dash-dependencies")
+        self.dep = next(d for d in deps if "state.data" in d["output"]
+                        and "view-body" in d["output"])
+
+    def payload(self, trigger: str, state: dict[str, Any] | None, clicks: int) -> dict[str, Any]:
+        outs = self.dep["output"].strip(".").split("...")
+        values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": "",
+                  "view": "contour"}
+        inputs = [{"id": i["id"], "property": i["property"], "value": values.get(i["id"])}
+                  for i in self.dep["inputs"]]
+        states = [{"id": s["id"], "property": s["property"],
+                   "value": state if s["id"] == "state" else None} for s in self.dep["state"]]
+        return {"output": self.dep["output"],
+                "outputs": [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
+                            for o in outs],
+                "inputs": inputs, "state": states,
+                "changedPropIds": [f"{trigger}.{'search' if trigger == 'url' else 'n_clicks'}"]}
+
+
+def session(port: int, cb: Callback, stop: float, think: float,
+            out: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock) -> None:
+    state: dict[str, Any] | None = None
+    clicks = 0
+    n = 0
+    while time.monotonic() < stop:
+        kind = "load" if state is None else ("run" if n % 10 == 9 else
+                                             "reset" if n % 50 == 49 else "step")
+        if kind == "step":
+            clicks += 1
+        trigger = "url" if kind == "load" else kind
+        t0 = time.perf_counter()
+        try:
+            status, body = request(port, "POST", "/_dash-update-component",
+                                   cb.payload(trigger, state, clicks))
+            good = status == 200 and isinstance(body, dict)
+        except OSError:
+            good, body = False, None
+        dt = time.perf_counter() - t0
+        with lock:
+            if good:
+                out.setdefault(kind, []).append(dt)
+            else:
+                errors[kind] = errors.get(kind, 0) + 1
+        if good:
+            assert isinstance(body, dict)
+            state = body["response"]["state"]["data"]
+        n += 1
+        time.sleep(think)  # the user's pause between clicks
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--sessions", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--think", type=float, default=0.5)
+    args = ap.parse_args()
+    port = free_port()
+    proc = start(port, args.workers)
+    try:
+        cb = Callback(port)
+        out: dict[str, list[float]] = {}
+        errors: dict[str, int] = {}
+        lock = threading.Lock()
+        stop = time.monotonic() + args.seconds
+        t0 = time.monotonic()
+        with cf.ThreadPoolExecutor(args.sessions) as pool:
+            futs = [pool.submit(session, port, cb, stop, args.think, out, errors, lock)
+                    for _ in range(args.sessions)]
+            for f in futs:
+                f.result()
+        wall = time.monotonic() - t0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    total = sum(len(v) for v in out.values())
+    print(f"{args.sessions} sessions, {args.workers} worker(s), think {args.think:g} s, "
+          f"{wall:.0f} s: {total / wall:.1f} requests/s, errors {sum(errors.values())}")
+    print("| request | count | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind in ("step", "run", "reset", "load"):
+        xs = out.get(kind, [])
+        if xs:
+            print(f"| {kind} | {len(xs)} | {statistics.median(xs) * 1000:.0f} | "
+                  f"{pct(xs, 0.95):.0f} | {pct(xs, 0.99):.0f} | {errors.get(kind, 0)} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""From a state, the runs (through :func:`descend.minimize`, the one loop) and the figures.
+
+Nothing here keeps anything between calls but caches of parsed formulas; the same
+state always gives the same runs, so a URL restores a view exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import datasets, functions, minimize
+from ..result import Result, Status
+from ..sweep import verdict
+from . import worker
+
+__all__ = ["TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text", "tangent_problem"]
+
+TIME_LIMIT_S = 5.0
+SAMPLE = 2000  #: most data points kept (and drawn) for the regression view
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """What to minimize: a catalog entry or a Formula, its variables and plot domain."""
+
+    fun: Any
+    variables: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...] | None
+    latex: str
+    partials: dict[str, str]
+    minimum: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One optimizer's run with its legend label."""
+
+    label: str
+    result: Result
+    timed_out: bool
+
+
+def _stats(x: Any, y: Any) -> list[float]:
+    xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return [float(v) for v in (xa.size, xa.mean(), ya.mean(), xa @ xa / xa.size,
+                               xa @ ya / xa.size, ya @ ya / ya.size)]
+
+
+def regression_data(state: Mapping[str, Any]) -> tuple[list[float], list[float], list[float]]:
+    """``(x, y, [n, mean x, mean y, mean xx, mean xy, mean yy])`` of the data in use."""
+    data = state.get("data")
+    if data:
+        return list(data["x"]), list(data["y"]), list(data["stats"])
+    x, y = _toy()
+    return x, y, _stats(x, y)
+
+
+@functools.lru_cache(maxsize=1)
+def _toy() -> tuple[list[float], list[float]]:
+    x, y = datasets.toy_line()
+    return x.tolist(), y.tolist()
+
+
+def _mse_text(stats: Sequence[float]) -> str:
+    _, sx, sy, sxx, sxy, syy = (repr(float(v)) for v in stats)
+    return (f"({syy}) - 2*({sy})*intercept - 2*({sxy})*slope + intercept**2"
+            f" + 2*({sx})*intercept*slope + ({sxx})*slope**2")
+
+
+def _from_formula(text: str, variables: tuple[str, ...] | None,
+                  bounds: tuple[tuple[float, float], ...] | None) -> Problem:
+    f = worker.formula(text, variables)
+    return Problem(f, tuple(f.variables), bounds, f.latex, dict(f.partials_latex))
+
+
+@functools.lru_cache(maxsize=32)
+def _preset(name: str) -> Problem:
+    tf = functions.get(name)
+    f = tf.formula
+    return Problem(tf, tf.variables, tf.bounds, f.latex, dict(f.partials_latex))
+
+
+def problem(state: Mapping[str, Any]) -> Problem | None:
+    """The state's function, or None while the typed formula has an error."""
+    name = state["f"]
+    if name == "custom":
+        if state.get("error") or not state.get("formula"):
+            return None
+        x0 = [abs(float(v)) for v in state.get("x0") or [0.0]]
+        r = max(3.0, 1.5 * max(x0, default=0.0))
+        p = len(state.get("variables") or ())
+        return _from_formula(state["formula"], None, ((-r, r),) * p)
+    if name == "regression":
+        _, _, stats = regression_data(state)
+        return _from_formula(_mse_text(stats), ("intercept", "slope"), None)
+    return _preset(name)
+
+
+@functools.lru_cache(maxsize=1)
+def tangent_problem() -> tuple[Problem, float, float]:
+    """Seed 003's slope-only loss on :func:`descend.datasets.slope_line`; ``(problem, L, w*)``."""
+    x, y = datasets.slope_line()
+    sxx, sxy, syy = float(x @ x / x.size), float(x @ y / x.size), float(y @ y / y.size)
+    f = worker.formula(f"({syy!r}) - 2*({sxy!r})*slope + ({sxx!r})*slope**2", ("slope",))
+    best = sxy / sxx
+    return (Problem(f, ("slope",), ((best - 3.5, best + 3.5),), f.latex,
+                    dict(f.partials_latex), minimum=best), 2.0 * sxx, best)
+
+
+TANGENT_START = -1.0
+
+
+def _clock(deadline: float) -> Any:
+    def check(info: Any) -> None:
+        if info.nit % 64 == 0 and time.monotonic() > deadline:
+            raise StopIteration
+
+    return check
+
+
+def runs(state: Mapping[str, Any], prob: Problem | None = None,
+         deadline: float | None = None) -> list[Run]:
+    """The runs the state asks for: ``it`` iterations of each chosen method.
+
+    The tangent view runs plain gradient descent on the 1-D problem with the step of
+    its preset; the regression view runs the regression loss.
+    """
+    deadline = time.monotonic() + TIME_LIMIT_S if deadline is None else deadline
+    view = state["view"]
+    tol: dict[str, Any] = {k: state.get(k) for k in ("gtol", "ftol", "xtol")}
+    it = int(state["it"])
+    if view == "tangent":
+        from .state import PRESETS_1D
+
+        tp, lip, _ = tangent_problem()
+        step = PRESETS_1D[state["p1d"]] * 2.0 / lip
+        res = minimize(tp.fun, [TANGENT_START], lr=step, max_iter=it,
+                       callback=_clock(deadline), **tol)
+        return [Run(f"lr = {step:.3g}", res, res.status is Status.CALLBACK)]
+    if view == "regression" and state["f"] != "regression":
+        prob = problem({**state, "f": "regression"})
+        x0: list[float] = [0.0, 0.0]
+    else:
+        prob = prob or problem(state)
+        x0 = list(state["x0"])
+    if prob is None or len(x0) != len(prob.variables):
+        return []
+    lr: Any = float(state["lr"]) if state["policy"] == "fixed" else state["policy"]
+    out = []
+    for m in state["methods"]:
+        res = minimize(prob.fun, x0, method=m, lr=lr, max_iter=it, callback=_clock(deadline),
+                       **tol)
+        out.append(Run(m, res, res.status is Status.CALLBACK))
+    return out
+
+
+def _num(v: float) -> str:
+    return f"{v:.6g}" if math.isfinite(v) else str(v)
+
+
+def status_line(run: Run, state: Mapping[str, Any]) -> str:
+    """One run in words and numbers: iteration, x, f, gradient norm, status, verdict."""
+    r = run.result
+    x = ", ".join(_num(float(v)) for v in r.x)
+    head = (f"{run.label}: iteration: {r.nit}, x = ({x}), f = {_num(r.fun)}, "
+            f"gradient norm = {_num(float(r.grad_norms[-1]))}")
+    if run.timed_out:
+        return f"{head}; stopped: time limit of {TIME_LIMIT_S:g} s reached"
+    if r.status is Status.MAX_ITER and r.nit < int(state["cap"]):
+        return f"{head}; status: stepping (Run goes on to {state['cap']} iterations)"
+    return f"{head}; status: {r.status.value}, verdict: {verdict(r)}; {r.message}"
+
+
+def status_text(state: Mapping[str, Any], rs: Sequence[Run]) -> str:
+    """The status of every run, one per line (and the 1-D view's overshoot)."""
+    if state.get("error"):
+        return f"iteration: 0; {state['error']}"
+    if not rs:
+        return "iteration: 0; nothing to run: check the function and the start"
+    lines = [status_line(r, state) for r in rs]
+    if state["view"] == "tangent":
+        _, lip, best = tangent_problem()
+        path = rs[0].result.path[:, 0]
+        crossed = bool(np.any(np.diff(np.sign(path - best)) != 0))
+        lines.append(f"minimum at slope = {best:.4g}; step = {state_lr_1d(state):.3g} = "
+                     f"{_frac(state):g} × 2/L (2/L = {2 / lip:.3g}); "
+                     + ("overshot: the point crossed the minimum" if crossed
+                        else "the point has not crossed the minimum"))
+    return "\n".join(lines)
+
+
+def _frac(state: Mapping[str, Any]) -> float:
+    from .state import PRESETS_1D
+
+    return PRESETS_1D[state["p1d"]]
+
+
+def state_lr_1d(state: Mapping[str, Any]) -> float:
+    """The 1-D view's step size for the state's preset."""
+    return _frac(state) * 2.0 / tangent_problem()[1]
+
+
+def path_csv(rs: Sequence[Run]) -> str:
+    """Every run's path as CSV: method, iteration, coordinates, f, gradient norm."""
+    if not rs:
+        return "method,iteration\n"
+    names = list(rs[0].result.variables)
+    lines = [",".join(["method", "iteration", *names, "f", "grad_norm"])]
+    for run in rs:
+        r = run.result
+        for k in range(len(r.path)):
+            coords = ",".join(repr(float(v)) for v in r.path[k])
+            lines.append(f"{run.label},{k},{coords},{float(r.values[k])!r},"
+                         f"{float(r.grad_norms[k])!r}")
+    return "\n".join(lines) + "\n"

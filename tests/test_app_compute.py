@@ -1,0 +1,117 @@
+"""The explorer's computations: runs through minimize, status lines, figures, worker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dash")
+
+from descend import datasets, minimize
+from descend.app import callbacks, compute, figures, worker
+from descend.app.state import DEFAULT, PRESETS_1D, reduce
+
+
+def _state(*events):
+    s = dict(DEFAULT)
+    for ev in events:
+        s = reduce(s, ev)
+    return s
+
+
+def test_step_equals_minimize_with_that_many_iterations():
+    s = _state({"type": "step"}, {"type": "step"}, {"type": "step"})
+    (run,) = compute.runs(s)
+    ref = minimize("(1 - x)**2 + 100*(y - x**2)**2", [-1.2, 1.0], lr=0.001, max_iter=3)
+    np.testing.assert_allclose(run.result.path, ref.path)
+    text = compute.status_text(s, [run])
+    assert "iteration: 3" in text and "stepping" in text
+
+
+def test_race_of_methods_and_divergence_advice():
+    s = _state({"type": "set_preset", "name": "paraboloid"},
+               {"type": "set_methods", "methods": ["gd", "adam"]},
+               {"type": "set_lr", "lr": 1.5}, {"type": "run"})
+    rs = compute.runs(s)
+    assert [r.label for r in rs] == ["gd", "adam"]
+    text = compute.status_text(s, rs)
+    assert "diverged at iteration" in text and "try lr <=" in text
+    figs = figures.view_figures(s, compute.problem(s), rs)
+    names = [t.name for t in figs["contour"].data]
+    assert "gd" in names and "adam" in names
+
+
+def test_regression_preset_reproduces_seed_002():
+    s = _state({"type": "set_preset", "name": "regression"},
+               {"type": "set_option", "name": "cap", "value": 500},
+               {"type": "set_option", "name": "gtol", "value": ""}, {"type": "run"})
+    (run,) = compute.runs(s)
+    np.testing.assert_allclose(run.result.x, [-10.07049616, 2.03559051], atol=1e-6)
+    figs = figures.view_figures({**s, "view": "regression"}, None,
+                                compute.runs({**s, "view": "regression"}))
+    assert set(figs) == {"regression", "regression-landscape", "regression-loss"}
+
+
+@pytest.mark.parametrize("name", list(PRESETS_1D))
+def test_tangent_presets_behave_as_named(name):
+    s = _state({"type": "set_view", "view": "tangent"}, {"type": "set_preset_1d", "name": name},
+               {"type": "set_option", "name": "cap", "value": 60}, {"type": "run"})
+    (run,) = compute.runs(s)
+    _, _lip, best = compute.tangent_problem()
+    path = run.result.path[:, 0]
+    crossed = np.any(np.diff(np.sign(path - best)) != 0)
+    if name == "diverging":
+        assert run.result.status == "diverged"
+    elif name == "too_large":
+        assert crossed and path[1] > best  # the first step lands past the minimum
+        assert "overshot" in compute.status_text(s, [run])
+    else:
+        assert not crossed
+        gap = abs(path[-1] - best)
+        assert (gap > 0.05) if name == "too_small" else (gap < 1e-3)
+
+
+def test_every_view_draws():
+    for view in ("contour", "surface", "loss", "tangent", "sweep"):
+        out = callbacks.update(_state({"type": "step"}), "view", {"view": view})
+        assert view in out["figs"], view
+
+
+def test_run_sends_the_path_once_for_the_browser_to_animate():
+    out = callbacks.update(_state(), "run", {})
+    anim = out["anim"]
+    assert anim["graph"] == "contour" and anim["frames"] > 1
+    k = anim["traces"][0]
+    assert len(out["figs"]["contour"].data[k].x) == 1 and len(anim["x"][0]) > 100
+
+
+def test_path_csv():
+    s = _state({"type": "step"}, {"type": "step"})
+    text = compute.path_csv(compute.runs(s))
+    lines = text.strip().split("\n")
+    assert lines[0] == "method,iteration,x,y,f,grad_norm" and len(lines) == 4
+
+
+def test_time_limit_stops_a_long_run():
+    s = _state({"type": "set_option", "name": "cap", "value": 100_000},
+               {"type": "set_option", "name": "gtol", "value": ""}, {"type": "run"})
+    (run,) = compute.runs(s, deadline=0.0)
+    assert run.timed_out and "time limit" in compute.status_line(run, s)
+
+
+def test_worker_rejects_hostile_text_with_a_message():
+    assert worker.check("__import__('os')")["error"].startswith("formula:")
+    ok = worker.check("x**2 + 3*y**2")
+    assert ok["variables"] == ["x", "y"] and ok["partials"]["y"] == "6 y"
+
+
+def test_formula_error_is_shown_and_nothing_runs():
+    out = callbacks.update(dict(DEFAULT), "formula", {"formula": "x +* y"})
+    assert out["error"].startswith("formula:") and out["figs"] == {}
+    assert "iteration: 0" in out["status"]
+
+
+def test_toy_data_matches_the_dataset():
+    x, _y, stats = compute.regression_data(DEFAULT)
+    tx, _ty = datasets.toy_line()
+    assert x == tx.tolist() and stats[0] == 50
