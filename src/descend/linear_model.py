@@ -281,10 +281,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self._quad = evaluate if exact else None
         some = rows if not exact or X.shape[0] <= _SAMPLE else np.linspace(
             0, X.shape[0] - 1, _SAMPLE).astype(np.intp)
-        Z = (X[some] - self._sc.shift) / self._sc.scale  # a row sample, never all of X
-        self._row2 = float(self.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z)))
+        self._row2 = float(self.fit_intercept) + self._max_row2(X, some)
         self._n = X.shape[0]
         self._bind(X, y)
+
+    def _max_row2(self, X: Array, some: Any, chunk: int = 8192) -> float:
+        """Largest squared norm of a standardized row, over a row sample, in small chunks."""
+        idx = np.arange(*some.indices(X.shape[0])) if isinstance(some, slice) else some
+        top = 0.0
+        for i in range(0, idx.shape[0], chunk):
+            Z = (X[idx[i : i + chunk]] - self._sc.shift) / self._sc.scale
+            top = max(top, float(np.max(np.einsum("ij,ij->i", Z, Z), initial=0.0)))
+        return top
 
     def _bind(self, X: Array, y: Array) -> None:
         sc, a = self._sc, float(self.alpha)

@@ -8,6 +8,7 @@ in the server process (compiled functions cannot be pickled), through a small ca
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import functools
 import multiprocessing
@@ -64,7 +65,15 @@ def _get_pool() -> cf.ProcessPoolExecutor:
                                           initializer=_limit_memory, initargs=(MEMORY_BYTES,))
             pool.submit(_ready).result(timeout=120)
             _pool = pool
+            atexit.register(_shutdown)
         return _pool
+
+
+def _shutdown() -> None:
+    """Stop the child before the interpreter tears the executor's modules down."""
+    pool = _pool
+    if pool is not None:
+        _discard(pool)
 
 
 def _discard(pool: cf.ProcessPoolExecutor) -> None:
