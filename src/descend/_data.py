@@ -19,6 +19,11 @@ def _rows(rows: Any) -> str:
     return f"row{'s' if rows.size > 1 else ''} {shown}{more}"
 
 
+def is_dask(obj: Any) -> bool:
+    """Whether ``obj`` is a Dask collection, told without importing dask."""
+    return type(obj).__module__.startswith("dask")
+
+
 def check_numeric_frame(frame: pd.DataFrame, what: str) -> None:
     """Every column numeric (or bool); else a DataError naming column and rows."""
     for name in frame.columns:
@@ -38,11 +43,13 @@ def check_numeric_frame(frame: pd.DataFrame, what: str) -> None:
 
 
 def check_finite(
-    a: Any, what: str, names: Sequence[Any] | None = None, *, block: int = 65536
+    a: Any, what: str, names: Sequence[Any] | None = None, *, block: int = 65536,
+    offset: int = 0,
 ) -> None:
     """Raise a DataError naming the column and first rows holding NaN or inf.
 
-    The fast path sums each column (one read, no mask of the whole array).
+    The fast path sums each column (one read, no mask of the whole array). Rows are
+    counted from ``offset`` (the first row of ``a`` in a larger table).
     """
     arr = np.asarray(a)
     two_d = arr.reshape(arr.shape[0], -1)
@@ -57,7 +64,7 @@ def check_finite(
             bad = ~np.isfinite(col)
             if bad.any():
                 kind = "NaN" if np.isnan(col[bad]).any() else "inf"
-                rows = np.flatnonzero(~np.isfinite(two_d[:, j]))
+                rows = np.flatnonzero(~np.isfinite(two_d[:, j])) + offset
                 label = f"column {names[int(j)]!r}" if names is not None else f"column {j}"
                 if arr.ndim == 1:
                     label = "the target"

@@ -49,16 +49,6 @@ class Stats:
 
 
 def gram_stats(X: Array, y: Array) -> Stats:
-    """Centred statistics in one read of ``X``, with BLAS held to one thread.
-
-    One thread: on blocks this small two threads fight (``../shared/PERFORMANCE.md``),
-    and on a busy machine a 2,000,000 x 20 fit went from 0.13 s to 0.4-2.6 s with two.
-    """
-    with threadpool_limits(1, user_api="blas"):
-        return _gram_stats(X, y)
-
-
-def _gram_stats(X: Array, y: Array) -> Stats:
     """Centred statistics in one read of ``X``.
 
     When the first block's column means are small next to their spread
@@ -67,13 +57,30 @@ def _gram_stats(X: Array, y: Array) -> Stats:
     NIST's Longley or Filip) row blocks are shifted by those means first, in cache,
     to avoid the cancellation.
     """
-    n, p = X.shape
-    first = min(n, _BLOCK)
-    head = X[:first]
-    c, cy = head.mean(axis=0), float(y[:first].mean())
-    ones = np.ones(first)
+    p = X.shape[1]
+    head = X[: min(X.shape[0], _BLOCK)]
+    c, cy = head.mean(axis=0), float(y[: head.shape[0]].mean())
     if np.all(np.abs(c) <= NO_SHIFT * head.std(axis=0)):
         c, cy = np.zeros(p), 0.0
+    return stats_from_sums(shifted_sums(X, y, c, cy), c, cy)
+
+
+def shifted_sums(X: Array, y: Array, c: Array, cy: float) -> Array:
+    """Sums over the rows of ``(X - c, y - cy)``, packed in one vector (they add across blocks).
+
+    The layout is ``[n, sum y', sum y'^2, sum x' (p), X'^T y' (p), X'^T X' (p * p)]``;
+    :func:`stats_from_sums` turns a sum of such vectors into :class:`Stats`. BLAS is
+    held to one thread: on blocks this small two threads fight (PERFORMANCE.md), and
+    on a busy machine a 2,000,000 x 20 fit went from 0.13 s to 0.4-2.6 s with two.
+    """
+    with threadpool_limits(1, user_api="blas"):
+        return _shifted_sums(X, y, c, cy)
+
+
+def _shifted_sums(X: Array, y: Array, c: Array, cy: float) -> Array:
+    n, p = X.shape
+    ones = np.ones(min(n, _BLOCK))
+    if cy == 0.0 and not c.any():  # no shift: one BLAS call each, straight on X
         G, xy = X.T @ X, y @ X
         sx = np.zeros(p)
         for i in range(0, n, _BLOCK):
@@ -90,6 +97,14 @@ def _gram_stats(X: Array, y: Array) -> Stats:
             xy += yb @ Xb
             sy += float(yb.sum())
             yy += float(yb @ yb)
+    return np.concatenate([[float(n), sy, yy], sx, xy, G.ravel()])
+
+
+def stats_from_sums(s: Array, c: Array, cy: float) -> Stats:
+    """:class:`Stats` from the (summed) vectors of :func:`shifted_sums` about ``(c, cy)``."""
+    p = c.shape[0]
+    n, sy, yy = int(s[0]), float(s[1]), float(s[2])
+    sx, xy, G = s[3 : 3 + p], s[3 + p : 3 + 2 * p], s[3 + 2 * p :].reshape(p, p)
     d, dy = sx / n, sy / n
     H = (G - n * np.outer(d, d)) / n
     H = (H + H.T) / 2.0
@@ -166,14 +181,25 @@ def quadratic(stats: Stats, sc: Scaling, loss: str, alpha: float) -> tuple[Eval,
 
 def huber(X: Array, y: Array, sc: Scaling, eps: float, alpha: float) -> Eval:
     """Value-and-gradient of the mean Huber loss (+ L2 penalty): one fused pass per call."""
-    n = X.shape[0]
+    return huber_from_pass(lambda w, c: huber_pass(X, y, w, c, eps), X.shape[0], sc, alpha)
+
+
+def huber_from_pass(
+    sums: Callable[[Array, float], tuple[Array, float, float]], n: int, sc: Scaling,
+    alpha: float,
+) -> Eval:
+    """The Huber closure on ``sums(w, c) = (sum psi_i x_i, sum psi_i, sum rho_i)``.
+
+    ``sums`` is :func:`descend._kernels.huber_pass` over all rows, in memory or added
+    up over the row blocks of a Dask array (:mod:`descend._dask`).
+    """
     s, m, fi = sc.scale, sc.shift, sc.fit_intercept
     pen = 2.0 * alpha / s**2
 
     def evaluate(theta: Array) -> tuple[float, Array]:
         b, v = (theta[0], theta[1:]) if fi else (0.0, theta)
         w = v / s
-        G, psi, rho = huber_pass(X, y, w, float(b - m @ w), eps)
+        G, psi, rho = sums(w, float(b - m @ w))
         gv = -(G - m * psi) / s / n + pen * v
         val = rho / n + 0.5 * float(v @ (pen * v))
         return val, (np.concatenate([[-psi / n], gv]) if fi else gv)
@@ -183,7 +209,7 @@ def huber(X: Array, y: Array, sc: Scaling, eps: float, alpha: float) -> Eval:
 
 def on_rows(
     X: Array, y: Array, sc: Scaling, loss: str, eps: float, alpha: float, n_total: int
-) -> Callable[[Array, Array], tuple[float, Array]]:
+) -> Callable[[Array, Any], tuple[float, Array]]:
     """Value-and-gradient on the rows ``idx`` (a mini-batch), an estimate of the full loss."""
     s, m, fi = sc.scale, sc.shift, sc.fit_intercept
     pen = 2.0 * alpha / s**2
@@ -212,3 +238,38 @@ def on_rows(
         return val, (np.concatenate([[-psi.sum() / k], gv]) if fi else gv)
 
     return evaluate
+
+
+class LocalData:
+    """In-memory ``(X, y)`` behind the few operations the estimator fits through.
+
+    :class:`descend._dask.DaskData` offers the same ones over the row blocks of a
+    Dask collection: ``n``, ``blocked``, ``stats()``, ``take(rows)``, ``huber(...)``
+    and ``on_rows(...)``.
+    """
+
+    blocked = False  # mini-batches may be any rows (Dask inputs: whole row blocks)
+
+    def __init__(self, X: Array, y: Array) -> None:
+        self.X, self.y, self.n = X, y, int(X.shape[0])
+        self._stats: Stats | None = None
+
+    def stats(self) -> Stats:
+        """Statistics of all rows (computed once)."""
+        if self._stats is None:
+            self._stats = gram_stats(self.X, self.y)
+        return self._stats
+
+    def take(self, rows: Any) -> tuple[Array, Array]:
+        """``(X[rows], y[rows])``."""
+        return self.X[rows], self.y[rows]
+
+    def huber(self, sc: Scaling, eps: float, alpha: float) -> Eval:
+        """:func:`huber` on all rows."""
+        return huber(np.ascontiguousarray(self.X), self.y, sc, eps, alpha)
+
+    def on_rows(
+        self, sc: Scaling, loss: str, eps: float, alpha: float
+    ) -> Callable[[Array, Any], tuple[float, Array]]:
+        """:func:`on_rows` on all rows."""
+        return on_rows(self.X, self.y, sc, loss, eps, alpha, self.n)

@@ -365,8 +365,8 @@ def multistart(
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(
-        exists=True, dir_okay=False, metavar="DATA", help="A .csv or .parquet table.")],
+    data: Annotated[Path, typer.Argument(metavar="DATA", help=(
+        "A .csv or .parquet table; with --dask, a glob such as 'data/*.parquet'."))],
     target: Annotated[str, typer.Option("--target", help="The column to predict.")],
     features: Annotated[str | None, typer.Option(
         "--features", help="Columns to use, a,b (default: all the others).")] = None,
@@ -385,21 +385,47 @@ def fit(
     save: Annotated[Path | None, typer.Option(
         "--save", dir_okay=False, help="Write the fitted model as JSON (for predict).")] = None,
     as_json: _JSON = False,
+    dask: Annotated[bool, typer.Option(
+        "--dask", help="Read DATA (a glob) with Dask and fit on a Dask cluster.")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="With --dask: an existing cluster, tcp://HOST:8786 (default: a "
+        "local cluster for this command).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="With --dask: local cluster workers (one thread each).")] = None,
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="With --dask: memory per local worker, such as 2GB.")] = None,
 ) -> None:
     """Fit a linear model to a table by gradient descent and show its coefficients.
 
-    Example: descend fit data.csv --target y --compare --save model.json
+    Example: descend fit data.csv --target y --compare --save model.json;
+    descend fit 'data/*.parquet' --target y --dask --workers 4
     """
-    from .io import read_table
     from .linear_model import GDRegressor
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     r.check_output(save, "--save", (".json",))
-    X, y = read_table(data, target, r.names_list(features, "--features"))
+    for flag, value in (("--scheduler", scheduler), ("--workers", workers),
+                        ("--memory-limit", memory_limit)):
+        if value is not None and not dask:
+            raise InvalidArgument(f"{flag}: needs --dask", argument=flag)
+    if dask and compare:
+        raise InvalidArgument("--compare: not available with --dask (it needs all rows in "
+                              "memory)", argument="--compare")
     model = GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,
                         fit_intercept=not no_intercept, batch_size=batch_size)
-    with r.warnings_as_lines(), r.spinner(f"fitting {data.name}"):
-        model.fit(X, y)
+    if dask:
+        from . import _dask
+
+        X, y = _dask.read_table(str(data), target, r.names_list(features, "--features"))
+        with _dask.connect(scheduler, workers, memory_limit), r.warnings_as_lines(), \
+                r.spinner(f"fitting {data.name} on Dask"):
+            model.fit(X, y)
+    else:
+        from .io import read_table
+
+        X, y = read_table(data, target, r.names_list(features, "--features"))
+        with r.warnings_as_lines(), r.spinner(f"fitting {data.name}"):
+            model.fit(X, y)
     names = [str(c) for c in X.columns]
     coef = [float(v) for v in np.ravel(model.coef_)]
     curve = np.asarray(getattr(model, "loss_curve_", []), dtype=float)
@@ -408,8 +434,9 @@ def fit(
         "n_iter": int(model.n_iter_), "converged": bool(model.converged_),
         "loss": float(curve[-1]) if curve.size else None,
     }
-    ls = _lstsq(X.to_numpy(dtype=float), y.to_numpy(dtype=float), not no_intercept)
-    if compare:
+    ls = _lstsq(X.to_numpy(dtype=float), y.to_numpy(dtype=float), not no_intercept) \
+        if compare else None
+    if compare and ls is not None:
         out["lstsq"] = {"coef": dict(zip(names, ls[0], strict=True)), "intercept": ls[1]}
     if save is not None:
         atomic_write(save, r.dump_json(_model_doc(model, names, str(y.name), loss, {
@@ -420,7 +447,7 @@ def fit(
     if as_json:
         _echo_json(out)
         return
-    r.console().print(r.fit_table(out, ls if compare else None, loss))
+    r.console().print(r.fit_table(out, ls, loss))
 
 
 def _lstsq(X: Any, y: Any, intercept: bool) -> tuple[list[float], float]:

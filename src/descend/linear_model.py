@@ -9,7 +9,12 @@ and calls :func:`~descend.minimize`:
 * mini-batches: one ``minimize`` call per epoch with ``max_iter = n_batches`` on a
   *stochastic objective* that draws the next batch of the epoch's shuffled order
   each time it is evaluated at a new point; with a fixed step that is one batch
-  per step. ``lr="auto"`` decays as ``t0 / (1 + epoch / 10)``.
+  per step. ``shuffle="blocks"`` (always, for Dask inputs) draws whole blocks of
+  consecutive rows instead of single rows. ``lr="auto"`` decays as
+  ``t0 / (1 + epoch / 10)``.
+
+Dask arrays and dataframes go through :mod:`descend._dask` (imported only then):
+the same statistics, fused passes and batches, added up over the row blocks.
 
 Convergence (``tol``): with ``kappa`` the condition number of the loss's Hessian in
 the working (standardized) parameters and ``g(0)`` the gradient at zero, the fit
@@ -33,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from . import _losses, linesearch, optimizers
-from ._data import check_finite, check_numeric_frame
+from ._data import check_finite, check_numeric_frame, is_dask
 from ._minimize import minimize
 from ._types import Array
 from .errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
@@ -94,8 +99,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         reporting everything in original units. A constant column gets coefficient 0.
     batch_size : int or None, default None
         None: full batch; k: mini-batches of k rows (1 = stochastic).
-    shuffle : bool, default True
+    shuffle : bool or "blocks", default True
         Reshuffle rows each epoch (mini-batches), from ``random_state``.
+        ``"blocks"``: each batch is a block of ``batch_size`` consecutive rows
+        (rows ``k * batch_size`` up to ``(k + 1) * batch_size``, the last block
+        shorter), and the order of the blocks is reshuffled each epoch. Dask inputs
+        always use blocks (``True`` means ``"blocks"``, ``False`` keeps them in order):
+        the same data as a NumPy array with ``shuffle="blocks"`` and the same
+        ``batch_size`` and ``random_state`` gives the same batches and iterates.
     random_state : int, RandomState or None, default None
     warm_start : bool, default False
         Start ``fit`` from the previous coefficients.
@@ -137,7 +148,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def __init__(
         self, loss: str = "mse", *, method: Any = "gd", lr: Any = "auto", max_iter: int = 1000,
         tol: float | None = 1e-8, alpha: float = 0.0, fit_intercept: bool = True,
-        standardize: bool = True, batch_size: int | None = None, shuffle: bool = True,
+        standardize: bool = True, batch_size: int | None = None, shuffle: bool | str = True,
         random_state: Any = None, warm_start: bool = False, verbose: int = 0,
         epsilon: float = 1.35,
     ) -> None:
@@ -163,22 +174,33 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     # ----------------------------------------------------------------- public
     def fit(self, X: Any, y: Any) -> GDRegressor:
-        """Fit on ``X (n, p)`` and ``y (n,)``; returns ``self``."""
-        # Full-batch squared losses check X for NaN/inf through their statistics (one
-        # read of X instead of two); the others check it here.
-        quick = self.loss != "huber" and self.batch_size is None
-        X, y = self._data(X, y, reset=True, check_x=not quick)
-        self._check_params()
+        """Fit on ``X (n, p)`` and ``y (n,)``; returns ``self``.
+
+        ``X`` and ``y`` may be Dask arrays or a Dask dataframe and series chunked
+        by rows: they stay lazy and the fit gives the in-memory iterates (see
+        :mod:`descend._dask`).
+        """
+        if is_dask(X) or is_dask(y):
+            from . import _dask
+
+            self._check_params()
+            data: Any = _dask.prepare(self, X, y, reset=True)
+        else:
+            # Full-batch squared losses check X for NaN/inf through their statistics
+            # (one read of X instead of two); the others check it here.
+            quick = self.loss != "huber" and self.batch_size is None
+            data = _losses.LocalData(*self._data(X, y, reset=True, check_x=not quick))
+            self._check_params()
         start = self._start() if self.warm_start and hasattr(self, "coef_") else None
-        self._setup(X, y, full=self.batch_size is None)
+        self._setup(data, full=self.batch_size is None)
         theta = np.zeros(self._sc.n_theta) if start is None else self._sc.to_working(*start)
         self._rng = check_random_state(self.random_state)
         if self.batch_size is None:
-            self._fit_full(X, y, theta)
+            self._fit_full(theta)
         else:
             self._path, self._values, self.n_iter_ = [theta], [self._full(theta)[0]], 0
             for _ in range(self.max_iter):
-                if self._epoch(X, y):
+                if self._epoch(data):
                     break
             self._finish_batches()
         self._release()
@@ -190,34 +212,50 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def partial_fit(self, X: Any, y: Any) -> GDRegressor:
         """One epoch over ``(X, y)`` (one step when ``batch_size`` is None)."""
+        if is_dask(X) or is_dask(y):
+            raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
+                              "collection, or partial_fit on each computed chunk", argument="X")
         first = not hasattr(self, "_sc")
-        X, y = self._data(X, y, reset=first)
+        data = _losses.LocalData(*self._data(X, y, reset=first))
         self._check_params()
         if first:
-            self._setup(X, y, full=False)
+            self._setup(data, full=False)
             self._path, self._values, self.n_iter_ = [np.zeros(self._sc.n_theta)], [], 0
             self._rng = check_random_state(self.random_state)
         self._quad = None
-        self._bind(X, y)
+        self._bind(data)
         if first:
             self._values.append(self._full(self._path[-1])[0])
-        self._epoch(X, y)
+        self._epoch(data)
         self._finish_batches(warn=False)
         self._release()
         return self
 
     def predict(self, X: Any) -> Array:
-        """``X @ coef_ + intercept_``."""
+        """``X @ coef_ + intercept_``; a lazy Dask array for a Dask input."""
         check_is_fitted(self)
+        if is_dask(X):
+            from . import _dask
+
+            return _dask.predict(self, X)  # type: ignore[no-any-return]
         X = self._data(X, None, reset=False, fit=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 of the predictions; computed on the cluster for Dask inputs."""
+        if (is_dask(X) or is_dask(y)) and sample_weight is None:
+            from . import _dask
+
+            return _dask.score(self, X, y)
+        return float(super().score(X, y, sample_weight=sample_weight))
 
     # --------------------------------------------------------------- internals
     def _data(
         self, X: Any, y: Any, *, reset: bool, fit: bool = True, check_x: bool = True
     ) -> Any:
         names = list(X.columns) if hasattr(X, "columns") else None
-        self._names = names
+        if fit:
+            self._names = names  # for the NaN/inf message of the statistics check
         if hasattr(X, "dtypes") and hasattr(X, "columns"):
             check_numeric_frame(X, "X")
         try:
@@ -241,6 +279,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise InvalidArgument(f"loss: expected one of {', '.join(_LOSSES)}, got "
                                   f"{self.loss!r}", argument="loss")
         optimizers.get(self.method)
+        if self.shuffle not in (True, False, "blocks"):
+            raise InvalidArgument(f"shuffle: expected True, False or 'blocks', got "
+                                  f"{self.shuffle!r}", argument="shuffle")
         if not (isinstance(self.lr, str) and self.lr == "auto"):
             linesearch.get(self.lr)
         for name, low in (("max_iter", 1), ("batch_size", 1), ("verbose", 0)):
@@ -260,16 +301,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def _start(self) -> tuple[float, Array]:
         return float(self.intercept_), np.asarray(self.coef_, dtype=np.float64)
 
-    def _setup(self, X: Array, y: Array, *, full: bool) -> None:
+    def _setup(self, data: Any, *, full: bool) -> None:
         """Scaling, Hessian (exact for full-batch squared losses, else a row sample)."""
         squared = self.loss != "huber"
         exact = full and squared
-        rows = slice(None) if exact or X.shape[0] <= _SAMPLE else np.linspace(
-            0, X.shape[0] - 1, _SAMPLE).astype(np.intp)
+        n = data.n
+        some = slice(None) if n <= _SAMPLE else np.linspace(0, n - 1, _SAMPLE).astype(np.intp)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-            stats = _losses.gram_stats(X[rows], y[rows])
+            stats = (data.stats() if exact or n <= _SAMPLE
+                     else _losses.gram_stats(*data.take(some)))
         if not all(np.all(np.isfinite(v)) for v in (stats.H, stats.q, stats.mu, stats.yy)):
-            check_finite(X, "X", self._names)  # names the column and rows of a NaN or inf
+            if isinstance(data, _losses.LocalData):  # name the column and rows of a NaN/inf
+                check_finite(data.X, "X", getattr(self, "_names", None))
             raise DataError("X: the values are too large: X^T X overflows float64; rescale "
                             "the columns", argument="X")
         self._sc = _losses.make_scaling(stats, self.standardize, self.fit_intercept)
@@ -279,33 +322,24 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             hess = hess / 2.0  # Huber's Hessian is at most half the mse one
         self._hess_lip, self.condition_number_ = self._conditioning(hess)
         self._quad = evaluate if exact else None
-        some = rows if not exact or X.shape[0] <= _SAMPLE else np.linspace(
-            0, X.shape[0] - 1, _SAMPLE).astype(np.intp)
-        self._row2 = float(self.fit_intercept) + self._max_row2(X, some)
-        self._n = X.shape[0]
-        self._bind(X, y)
+        self._row2 = 0.0  # the largest squared row norm, for the mini-batch step only
+        if not full:
+            Z = (data.take(some)[0] - self._sc.shift) / self._sc.scale  # a sample, not all X
+            self._row2 = float(self.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z)))
+        self._n = n
+        self._bind(data)
 
-    def _max_row2(self, X: Array, some: Any, chunk: int = 8192) -> float:
-        """Largest squared norm of a standardized row, over a row sample, in small chunks."""
-        idx = np.arange(*some.indices(X.shape[0])) if isinstance(some, slice) else some
-        top = 0.0
-        for i in range(0, idx.shape[0], chunk):
-            Z = (X[idx[i : i + chunk]] - self._sc.shift) / self._sc.scale
-            top = max(top, float(np.max(np.einsum("ij,ij->i", Z, Z), initial=0.0)))
-        return top
-
-    def _bind(self, X: Array, y: Array) -> None:
+    def _bind(self, data: Any) -> None:
         sc, a = self._sc, float(self.alpha)
         if self._quad is not None:
             self._full = self._quad
             if self.loss == "rmse":
-                self._full = _losses.quadratic(_losses.gram_stats(X, y), sc, "rmse", a)[0]
+                self._full = _losses.quadratic(data.stats(), sc, "rmse", a)[0]
         elif self.loss == "huber":
-            self._full = _losses.huber(np.ascontiguousarray(X), y, sc, self.epsilon, a)
+            self._full = data.huber(sc, self.epsilon, a)
         else:
-            stats = _losses.gram_stats(X, y)
-            self._full = _losses.quadratic(stats, sc, self.loss, a)[0]
-        self._rows = _losses.on_rows(X, y, sc, self.loss, self.epsilon, a, X.shape[0])
+            self._full = _losses.quadratic(data.stats(), sc, self.loss, a)[0]
+        self._rows = data.on_rows(sc, self.loss, self.epsilon, a)
         self._g0 = float(np.linalg.norm(self._full(np.zeros(sc.n_theta))[1]))
 
     def _conditioning(self, hess: Array) -> tuple[float, float]:
@@ -343,7 +377,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
         return show
 
-    def _fit_full(self, X: Array, y: Array, theta: Array) -> None:
+    def _fit_full(self, theta: Array) -> None:
         cache = _Cached(self._full)
         obj = Objective(cache.fun, cache.grad, self._sc.n_theta, name=f"{self.loss} loss")
         gtol = None
@@ -354,12 +388,19 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                            max_iter=self.max_iter, gtol=gtol, callback=self._callback())
         self._store(res, res.path, res.values, res.status is Status.DIVERGED)
 
-    def _epoch(self, X: Array, y: Array) -> bool:
+    def _epoch(self, data: Any) -> bool:
         """One pass of mini-batches through ``minimize``; True when converged."""
-        n = X.shape[0]
+        n = data.n
         size = int(self.batch_size or n)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        batches = [order[i : i + size] for i in range(0, n, size)]
+        batches: list[Any]
+        if data.blocked or self.shuffle == "blocks":  # whole row blocks, in shuffled order
+            starts = np.arange(0, n, size)
+            if self.shuffle:
+                starts = starts[self._rng.permutation(starts.size)]
+            batches = [slice(int(i), min(int(i) + size, n)) for i in starts]
+        else:
+            order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+            batches = [order[i : i + size] for i in range(0, n, size)]
         count = [0]
 
         def evaluate(theta: Array) -> tuple[float, Array]:

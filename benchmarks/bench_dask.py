@@ -1,0 +1,142 @@
+"""GDRegressor on a Parquet dataset larger than the Dask workers' memory.
+
+Writes ``--gb`` of float64 Parquet (``--features`` columns and ``y``) in files of
+``--file-rows`` rows, starts ``LocalCluster(n_workers=--workers, threads_per_worker=1,
+memory_limit=--memory-limit)``, fits ``GDRegressor()`` (mse, full batch: one streamed
+statistics pass) on ``dask.dataframe.read_parquet`` and reports: rows per second
+against an in-memory NumPy fit of the first ``--mem-rows`` rows (fit alone, and read
+plus fit), peak worker RSS (polled with ``client.run``), and that no worker was lost
+or restarted. Prints the command that reproduces it.
+
+Run: ``PYTHONPATH=src python benchmarks/bench_dask.py`` (defaults: 4.2 GB, 2 x 512MB: 4.1x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def write(folder: Path, rows: int, p: int, file_rows: int) -> None:
+    rng = np.random.default_rng(0)
+    w = np.linspace(-1.0, 1.0, p)
+    for i in range(0, rows, file_rows):
+        k = min(file_rows, rows - i)
+        X = rng.normal(size=(k, p)) * np.linspace(1.0, 5.0, p) + 3.0
+        y = X @ w + 2.0 + rng.normal(size=k)
+        frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)]).assign(y=y)
+        frame.to_parquet(folder / f"part-{i // file_rows:05d}.parquet", index=False,
+                         row_group_size=min(k, 65536))
+
+
+def rss() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gb", type=float, default=4.2)
+    ap.add_argument("--features", type=int, default=20)
+    ap.add_argument("--file-rows", type=int, default=65536)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory-limit", default="512MB")
+    ap.add_argument("--mem-rows", type=int, default=2_000_000)
+    ap.add_argument("--dir", default=None, help="Keep the data here (default: a temp dir).")
+    a = ap.parse_args()
+    print("reproduce:", "PYTHONPATH=src", sys.executable, *sys.argv)
+
+    import dask.dataframe as dd
+    from dask.utils import parse_bytes
+    from distributed import Client, LocalCluster
+
+    from descend import GDRegressor
+
+    p = a.features
+    rows = int(a.gb * 1e9 / (8 * (p + 1)))
+    folder = Path(a.dir or tempfile.mkdtemp(prefix="bench_dask_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if not any(folder.glob("*.parquet")):
+            t = time.perf_counter()
+            write(folder, rows, p, a.file_rows)
+            print(f"wrote {rows:,} rows x {p + 1} float64 columns "
+                  f"({rows * 8 * (p + 1) / 1e9:.2f} GB) in {time.perf_counter() - t:.1f} s")
+        files = sorted(folder.glob("*.parquet"))
+        limit = parse_bytes(a.memory_limit) * a.workers
+        print(f"data in memory would be {rows * 8 * (p + 1) / limit:.1f}x the workers' "
+              f"total limit ({a.workers} x {a.memory_limit})")
+
+        # in memory: the first --mem-rows rows
+        t = time.perf_counter()
+        k = max(1, a.mem_rows // a.file_rows)
+        mem = pd.concat([pd.read_parquet(f) for f in files[:k]], ignore_index=True)
+        read_s = time.perf_counter() - t
+        X, y = mem.drop(columns="y").to_numpy(), mem["y"].to_numpy()
+        GDRegressor().fit(X[:1000], y[:1000])  # warm-up
+        t = time.perf_counter()
+        ref = GDRegressor().fit(X, y)
+        fit_s = time.perf_counter() - t
+        n_mem = X.shape[0]
+        del X, y, mem
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1,
+                                   memory_limit=a.memory_limit, dashboard_address=":0")
+        with cluster, Client(cluster) as client:
+            before = dict(client.scheduler_info()["workers"])
+            peak = dict.fromkeys(before, 0)
+            done = threading.Event()
+
+            def poll() -> None:
+                while not done.is_set():
+                    try:
+                        for w, v in client.run(rss).items():
+                            peak[w] = max(peak.get(w, 0), v)
+                    except Exception:  # a worker going away shows in the count below
+                        pass
+                    time.sleep(0.2)
+
+            poller = threading.Thread(target=poll, daemon=True)
+            poller.start()
+            ddf = dd.read_parquet([str(f) for f in files])
+            cols = [c for c in ddf.columns if c != "y"]
+            small = dd.read_parquet([str(f) for f in files[:2]])  # workers import descend
+            GDRegressor().fit(small[cols], small["y"])
+            t = time.perf_counter()
+            model = GDRegressor().fit(ddf[cols], ddf["y"])
+            dask_s = time.perf_counter() - t
+            done.set()
+            poller.join()
+            after = dict(client.scheduler_info()["workers"])
+        lost = set(before) - set(after)
+        print(f"workers before {len(before)}, after {len(after)}, lost or restarted "
+              f"{len(lost)}; converged {model.converged_} in {model.n_iter_} iterations")
+        print(f"coef agree with the in-memory fit on the first {n_mem:,} rows to "
+              f"{np.max(np.abs(model.coef_ - ref.coef_)):.1e} (different rows, same law)")
+        d_rate, m_fit, m_all = rows / dask_s, n_mem / fit_s, n_mem / (read_s + fit_s)
+        print(f"dask fit: {rows:,} rows in {dask_s:.2f} s = {d_rate / 1e6:.2f} M rows/s")
+        print(f"in memory (NumPy): fit {m_fit / 1e6:.2f} M rows/s; read Parquet + fit "
+              f"{m_all / 1e6:.2f} M rows/s ({n_mem:,} rows)")
+        print(f"dask / in-memory per row: {d_rate / m_fit:.0%} of the fit alone, "
+              f"{d_rate / m_all:.0%} of read + fit (target >= 50%)")
+        print("peak worker RSS: " + ", ".join(f"{v / 2**20:.0f} MiB" for v in peak.values())
+              + f" (limit {a.memory_limit} each)")
+    finally:
+        if a.dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

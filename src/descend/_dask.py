@@ -1,0 +1,387 @@
+r"""Dask statistics and gradient passes for :class:`~descend.linear_model.GDRegressor`.
+
+The only module that imports dask; :mod:`descend.linear_model` imports it when a Dask
+collection arrives. :class:`DaskData` offers the operations of
+:class:`descend._losses.LocalData` over the row blocks of ``X`` and ``y``, so the
+estimator, its formulas and :func:`descend.minimize` stay the same:
+
+* ``stats()``: one pass, one task per block returning
+  :func:`~descend._losses.shifted_sums` about the first block's means (the shift the
+  in-memory pass uses), added up by a tree reduction; the same tasks flag blocks
+  holding NaN or inf, so validation costs no extra read;
+* ``huber(...)``: each gradient sends the parameters to the blocks (persisted on
+  the workers), runs :func:`~descend._kernels.huber_pass` on each and adds the
+  small partial sums here;
+* ``on_rows(...)``: a mini-batch is one row block, evaluated where it lives.
+
+Which computation runs it: the default ``distributed`` client when one exists
+(``distributed.get_client()``: a ``Client(...)`` created earlier, or the one in a
+``with Client(...)`` block), else dask's local threaded scheduler in this process.
+Squared losses on the full batch stream the blocks (nothing persisted, so the data
+may exceed the cluster's memory); Huber and mini-batches persist ``X`` and ``y``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import dask as _dask_module
+import dask.array as da
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import validate_data
+
+from . import _losses
+from ._data import check_finite, is_dask
+from ._kernels import huber_pass
+from ._types import Array
+from .errors import DataError, InvalidArgument, InvalidType
+
+__all__ = ["DaskData", "connect", "predict", "prepare", "read_table", "score"]
+
+dask: Any = _dask_module
+_da: Any = da  # untyped: its functions are called through Any
+_Y = "__descend_target__"
+_FAN = 8  # blocks added per task of the tree reduction
+
+
+def _client() -> Any:
+    """The default ``distributed`` client, or None (then dask's local scheduler)."""
+    try:
+        from distributed import get_client
+    except ImportError:  # pragma: no cover - dask without distributed
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def _aligned(a: Any, ndim: int) -> Array:
+    """A float64, aligned, C-ordered block (blocks from the cluster may arrive unaligned)."""
+    a = np.asarray(a, dtype=np.float64)
+    if ndim == 1:
+        a = a.reshape(-1)
+    return np.require(a, requirements=["A", "C"])
+
+
+# ------------------------------------------------------------- tasks (on the workers)
+def _first_rows(Xb: Any, yb: Any) -> tuple[Array, float]:
+    X, y = _aligned(Xb, 2), _aligned(yb, 1)
+    first = min(X.shape[0], 4096)
+    return X[:first].mean(axis=0), float(y[:first].mean())
+
+
+def _block_sums(Xb: Any, yb: Any, c: Array, cy: float) -> Array:
+    return _losses.shifted_sums(_aligned(Xb, 2), _aligned(yb, 1), c, cy)
+
+
+def _add(*parts: Array) -> Array:
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+def _head(sums: Array, p: int) -> Array:
+    """Rows of the block, then 1.0 for each column of X (and y, last) that is not finite."""
+    flags = ~np.isfinite(np.concatenate([sums[3 : 3 + p], sums[1:2]]))
+    return np.concatenate([[sums[0]], flags.astype(np.float64)])
+
+
+def _take(Xb: Any, yb: Any, rows: Any) -> tuple[Array, Array]:
+    return _aligned(Xb, 2)[rows], _aligned(yb, 1)[rows]
+
+
+def _huber_block(Xb: Any, yb: Any, w: Array, c: float, eps: float) -> Array:
+    G, psi, rho = huber_pass(_aligned(Xb, 2), _aligned(yb, 1), w, c, eps)
+    return np.concatenate([G, [psi, rho]])
+
+
+def _rows_block(Xb: Any, yb: Any, theta: Array, sc: _losses.Scaling, loss: str, eps: float,
+                alpha: float, n: int) -> tuple[float, Array]:
+    X, y = _aligned(Xb, 2), _aligned(yb, 1)
+    return _losses.on_rows(X, y, sc, loss, eps, alpha, n)(theta, slice(0, X.shape[0]))
+
+
+def _predict_block(Xb: Any, coef: Array, intercept: float) -> Array:
+    return np.asarray(_aligned(Xb, 2) @ coef + intercept, dtype=np.float64)
+
+
+# ------------------------------------------------------------------- validation
+def _is_frame(obj: Any) -> bool:
+    return isinstance(getattr(obj, "dtypes", None), pd.Series)
+
+
+def _as_array(obj: Any, what: str) -> Any:
+    """A Dask array of numbers (dataframes column by column, keeping them lazy)."""
+    if _is_frame(obj):
+        for name, dtype in obj.dtypes.items():
+            if not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+                    ) or pd.api.types.is_complex_dtype(dtype):
+                raise DataError(f"{what}: column {name!r} is not numeric (dtype {dtype}); "
+                                "convert or drop the column", argument=what)
+        return obj.astype("float64").to_dask_array()
+    if hasattr(obj, "to_dask_array"):  # a Dask series
+        dtype = obj.dtype
+        if not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+            raise DataError(f"{what}: the target is not numeric (dtype {dtype})", argument=what)
+        return obj.to_dask_array()
+    arr = obj if isinstance(obj, da.Array) else _da.asarray(obj)
+    if arr.dtype.kind not in "biuf":
+        raise InvalidType(f"{what}: expected numbers, got a Dask array of dtype {arr.dtype}",
+                          argument=what)
+    return arr
+
+
+def _stand_in(X: Any, p: int) -> Any:
+    """Two rows of ones with X's columns (dtypes are checked already), for scikit-learn."""
+    if _is_frame(X):
+        return pd.DataFrame(np.ones((2, p)), columns=X.columns)
+    return np.ones((2, p))
+
+
+def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
+    """Check ``X`` and ``y`` lazily (dask-ml's way) and scan them once.
+
+    Dtypes and shapes are checked on the collections' metadata and on a two-row
+    stand-in of the same columns and dtypes (which also records
+    ``n_features_in_`` and ``feature_names_in_``); ``y`` is rechunked to ``X``'s
+    row blocks; NaN and inf are found by the statistics pass.
+    """
+    Xa = _as_array(X, "X")
+    if Xa.ndim != 2:
+        raise InvalidArgument(f"X: expected a 2-D array, got {Xa.ndim} dimensions", argument="X")
+    ya = _as_array(y, "y")
+    if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
+        # one frame, one read: dask may otherwise split a lone column into other partitions
+        both = X.assign(**{_Y: y}).astype("float64").to_dask_array()
+        Xa, ya = both[:, :-1], both[:, -1]
+    if ya.ndim == 2 and ya.shape[1] == 1:
+        ya = ya[:, 0]
+    if ya.ndim != 1:
+        raise InvalidArgument(f"y: expected one column, got shape {ya.shape}", argument="y")
+    p = int(Xa.shape[1])
+    validate_data(est, _stand_in(X, p), np.ones(2), reset=reset, dtype=np.float64,
+                  y_numeric=True)
+    Xa, ya = Xa.astype(np.float64), ya.astype(np.float64)
+    if len(Xa.chunks[1]) > 1:
+        Xa = Xa.rechunk({1: -1})
+    known = not (np.isnan(Xa.shape[0]) or np.isnan(ya.shape[0]))
+    if est.batch_size is not None and not known:
+        Xa, ya = Xa.compute_chunk_sizes(), ya.compute_chunk_sizes()
+        known = True
+    if known:
+        if Xa.shape[0] != ya.shape[0]:
+            raise InvalidArgument(f"y: X has {Xa.shape[0]} rows but y has {ya.shape[0]}",
+                                  argument="y")
+        if est.batch_size is not None:
+            Xa = Xa.rechunk({0: int(est.batch_size)})
+        if ya.chunks[0] != Xa.chunks[0]:
+            ya = ya.rechunk({0: Xa.chunks[0]})
+    elif Xa.numblocks[0] != ya.numblocks[0]:
+        raise InvalidArgument(f"y: X has {Xa.numblocks[0]} row blocks but y has "
+                              f"{ya.numblocks[0]}; pass y from the same dataframe or with "
+                              "known chunks", argument="y")
+    names = [str(c) for c in X.columns] if _is_frame(X) else None
+    persist = est.loss == "huber" or est.batch_size is not None
+    return DaskData(Xa, ya, names, persist=persist)
+
+
+# ------------------------------------------------------------------------- data
+class DaskData:
+    """The row blocks of Dask arrays ``X (n, p)`` and ``y (n,)``, scanned once.
+
+    Parameters
+    ----------
+    X, y : dask.array.Array
+        float64, the same row blocks, ``X`` in one column block.
+    names : list of str or None
+        Column names, for error messages.
+    persist : bool
+        Hold the blocks in the workers' memory (Huber and mini-batches pass over
+        them many times); else stream them (squared losses need one pass).
+    """
+
+    blocked = True  # a mini-batch is one row block
+
+    def __init__(self, X: Any, y: Any, names: list[str] | None, *, persist: bool) -> None:
+        self.client = _client()
+        self.p = int(X.shape[1])
+        if persist:  # contiguous blocks on the workers, not views of wider ones
+            X = X.map_blocks(_aligned, 2, dtype=np.float64)
+            y = y.map_blocks(_aligned, 1, dtype=np.float64)
+        xs, ys = list(X.to_delayed().ravel()), list(y.to_delayed().ravel())
+        if persist and self.client is not None:
+            futures = self.client.compute(xs + ys)
+            xs, ys = futures[: len(xs)], futures[len(xs) :]
+        elif persist:
+            blocks = dask.compute(*xs, *ys)
+            xs, ys = list(blocks[: len(xs)]), list(blocks[len(xs) :])
+        self._mode = ("futures" if self.client is not None else "local") if persist else "lazy"
+        self.xs, self.ys = xs, ys
+        self._scan(names)
+
+    # a task graph three ways: delayed (streamed), futures (persisted), plain calls (local)
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._mode == "lazy":
+            return dask.delayed(fn, pure=True)(*args)
+        if self._mode == "futures":
+            return self.client.submit(fn, *args, pure=False)
+        return fn(*args)
+
+    def _get(self, *objs: Any) -> Any:
+        if self._mode == "lazy":
+            return dask.compute(*objs)
+        if self._mode == "futures":
+            return self.client.gather(list(objs))
+        return objs
+
+    def _tree(self, parts: list[Any]) -> Any:
+        while len(parts) > 1:
+            parts = [self._submit(_add, *parts[i : i + _FAN]) for i in range(0, len(parts), _FAN)]
+        return parts[0]
+
+    def _scan(self, names: list[str] | None) -> None:
+        """One pass: statistics, rows per block and NaN / inf flags per block."""
+        (c, cy), = self._get(self._submit(_first_rows, self.xs[0], self.ys[0]))
+        sums = [self._submit(_block_sums, xb, yb, c, cy)
+                for xb, yb in zip(self.xs, self.ys, strict=True)]
+        heads = [self._submit(_head, s, self.p) for s in sums]
+        total, *heads = self._get(self._tree(sums), *heads)
+        lengths = np.array([int(h[0]) for h in heads], dtype=np.intp)
+        self.starts = np.concatenate([[0], np.cumsum(lengths)])
+        self.n = int(self.starts[-1])
+        if self.n == 0:
+            raise DataError("X: no rows", argument="X")
+        for k, h in enumerate(heads):
+            if h[1:].any():  # find the rows in the first flagged block only
+                Xk, yk = self._get(self._submit(_take, self.xs[k], self.ys[k], slice(None)))[0]
+                check_finite(Xk, "X", names, offset=int(self.starts[k]))
+                check_finite(yk, "y", offset=int(self.starts[k]))
+        self._stats = _losses.stats_from_sums(total, c, cy)
+
+    def stats(self) -> _losses.Stats:
+        """Statistics of all rows (from the scan)."""
+        return self._stats
+
+    def take(self, rows: Any) -> tuple[Array, Array]:
+        """``(X[rows], y[rows])`` here, for ``rows`` a slice of all rows or sorted indices."""
+        idx = np.arange(self.n) if isinstance(rows, slice) else np.asarray(rows)
+        parts = []
+        for k in range(len(self.xs)):
+            lo, hi = self.starts[k], self.starts[k + 1]
+            local = idx[(idx >= lo) & (idx < hi)] - lo
+            if local.size:
+                parts.append(self._submit(_take, self.xs[k], self.ys[k], local))
+        got = self._get(*parts)
+        return (np.concatenate([g[0] for g in got]).reshape(-1, self.p),
+                np.concatenate([g[1] for g in got]))
+
+    def huber(self, sc: _losses.Scaling, eps: float, alpha: float) -> _losses.Eval:
+        """The Huber closure; each call is one pass over the persisted blocks."""
+        p = self.p
+
+        def sums(w: Array, c: float) -> tuple[Array, float, float]:
+            parts = self._get(*[self._submit(_huber_block, xb, yb, w, c, eps)
+                                for xb, yb in zip(self.xs, self.ys, strict=True)])
+            s = np.sum(np.stack(parts), axis=0)
+            return s[:p], float(s[p]), float(s[p + 1])
+
+        return _losses.huber_from_pass(sums, self.n, sc, alpha)
+
+    def on_rows(
+        self, sc: _losses.Scaling, loss: str, eps: float, alpha: float
+    ) -> Callable[[Array, Any], tuple[float, Array]]:
+        """A mini-batch's value and gradient, ``batch`` the slice of one row block."""
+        block = {int(s): k for k, s in enumerate(self.starts[:-1])}
+
+        def evaluate(theta: Array, batch: Any) -> tuple[float, Array]:
+            k = block[int(batch.start)]
+            out = self._get(self._submit(_rows_block, self.xs[k], self.ys[k], theta, sc, loss,
+                                         eps, alpha, self.n))[0]
+            return float(out[0]), np.asarray(out[1])
+
+        return evaluate
+
+
+# ---------------------------------------------------------------- predict, score
+def predict(est: Any, X: Any) -> Any:
+    """``X @ coef_ + intercept_`` as a lazy Dask array, one block per row block of X."""
+    Xa = _as_array(X, "X")
+    validate_data(est, _stand_in(X, int(Xa.shape[1])), "no_validation", reset=False,
+                  dtype=np.float64)
+    if len(Xa.chunks[1]) > 1:
+        Xa = Xa.rechunk({1: -1})
+    return Xa.map_blocks(_predict_block, np.asarray(est.coef_), float(est.intercept_),
+                         drop_axis=1, dtype=np.float64)
+
+
+def score(est: Any, X: Any, y: Any) -> float:
+    """R^2 (as scikit-learn's ``r2_score``), its two sums computed on the cluster."""
+    pred = predict(est, X)
+    ya = _as_array(y, "y").astype(np.float64)
+    if ya.ndim == 2:
+        ya = ya[:, 0]
+    if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
+        ya = ya.rechunk(pred.chunks)
+    res, tot = dask.compute(((ya - pred) ** 2).sum(), ((ya - ya.mean()) ** 2).sum())
+    if tot == 0:
+        return 1.0 if res == 0 else 0.0
+    return float(1.0 - res / tot)
+
+
+# ------------------------------------------------------------------------- CLI
+def read_table(
+    pattern: str, target: str, features: Sequence[str] | None = None
+) -> tuple[Any, Any]:
+    """Dask dataframe ``X`` and series ``y`` from the CSV or Parquet files ``pattern`` matches.
+
+    Nothing is read but the schema; dtypes are checked on it.
+    """
+    import dask.dataframe as dd
+
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise InvalidArgument(f"path: no file matches {pattern!r}", argument="path")
+    suffix = files[0].rsplit(".", 1)[-1].lower()
+    if suffix == "csv":
+        frame = dd.read_csv(pattern)
+    elif suffix in ("parquet", "pq"):
+        frame = dd.read_parquet(files)
+    else:
+        raise InvalidArgument(f"path: expected .csv or .parquet files, got {files[0]!r}",
+                              argument="path")
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise InvalidArgument(f"target: no column {target!r} in {pattern}; columns are "
+                              f"{', '.join(columns)}", argument="target")
+    names = [c for c in columns if c != target] if features is None else list(features)
+    missing = [f for f in names if f not in columns]
+    if missing:
+        raise InvalidArgument(f"features: no column {missing[0]!r} in {pattern}; columns are "
+                              f"{', '.join(columns)}", argument="features")
+    _as_array(frame[[*names, target]], pattern)
+    return frame[names], frame[target]
+
+
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None, workers: int | None, memory_limit: str | None
+) -> Iterator[Any]:
+    """A client on ``scheduler``, or on a ``LocalCluster`` started and closed here."""
+    import distributed
+
+    Client: Any = distributed.Client
+    LocalCluster: Any = distributed.LocalCluster
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1,
+                      memory_limit=memory_limit or "auto", dashboard_address=":0") as cluster:
+        with Client(cluster) as client:
+            yield client

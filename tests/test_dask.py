@@ -1,0 +1,169 @@
+"""GDRegressor on Dask arrays and dataframes: the in-memory iterates, on a local cluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from descend import GDRegressor
+from descend.errors import DataError
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+N, P, CHUNK = 6000, 4, 1000
+RTOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two in-process workers of one thread each, shut down at the end of the module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(N, P)) * [1.0, 3.0, 0.5, 10.0] + [2.0, -1.0, 0.0, 50.0]
+    y = X @ np.array([1.5, -2.0, 0.25, 0.1]) + 4.0 + rng.standard_t(3, size=N)
+    return X, y
+
+
+def same_fit(a: GDRegressor, b: GDRegressor) -> None:
+    """``b`` (Dask) retraces ``a`` (in memory) to RTOL, attribute by attribute."""
+    assert b.n_iter_ == a.n_iter_ and b.converged_ == a.converged_
+    for name in ("path_", "loss_curve_", "coef_"):
+        got = getattr(b, name)
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_allclose(got, getattr(a, name), rtol=RTOL, atol=0, err_msg=name)
+    assert b.intercept_ == pytest.approx(a.intercept_, rel=RTOL)
+    assert b.n_features_in_ == a.n_features_in_
+    np.testing.assert_allclose(b.result_.x, a.result_.x, rtol=RTOL, atol=0)
+
+
+CASES = [
+    pytest.param({"loss": "mse"}, id="mse-full"),
+    pytest.param({"loss": "huber"}, id="huber-full"),
+    pytest.param({"loss": "mse", "batch_size": CHUNK, "max_iter": 8, "tol": None},
+                 id="mse-minibatch"),
+    pytest.param({"loss": "huber", "batch_size": CHUNK, "max_iter": 8, "tol": None},
+                 id="huber-minibatch"),
+]
+
+
+def write_parts(frame: pd.DataFrame, folder, rows: int) -> None:
+    """``frame`` as Parquet files of ``rows`` rows (pandas writes them: dask's writer warns)."""
+    folder.mkdir()
+    for i in range(0, len(frame), rows):
+        frame.iloc[i : i + rows].to_parquet(folder / f"part-{i:06d}.parquet", index=False)
+
+
+def in_memory(kw: dict, X, y) -> GDRegressor:
+    kw = {**kw, "random_state": 3}
+    if "batch_size" in kw:
+        kw["shuffle"] = "blocks"  # the batches Dask draws: whole row blocks
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol=None: not certified after a few epochs
+        return GDRegressor(**kw).fit(X, y)
+
+
+def on_dask(kw: dict, X, y) -> GDRegressor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return GDRegressor(**{**kw, "random_state": 3}).fit(X, y)
+
+
+@pytest.mark.parametrize("kw", CASES)
+def test_dask_array_fit_equals_in_memory(client, data, kw):
+    X, y = data
+    Xd = da.from_array(X, chunks=(CHUNK, P))
+    yd = da.from_array(y, chunks=1500)  # other row chunks: rechunked to X's
+    same_fit(in_memory(kw, X, y), on_dask(kw, Xd, yd))
+
+
+@pytest.mark.parametrize("kw", CASES)
+def test_parquet_dataframe_fit_equals_in_memory(client, data, tmp_path, kw):
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    write_parts(frame, tmp_path / "t", CHUNK)
+    ddf = dd.read_parquet(str(tmp_path / "t"))
+    cols = ["a", "b", "c", "d"]
+    a = in_memory(kw, frame[cols], frame["y"])
+    b = on_dask(kw, ddf[cols], ddf["y"])
+    same_fit(a, b)
+    assert list(b.feature_names_in_) == cols
+
+
+def test_predict_is_lazy_and_score_matches(client, data):
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(CHUNK, P)), da.from_array(y, chunks=CHUNK)
+    m = GDRegressor().fit(Xd, yd)
+    pred = m.predict(Xd)
+    assert type(pred).__module__.startswith("dask") and pred.shape == (N,)
+    np.testing.assert_allclose(pred.compute(), m.predict(X), rtol=1e-12)
+    assert m.score(Xd, yd) == pytest.approx(m.score(X, y), rel=1e-12)
+
+
+def test_bad_values_named_by_the_statistics_pass(client, data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame.loc[4321, "c"] = np.nan
+    ddf = dd.from_pandas(frame, chunksize=CHUNK)
+    with pytest.raises(DataError, match=r"column 'c' contains NaN .* row 4321"):
+        GDRegressor().fit(ddf, da.from_array(y, chunks=CHUNK))
+    text = ddf.assign(d=ddf["d"].astype(str))
+    with pytest.raises(DataError, match="column 'd' is not numeric"):
+        GDRegressor().fit(text, da.from_array(y, chunks=CHUNK))
+
+
+def test_local_scheduler_without_a_client(data):
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(CHUNK, P)), da.from_array(y, chunks=CHUNK)
+    same_fit(in_memory({"loss": "huber"}, X, y), on_dask({"loss": "huber"}, Xd, yd))
+
+
+def test_in_memory_fits_never_import_dask():
+    code = ("import sys, numpy as np, descend\n"
+            "X = np.random.default_rng(0).normal(size=(50, 2))\n"
+            "descend.GDRegressor().fit(X, X[:, 0] + 1.0)\n"
+            "descend.GDRegressor(loss='huber', batch_size=10, max_iter=3, tol=None,"
+            " shuffle='blocks').fit(X, X[:, 0])\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_cli_fit_dask_equals_in_memory(data, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from descend.cli import app
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    parts = tmp_path / "parts"
+    write_parts(frame, parts, 2000)
+    frame.to_parquet(tmp_path / "all.parquet")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    ref = runner.invoke(app, ["fit", "all.parquet", "--target", "y", "--json"])
+    got = runner.invoke(app, ["fit", str(parts / "*.parquet"), "--target", "y", "--dask",
+                              "--workers", "2", "--memory-limit", "1GB", "--json"])
+    assert ref.exit_code == 0 and got.exit_code == 0, got.stderr
+    a, b = json.loads(ref.stdout), json.loads(got.stdout)
+    assert b["n_iter"] == a["n_iter"] and b["converged"] == a["converged"]
+    for k, v in a["coef"].items():
+        assert b["coef"][k] == pytest.approx(v, rel=RTOL)
+    assert b["intercept"] == pytest.approx(a["intercept"], rel=RTOL)
+    bad = runner.invoke(app, ["fit", str(parts / "*.csv"), "--target", "y", "--dask"])
+    assert bad.exit_code == 2 and "no file matches" in bad.stderr
