@@ -299,20 +299,23 @@ def _iterate(
         njev += n_g
         nfev += n_g * fd_calls
         step, observe, max_iter = policy.step, book.observe, crit.max_iter
-        k = 0
+        freeze = book.freeze if isinstance(book, _Batch) else None
+        k = looked = extra_f = extra_g = 0  # evaluations beyond one f and one grad a step
         while k < max_iter and book.running:
             d, ostate = update(g, ostate, x)
             t, xn, fn, n_f, n_g, pstate = step(k, pstate, x, f, g, d)
-            if isinstance(book, _Batch):
-                xn, fn, t = book.freeze(x, xn, fn, t)
+            if freeze is not None:
+                xn, fn, t = freeze(x, xn, fn, t)
             if fn is None:
                 fn = evalf(xn)
-                n_f += k_runs
+                looked += 1
             gvec = evalg(xn)
-            nfev += n_f + (n_g + k_runs) * fd_calls
-            njev += n_g + k_runs
+            extra_f += n_f
+            extra_g += n_g
             k += 1
             x, f, g = observe(k, x, f, g, xn, fn, gvec, t)
+    njev += extra_g + k * k_runs
+    nfev += extra_f + looked * k_runs + (extra_g + k * k_runs) * fd_calls
     return book.finish(obj, opt.name, policy, nfev, njev, k)
 
 
