@@ -4,9 +4,9 @@ The script starts the server itself (gunicorn, ``--workers`` processes, default 
 Werkzeug's threaded server with ``--workers 1``) on a free port of 127.0.0.1, reads
 the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessions
 (default 50) for ``--seconds`` (default 60). A session loads the page state once, then
-clicks Step (carrying the state the server sent back, as the page does) with a pause of
-``--think`` seconds (default 0.5, a fast clicker), a Run every 10th click, and a Reset
-after 50 steps. It prints requests per second, p50/p95/p99 latency and errors per kind.
+clicks Step (carrying the stores the server sent back, ``state`` and ``drawn``, the key of
+the figure on the page, as the page does) with a pause of ``--think`` seconds (default 0.5,
+a fast clicker), a Run every 10th click, and a Reset after 50 steps. It prints requests per second, p50/p95/p99 latency and errors per kind.
 
 Reproduce: ``python benchmarks/load_app.py --seconds 60``. Only loopback is contacted.
 """
@@ -82,14 +82,14 @@ class Callback:
         self.dep = next(d for d in deps if "state.data" in d["output"]
                         and "view-body" in d["output"])
 
-    def payload(self, trigger: str, state: dict[str, Any] | None, clicks: int) -> dict[str, Any]:
+    def payload(self, trigger: str, stores: dict[str, Any], clicks: int) -> dict[str, Any]:
         outs = self.dep["output"].strip(".").split("...")
         values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": "",
                   "view": "contour"}
         inputs = [{"id": i["id"], "property": i["property"], "value": values.get(i["id"])}
                   for i in self.dep["inputs"]]
         states = [{"id": s["id"], "property": s["property"],
-                   "value": state if s["id"] == "state" else None} for s in self.dep["state"]]
+                   "value": stores.get(s["id"])} for s in self.dep["state"]]
         return {"output": self.dep["output"],
                 "outputs": [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
                             for o in outs],
@@ -99,11 +99,11 @@ class Callback:
 
 def session(port: int, cb: Callback, stop: float, think: float,
             out: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock) -> None:
-    state: dict[str, Any] | None = None
+    stores: dict[str, Any] = {}
     clicks = 0
     n = 0
     while time.monotonic() < stop:
-        kind = "load" if state is None else ("run" if n % 10 == 9 else
+        kind = "load" if "state" not in stores else ("run" if n % 10 == 9 else
                                              "reset" if n % 50 == 49 else "step")
         if kind == "step":
             clicks += 1
@@ -111,7 +111,7 @@ def session(port: int, cb: Callback, stop: float, think: float,
         t0 = time.perf_counter()
         try:
             status, body = request(port, "POST", "/_dash-update-component",
-                                   cb.payload(trigger, state, clicks))
+                                   cb.payload(trigger, stores, clicks))
             good = status == 200 and isinstance(body, dict)
         except OSError:
             good, body = False, None
@@ -123,7 +123,9 @@ def session(port: int, cb: Callback, stop: float, think: float,
                 errors[kind] = errors.get(kind, 0) + 1
         if good:
             assert isinstance(body, dict)
-            state = body["response"]["state"]["data"]
+            for store in ("state", "drawn"):  # no_update leaves a store out of the answer
+                if store in body["response"]:
+                    stores[store] = body["response"][store]["data"]
         n += 1
         time.sleep(think)  # the user's pause between clicks
 

@@ -1,7 +1,9 @@
 """From a state, the runs (through :func:`descend.minimize`, the one loop) and the figures.
 
-Nothing here keeps anything between calls but caches of parsed formulas; the same
-state always gives the same runs, so a URL restores a view exactly.
+Nothing here keeps anything between calls but caches (parsed formulas, and small
+bounded :class:`LRU` caches of what depends only on the function, per worker process;
+never anything per user); the same state always gives the same runs, so a URL restores a
+view exactly.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -20,7 +24,8 @@ from ..result import Result, Status
 from ..sweep import verdict
 from . import worker
 
-__all__ = ["TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text", "tangent_problem"]
+__all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text",
+           "tangent_problem"]
 
 TIME_LIMIT_S = 5.0
 SAMPLE = 2000  #: most data points kept (and drawn) for the regression view
@@ -36,6 +41,37 @@ class Problem:
     latex: str
     partials: dict[str, str]
     minimum: float | None = None
+    #: what identifies the function (with ``bounds``) for caches: preset name or formula text
+    key: str = ""
+
+
+_V = TypeVar("_V")
+
+
+class LRU(Generic[_V]):
+    """A small thread-safe least-recently-used cache (per process, bounded)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
+        """The value for ``key``, made (outside the lock) and kept when missing."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,14 +113,16 @@ def _mse_text(stats: Sequence[float]) -> str:
 def _from_formula(text: str, variables: tuple[str, ...] | None,
                   bounds: tuple[tuple[float, float], ...] | None) -> Problem:
     f = worker.formula(text, variables)
-    return Problem(f, tuple(f.variables), bounds, f.latex, dict(f.partials_latex))
+    return Problem(f, tuple(f.variables), bounds, f.latex, dict(f.partials_latex),
+                   key=f"formula:{text}|{variables}")
 
 
 @functools.lru_cache(maxsize=32)
 def _preset(name: str) -> Problem:
     tf = functions.get(name)
     f = tf.formula
-    return Problem(tf, tf.variables, tf.bounds, f.latex, dict(f.partials_latex))
+    return Problem(tf, tf.variables, tf.bounds, f.latex, dict(f.partials_latex),
+                   key=f"preset:{name}")
 
 
 def problem(state: Mapping[str, Any]) -> Problem | None:
