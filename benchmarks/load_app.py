@@ -6,7 +6,10 @@ the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessi
 (default 50) for ``--seconds`` (default 60). A session loads the page state once, then
 clicks Step (carrying the stores the server sent back, ``state`` and ``drawn``, the key of
 the figure on the page, as the page does) with a pause of ``--think`` seconds (default 0.5,
-a fast clicker), a Run every 10th click, and a Reset after 50 steps. It prints requests per second, p50/p95/p99 latency and errors per kind.
+a fast clicker), a Run every 10th click, and a Reset every 50th instead of a Run. Each
+session starts Rosenbrock at its own point (x = -1.2 + 0.002 i), so no two sessions ask
+for the same runs (the server's caches of runs cannot serve one session's from another's).
+It prints requests per second, p50/p95/p99 latency and errors per kind.
 
 Reproduce: ``python benchmarks/load_app.py --seconds 60``. Only loopback is contacted.
 """
@@ -82,9 +85,10 @@ class Callback:
         self.dep = next(d for d in deps if "state.data" in d["output"]
                         and "view-body" in d["output"])
 
-    def payload(self, trigger: str, stores: dict[str, Any], clicks: int) -> dict[str, Any]:
+    def payload(self, trigger: str, stores: dict[str, Any], clicks: int, url: str = ""
+                ) -> dict[str, Any]:
         outs = self.dep["output"].strip(".").split("...")
-        values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": "",
+        values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": url,
                   "view": "contour"}
         inputs = [{"id": i["id"], "property": i["property"], "value": values.get(i["id"])}
                   for i in self.dep["inputs"]]
@@ -97,21 +101,21 @@ class Callback:
                 "changedPropIds": [f"{trigger}.{'search' if trigger == 'url' else 'n_clicks'}"]}
 
 
-def session(port: int, cb: Callback, stop: float, think: float,
+def session(port: int, cb: Callback, stop: float, think: float, url: str,
             out: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock) -> None:
     stores: dict[str, Any] = {}
     clicks = 0
     n = 0
     while time.monotonic() < stop:
-        kind = "load" if "state" not in stores else ("run" if n % 10 == 9 else
-                                             "reset" if n % 50 == 49 else "step")
+        kind = "load" if "state" not in stores else ("reset" if n % 50 == 49 else
+                                                    "run" if n % 10 == 9 else "step")
         if kind == "step":
             clicks += 1
         trigger = "url" if kind == "load" else kind
         t0 = time.perf_counter()
         try:
             status, body = request(port, "POST", "/_dash-update-component",
-                                   cb.payload(trigger, stores, clicks))
+                                   cb.payload(trigger, stores, clicks, url))
             good = status == 200 and isinstance(body, dict)
         except OSError:
             good, body = False, None
@@ -152,8 +156,9 @@ def main() -> None:
         stop = time.monotonic() + args.seconds
         t0 = time.monotonic()
         with cf.ThreadPoolExecutor(args.sessions) as pool:
-            futs = [pool.submit(session, port, cb, stop, args.think, out, errors, lock)
-                    for _ in range(args.sessions)]
+            futs = [pool.submit(session, port, cb, stop, args.think,
+                                f"?f=rosenbrock&x0={-1.2 + 0.002 * i:.3f},1", out, errors, lock)
+                    for i in range(args.sessions)]
             for f in futs:
                 f.result()
         wall = time.monotonic() - t0
