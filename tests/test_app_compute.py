@@ -183,3 +183,22 @@ def test_step_sends_a_patch_of_the_paths_only():
     other = callbacks.update(nxt["state"], "view", {"view": "surface"})
     assert other["drawn"] != first["drawn"]
     assert isinstance(callbacks.body_for(other, first["drawn"]), list)
+
+
+def test_recent_runs_are_kept_but_not_timed_out_ones(monkeypatch):
+    monkeypatch.setattr(compute, "RUN_CACHE_MIN_S", 0.0)
+    s = _state({"type": "set_preset", "name": "booth"}, {"type": "step"}, {"type": "step"})
+    first = compute.runs(s)
+    again = compute.runs(dict(s))
+    assert again[0] is first[0]  # the same Run object: kept, not computed again
+    assert compute.runs({**s, "lr": 0.03})[0] is not first[0]
+    slow = {**s, "it": 50_000, "gtol": None}
+    (run,) = compute.runs(slow, deadline=0.0)
+    assert run.timed_out and compute.runs(slow, deadline=0.0)[0] is not run
+
+
+def test_lru_is_bounded():
+    lru = compute.LRU[int](2)
+    for k in range(5):
+        assert lru.get(k, lambda k=k: k * k) == k * k
+    assert len(lru) == 2 and lru.peek(4) == 16 and lru.peek(0) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import threading
 import time
@@ -56,18 +57,29 @@ class LRU(Generic[_V]):
         self._data: OrderedDict[Hashable, _V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
-        """The value for ``key``, made (outside the lock) and kept when missing."""
+    def peek(self, key: Hashable) -> _V | None:
+        """The value for ``key`` (now the most recent), or None."""
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]
-        value = make()
+        return None
+
+    def put(self, key: Hashable, value: _V) -> None:
+        """Keep ``value`` for ``key``, forgetting the least recent past ``size``."""
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
+
+    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
+        """The value for ``key``, made (outside the lock) and kept when missing."""
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
+        value = make()
+        self.put(key, value)
         return value
 
     def __len__(self) -> int:
@@ -163,13 +175,42 @@ def _clock(deadline: float) -> Any:
     return check
 
 
+#: recent runs by what they depend on (a Step after a Run asks for the same runs again);
+#: only runs that took a while (quick ones are made again) and are not too long
+_RUNS: LRU[tuple[Run, ...]] = LRU(64)
+RUN_CACHE_POINTS = 20_000  #: runs with more path points than this in all are not kept
+RUN_CACHE_MIN_S = 0.002  #: runs quicker than this are not kept
+
+
+def _runs_key(state: Mapping[str, Any]) -> str:
+    data = state.get("data")
+    keys = ("view", "f", "formula", "variables", "x0", "methods", "lr", "policy", "it",
+            "gtol", "ftol", "xtol", "p1d")
+    return json.dumps([[state.get(k) for k in keys], data["stats"] if data else None])
+
+
 def runs(state: Mapping[str, Any], prob: Problem | None = None,
          deadline: float | None = None) -> list[Run]:
     """The runs the state asks for: ``it`` iterations of each chosen method.
 
     The tangent view runs plain gradient descent on the 1-D problem with the step of
-    its preset; the regression view runs the regression loss.
+    its preset; the regression view runs the regression loss. Runs are deterministic,
+    so recent ones are kept (unless stopped by the time limit) in a small LRU.
     """
+    key = _runs_key(state)
+    hit = _RUNS.peek(key)
+    if hit is not None:
+        return list(hit)
+    t0 = time.perf_counter()
+    out = _runs(state, prob, deadline)
+    if (time.perf_counter() - t0 >= RUN_CACHE_MIN_S and not any(r.timed_out for r in out)
+            and sum(len(r.result.path) for r in out) <= RUN_CACHE_POINTS):
+        _RUNS.put(key, tuple(out))
+    return out
+
+
+def _runs(state: Mapping[str, Any], prob: Problem | None,
+          deadline: float | None) -> list[Run]:
     deadline = time.monotonic() + TIME_LIMIT_S if deadline is None else deadline
     view = state["view"]
     tol: dict[str, Any] = {k: state.get(k) for k in ("gtol", "ftol", "xtol")}
