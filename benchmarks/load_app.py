@@ -41,11 +41,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(port: int, workers: int) -> subprocess.Popen[bytes]:
+def start(port: int, workers: int, threads: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     if workers > 1:
         gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-        cmd = [gunicorn, "-w", str(workers), "-b", f"{HOST}:{port}", "--backlog", "256",
+        cmd = [gunicorn, "-w", str(workers), "--threads", str(threads), "-b", f"{HOST}:{port}",
+               "--backlog", "256",
                "--log-level", "warning", "descend.app:server"]
     else:
         cmd = [sys.executable, "-c",
@@ -145,9 +146,10 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--think", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     args = ap.parse_args()
     port = free_port()
-    proc = start(port, args.workers)
+    proc = start(port, args.workers, args.threads)
     try:
         cb = Callback(port)
         out: dict[str, list[float]] = {}
@@ -166,7 +168,8 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
     total = sum(len(v) for v in out.values())
-    print(f"{args.sessions} sessions, {args.workers} worker(s), think {args.think:g} s, "
+    print(f"{args.sessions} sessions, {args.workers} worker(s) x {args.threads} thread(s), "
+          f"think {args.think:g} s, "
           f"{wall:.0f} s: {total / wall:.1f} requests/s, errors {sum(errors.values())}")
     print("| request | count | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
