@@ -4,9 +4,12 @@ The script starts the server itself (gunicorn, ``--workers`` processes, default 
 Werkzeug's threaded server with ``--workers 1``) on a free port of 127.0.0.1, reads
 the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessions
 (default 50) for ``--seconds`` (default 60). A session loads the page state once, then
-clicks Step (carrying the state the server sent back, as the page does) with a pause of
-``--think`` seconds (default 0.5, a fast clicker), a Run every 10th click, and a Reset
-after 50 steps. It prints requests per second, p50/p95/p99 latency and errors per kind.
+clicks Step (carrying the stores the server sent back, ``state`` and ``drawn``, the key of
+the figure on the page, as the page does) with a pause of ``--think`` seconds (default 0.5,
+a fast clicker), a Run every 10th click, and a Reset every 50th instead of a Run. Each
+session starts Rosenbrock at its own point (x = -1.2 + 0.002 i), so no two sessions ask
+for the same runs (the server's caches of runs cannot serve one session's from another's).
+It prints requests per second, p50/p95/p99 latency and errors per kind.
 
 Reproduce: ``python benchmarks/load_app.py --seconds 60``. Only loopback is contacted.
 """
@@ -38,11 +41,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(port: int, workers: int) -> subprocess.Popen[bytes]:
+def start(port: int, workers: int, threads: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     if workers > 1:
         gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-        cmd = [gunicorn, "-w", str(workers), "-b", f"{HOST}:{port}", "--backlog", "256",
+        cmd = [gunicorn, "-w", str(workers), "--threads", str(threads), "-b", f"{HOST}:{port}",
+               "--backlog", "256",
                "--log-level", "warning", "descend.app:server"]
     else:
         cmd = [sys.executable, "-c",
@@ -82,14 +86,15 @@ class Callback:
         self.dep = next(d for d in deps if "state.data" in d["output"]
                         and "view-body" in d["output"])
 
-    def payload(self, trigger: str, state: dict[str, Any] | None, clicks: int) -> dict[str, Any]:
+    def payload(self, trigger: str, stores: dict[str, Any], clicks: int, url: str = ""
+                ) -> dict[str, Any]:
         outs = self.dep["output"].strip(".").split("...")
-        values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": "",
+        values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": url,
                   "view": "contour"}
         inputs = [{"id": i["id"], "property": i["property"], "value": values.get(i["id"])}
                   for i in self.dep["inputs"]]
         states = [{"id": s["id"], "property": s["property"],
-                   "value": state if s["id"] == "state" else None} for s in self.dep["state"]]
+                   "value": stores.get(s["id"])} for s in self.dep["state"]]
         return {"output": self.dep["output"],
                 "outputs": [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
                             for o in outs],
@@ -97,21 +102,21 @@ class Callback:
                 "changedPropIds": [f"{trigger}.{'search' if trigger == 'url' else 'n_clicks'}"]}
 
 
-def session(port: int, cb: Callback, stop: float, think: float,
+def session(port: int, cb: Callback, stop: float, think: float, url: str,
             out: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock) -> None:
-    state: dict[str, Any] | None = None
+    stores: dict[str, Any] = {}
     clicks = 0
     n = 0
     while time.monotonic() < stop:
-        kind = "load" if state is None else ("run" if n % 10 == 9 else
-                                             "reset" if n % 50 == 49 else "step")
+        kind = "load" if "state" not in stores else ("reset" if n % 50 == 49 else
+                                                    "run" if n % 10 == 9 else "step")
         if kind == "step":
             clicks += 1
         trigger = "url" if kind == "load" else kind
         t0 = time.perf_counter()
         try:
             status, body = request(port, "POST", "/_dash-update-component",
-                                   cb.payload(trigger, state, clicks))
+                                   cb.payload(trigger, stores, clicks, url))
             good = status == 200 and isinstance(body, dict)
         except OSError:
             good, body = False, None
@@ -123,7 +128,9 @@ def session(port: int, cb: Callback, stop: float, think: float,
                 errors[kind] = errors.get(kind, 0) + 1
         if good:
             assert isinstance(body, dict)
-            state = body["response"]["state"]["data"]
+            for store in ("state", "drawn"):  # no_update leaves a store out of the answer
+                if store in body["response"]:
+                    stores[store] = body["response"][store]["data"]
         n += 1
         time.sleep(think)  # the user's pause between clicks
 
@@ -139,9 +146,10 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--think", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     args = ap.parse_args()
     port = free_port()
-    proc = start(port, args.workers)
+    proc = start(port, args.workers, args.threads)
     try:
         cb = Callback(port)
         out: dict[str, list[float]] = {}
@@ -150,8 +158,9 @@ def main() -> None:
         stop = time.monotonic() + args.seconds
         t0 = time.monotonic()
         with cf.ThreadPoolExecutor(args.sessions) as pool:
-            futs = [pool.submit(session, port, cb, stop, args.think, out, errors, lock)
-                    for _ in range(args.sessions)]
+            futs = [pool.submit(session, port, cb, stop, args.think,
+                                f"?f=rosenbrock&x0={-1.2 + 0.002 * i:.3f},1", out, errors, lock)
+                    for i in range(args.sessions)]
             for f in futs:
                 f.result()
         wall = time.monotonic() - t0
@@ -159,7 +168,8 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
     total = sum(len(v) for v in out.values())
-    print(f"{args.sessions} sessions, {args.workers} worker(s), think {args.think:g} s, "
+    print(f"{args.sessions} sessions, {args.workers} worker(s) x {args.threads} thread(s), "
+          f"think {args.think:g} s, "
           f"{wall:.0f} s: {total / wall:.1f} requests/s, errors {sum(errors.values())}")
     print("| request | count | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -118,8 +118,20 @@ def test_explore_step_run_url_tangent_and_hostile_formula(server, browser):
     assert x0 == pytest.approx(want, rel=1e-4, abs=1e-4)
 
     for k in (1, 2, 3):
-        page.click("#step")
+        with page.expect_response(lambda r: "_dash-update-component" in r.url,
+                                  timeout=WAIT) as answer:
+            page.click("#step")
         expect(status).to_contain_text(f"iteration: {k},", timeout=WAIT)
+        if k > 1:
+            assert "__dash_patch_update" in answer.value.text()
+        # a Step after the first sends only the paths (a Patch): the drawn path grows
+        page.wait_for_function(
+            "([n]) => { const gd = document.querySelector('#contour .js-plotly-plot');"
+            " const t = gd && gd._fullData.find(d => d.name === 'gd');"
+            " return t && t.x.length === n; }", arg=[k + 1], timeout=WAIT)
+    assert page.evaluate(
+        "() => document.querySelector('#contour .js-plotly-plot')._fullData[0].type"
+    ) == "contour"
     _shot(page, "explorer-step3")
 
     # the URL restores the same view, iteration count included

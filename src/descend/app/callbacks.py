@@ -15,12 +15,14 @@ import time
 from typing import Any
 
 import numpy as np
-from dash import Dash, Input, Output, State, ctx, no_update
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, Patch, State, ctx, no_update
 
 from . import compute, figures, layout, worker
 from .state import DEFAULT, from_query, reduce, to_query
 
-__all__ = ["MAX_ROWS", "MAX_UPLOAD_BYTES", "event_for", "parse_upload", "register", "update"]
+__all__ = ["MAX_ROWS", "MAX_UPLOAD_BYTES", "body_for", "event_for", "parse_upload", "register",
+           "update"]
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -138,11 +140,31 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
     deadline = time.monotonic() + compute.TIME_LIMIT_S
     prob = compute.problem(s)
     rs = compute.runs(s, prob, deadline) if not s.get("error") else []
-    figs = figures.view_figures(s, prob, rs) if rs else {}
+    drawn = figures.drawing(s, prob, rs) if rs else figures.Drawing({})
+    figs = drawn.figs
     anim = figures.animation(figs, rs) if trigger == "run" else None
     return {"state": s, "query": to_query(s), "figs": figs, "anim": anim,
+            "drawn": drawn.key, "paths": drawn.paths,
             "status": compute.status_text(s, rs), "latex": _latex(prob),
             "error": s.get("error") or ""}
+
+
+def body_for(out: dict[str, Any], shown: str | None) -> Any:
+    """The view's graphs for :func:`update`'s ``out``; a ``Patch`` of the paths only when
+    the page already shows a figure with everything else the same (``shown``, its key)."""
+    view = out["state"]["view"]
+    if not out["figs"]:
+        return no_update
+    if not out["drawn"] or out["drawn"] != shown:
+        return layout.view_children(view, out["figs"])
+    patch = Patch()
+    for g, graph in enumerate(layout.GRAPH_IDS[view]):
+        data = out["figs"][graph]["data"]
+        for i in out["paths"].get(graph, ()):
+            for axis in ("x", "y", "z"):
+                if axis in data[i]:
+                    patch[g]["props"]["figure"]["data"][i][axis] = data[i][axis]
+    return patch
 
 
 def register(app: Dash) -> None:
@@ -155,26 +177,29 @@ def register(app: Dash) -> None:
                Output("preset", "value"), Output("formula", "value"), Output("x0", "value"),
                Output("method", "value"), Output("lr", "value"), Output("lr-slider", "value"),
                Output("policy", "value"), Output("cap", "value"), Output("view", "value"),
-               Output("preset-1d", "value"), Output("notice", "children")]
+               Output("preset-1d", "value"), Output("notice", "children"),
+               Output("drawn", "data")]
 
-    @app.callback(outputs, inputs, State("upload", "filename"), State("state", "data"))
+    @app.callback(outputs, inputs, State("upload", "filename"), State("state", "data"),
+                  State("drawn", "data"))
     def _main(*args: Any) -> tuple[Any, ...]:
         values = dict(zip(_CONTROLS, args[: len(_CONTROLS)], strict=True))
         values["filename"] = args[len(_CONTROLS)]
-        state = args[-1]
+        state, shown = args[-2], args[-1]
         trigger = ctx.triggered_id if ctx.triggered_id in _CONTROLS else None
         if trigger is None and state is not None:
             trigger = "url"
         out = update(state, trigger, values)
         s = out["state"]
         view = s["view"]
-        body = layout.view_children(view, out["figs"]) if out["figs"] else no_update
+        body = body_for(out, shown)
         anim = out["anim"]
         lr = float(s["lr"])
         return (s, out["query"], body, out["status"], out["error"], out["latex"], anim,
                 anim is None, 0, s["f"], s["formula"] if s["f"] == "custom" else "",
                 ", ".join(f"{v:g}" for v in s["x0"]), s["methods"], lr,
-                math.log10(lr), s["policy"], s["cap"], view, s["p1d"], s.get("notice", ""))
+                math.log10(lr), s["policy"], s["cap"], view, s["p1d"], s.get("notice", ""),
+                out["drawn"] if out["figs"] else no_update)
 
     @app.callback(Output("download-html", "data"), Input("download-html-button", "n_clicks"),
                   State("state", "data"), prevent_initial_call=True)
@@ -182,7 +207,7 @@ def register(app: Dash) -> None:
         s = dict(state or DEFAULT)
         prob = compute.problem(s)
         figs = figures.view_figures(s, prob, compute.runs(s, prob))
-        fig = next(iter(figs.values()))
+        fig = go.Figure(next(iter(figs.values())))
         return {"content": fig.to_html(include_plotlyjs=True, full_html=True),
                 "filename": f"descend-{s['view']}.html", "type": "text/html"}
 

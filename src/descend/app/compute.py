@@ -1,17 +1,22 @@
 """From a state, the runs (through :func:`descend.minimize`, the one loop) and the figures.
 
-Nothing here keeps anything between calls but caches of parsed formulas; the same
-state always gives the same runs, so a URL restores a view exactly.
+Nothing here keeps anything between calls but caches (parsed formulas, and small
+bounded :class:`LRU` caches of what depends only on the function, per worker process;
+never anything per user); the same state always gives the same runs, so a URL restores a
+view exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
+import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -20,7 +25,8 @@ from ..result import Result, Status
 from ..sweep import verdict
 from . import worker
 
-__all__ = ["TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text", "tangent_problem"]
+__all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text",
+           "tangent_problem"]
 
 TIME_LIMIT_S = 5.0
 SAMPLE = 2000  #: most data points kept (and drawn) for the regression view
@@ -36,6 +42,48 @@ class Problem:
     latex: str
     partials: dict[str, str]
     minimum: float | None = None
+    #: what identifies the function (with ``bounds``) for caches: preset name or formula text
+    key: str = ""
+
+
+_V = TypeVar("_V")
+
+
+class LRU(Generic[_V]):
+    """A small thread-safe least-recently-used cache (per process, bounded)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def peek(self, key: Hashable) -> _V | None:
+        """The value for ``key`` (now the most recent), or None."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key: Hashable, value: _V) -> None:
+        """Keep ``value`` for ``key``, forgetting the least recent past ``size``."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def get(self, key: Hashable, make: Callable[[], _V]) -> _V:
+        """The value for ``key``, made (outside the lock) and kept when missing."""
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
+        value = make()
+        self.put(key, value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,14 +125,16 @@ def _mse_text(stats: Sequence[float]) -> str:
 def _from_formula(text: str, variables: tuple[str, ...] | None,
                   bounds: tuple[tuple[float, float], ...] | None) -> Problem:
     f = worker.formula(text, variables)
-    return Problem(f, tuple(f.variables), bounds, f.latex, dict(f.partials_latex))
+    return Problem(f, tuple(f.variables), bounds, f.latex, dict(f.partials_latex),
+                   key=f"formula:{text}|{variables}")
 
 
 @functools.lru_cache(maxsize=32)
 def _preset(name: str) -> Problem:
     tf = functions.get(name)
     f = tf.formula
-    return Problem(tf, tf.variables, tf.bounds, f.latex, dict(f.partials_latex))
+    return Problem(tf, tf.variables, tf.bounds, f.latex, dict(f.partials_latex),
+                   key=f"preset:{name}")
 
 
 def problem(state: Mapping[str, Any]) -> Problem | None:
@@ -125,13 +175,42 @@ def _clock(deadline: float) -> Any:
     return check
 
 
+#: recent runs by what they depend on (a Step after a Run asks for the same runs again);
+#: only runs that took a while (quick ones are made again) and are not too long
+_RUNS: LRU[tuple[Run, ...]] = LRU(64)
+RUN_CACHE_POINTS = 20_000  #: runs with more path points than this in all are not kept
+RUN_CACHE_MIN_S = 0.002  #: runs quicker than this are not kept
+
+
+def _runs_key(state: Mapping[str, Any]) -> str:
+    data = state.get("data")
+    keys = ("view", "f", "formula", "variables", "x0", "methods", "lr", "policy", "it",
+            "gtol", "ftol", "xtol", "p1d")
+    return json.dumps([[state.get(k) for k in keys], data["stats"] if data else None])
+
+
 def runs(state: Mapping[str, Any], prob: Problem | None = None,
          deadline: float | None = None) -> list[Run]:
     """The runs the state asks for: ``it`` iterations of each chosen method.
 
     The tangent view runs plain gradient descent on the 1-D problem with the step of
-    its preset; the regression view runs the regression loss.
+    its preset; the regression view runs the regression loss. Runs are deterministic,
+    so recent ones are kept (unless stopped by the time limit) in a small LRU.
     """
+    key = _runs_key(state)
+    hit = _RUNS.peek(key)
+    if hit is not None:
+        return list(hit)
+    t0 = time.perf_counter()
+    out = _runs(state, prob, deadline)
+    if (time.perf_counter() - t0 >= RUN_CACHE_MIN_S and not any(r.timed_out for r in out)
+            and sum(len(r.result.path) for r in out) <= RUN_CACHE_POINTS):
+        _RUNS.put(key, tuple(out))
+    return out
+
+
+def _runs(state: Mapping[str, Any], prob: Problem | None,
+          deadline: float | None) -> list[Run]:
     deadline = time.monotonic() + TIME_LIMIT_S if deadline is None else deadline
     view = state["view"]
     tol: dict[str, Any] = {k: state.get(k) for k in ("gtol", "ftol", "xtol")}

@@ -112,6 +112,7 @@ def build() -> html.Div:
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state", storage_type="memory"),
         dcc.Store(id="anim"),
+        dcc.Store(id="drawn"),  # the key of the figure on the page (figures.Drawing.key)
         dcc.Store(id="click"),
         dcc.Interval(id="ticker", interval=50, disabled=True, n_intervals=0),
         dcc.Download(id="download-html"),
