@@ -301,6 +301,12 @@ def _iterate(
         step, observe, max_iter = policy.step, book.observe, crit.max_iter
         freeze = book.freeze if isinstance(book, _Batch) else None
         k = looked = extra_f = extra_g = 0  # evaluations beyond one f and one grad a step
+        if (
+            isinstance(book, _Single) and book.running and book.plain
+            and update is optimizers.gd_update and type(policy) is linesearch.Fixed
+            and isinstance(policy._const, float)
+        ):
+            k = looked = _gd_fixed(obj, book, x, f, g, policy._const, max_iter)
         while k < max_iter and book.running:
             d, ostate = update(g, ostate, x)
             t, xn, fn, n_f, n_g, pstate = step(k, pstate, x, f, g, d)
@@ -317,6 +323,54 @@ def _iterate(
     njev += extra_g + k * k_runs
     nfev += extra_f + looked * k_runs + (extra_g + k * k_runs) * fd_calls
     return book.finish(obj, opt.name, policy, nfev, njev, k)
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _gd_fixed(
+    obj: Objective, book: _Single, x: Array, f: float, g: Array, t: float, max_iter: int
+) -> int:
+    """The loop of :func:`_iterate` inlined for its commonest case: one run of plain
+    gradient descent with a fixed float step, no callback, no log, only ``gtol`` (or
+    nothing) to test. Ordinary steps are recorded here; any step that may end the run
+    goes through :meth:`_Single.observe`, so results are those of the general loop.
+    Returns the number of steps taken."""
+    fun, grad = obj.fun1 or obj.fun, obj.grad1 or obj.grad
+    xs, fs, gns, ts = book.xs, book.fs, book.gns, book.ts
+    fbound, gtol, small = book.fbound, book._gtol, book._small
+    hypot, ndarray, inf = math.hypot, np.ndarray, _INF
+    px, pg = book.prev
+    k = 0
+    while k < max_iter:
+        xn = x - t * g
+        try:
+            fn = float(fun(xn))
+        except (ArithmeticError, ValueError):
+            fn = obj.value(xn)  # nan for a numeric failure, the error otherwise
+        try:
+            gvec = grad(xn)
+        except (ArithmeticError, ValueError):
+            gvec = obj.gradient(xn)
+        if type(gvec) is not ndarray or gvec.dtype is not _F64:
+            gvec = np.asarray(gvec, dtype=np.float64)
+        k += 1
+        gn = hypot(*gvec.tolist()) if small else _norm(gvec)
+        if -inf < fn <= fbound and gtol < gn < inf:
+            xs.append(xn)
+            fs.append(fn)
+            gns.append(gn)
+            ts.append(t)
+            px, pg = x, g
+            x, f, g = xn, fn, gvec
+            continue
+        book.prev, book.last, book.nit = (px, pg), (x, f, g), k - 1
+        x, f, g = book.observe(k, x, f, g, xn, fn, gvec, t)
+        if not book.running:
+            return k
+        px, pg = book.prev
+    book.prev, book.last, book.nit = (px, pg), (x, f, g), k
+    return k
 
 
 class _Single:
@@ -348,6 +402,7 @@ class _Single:
         self.running = self.status is None
         # Fast path: with only gtol set, a finite step below the bound needs no call.
         self._only_gtol = crit.ftol is None and crit.xtol is None
+        self.plain = self._only_gtol and callback is None and log_every is None
         self._gtol = -1.0 if crit.gtol is None else crit.gtol
         self._small = x.shape[0] <= 64
 

@@ -100,13 +100,16 @@ def gd() -> Optimizer:
     array([ 2., -4.])
     """
 
-    def init(x: Array) -> State:
-        return ()
+    return Optimizer(_gd_init, gd_update, "gd")
 
-    def update(grad: Array, state: State, x: Array) -> tuple[Array, State]:
-        return grad, state
 
-    return Optimizer(init, update, "gd")
+def _gd_init(x: Array) -> State:
+    return ()
+
+
+def gd_update(grad: Array, state: State, x: Array) -> tuple[Array, State]:
+    """Plain gradient descent's update: the direction is the gradient itself."""
+    return grad, state
 
 
 def trace(beta: float = 0.9, *, nesterov: bool = False) -> Optimizer:
