@@ -10,7 +10,7 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,11 @@ __all__ = [
     "fmt",
     "jsonable",
     "names_list",
+    "no_update",
     "numeric_columns",
     "optional_float",
     "point",
+    "progress",
     "read_frame",
     "read_model",
     "result_table",
@@ -224,6 +226,55 @@ def fit_table(out: dict[str, Any], lstsq: tuple[list[float], float] | None, loss
     t = table(f"fit: {state} after {out['n_iter']} iterations", columns, rows)
     t.caption = f"final {loss}: {final}"
     return t
+
+
+@contextlib.contextmanager
+def progress(text: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A transient Rich progress bar on stderr; yields ``update(done)``.
+
+    Only on a terminal (never on stdout, never in a pipe): a spinner, ``text``, a bar
+    towards ``total`` (a pulse when None or until the first update), ``done/total`` and
+    the time elapsed. ``update`` is cheap enough to call every step; the display
+    refreshes ten times a second from its own thread.
+    """
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield no_update
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    # Lines printed to stdout go above the bar when stdout is the same terminal; into
+    # a pipe or file they go untouched.
+    same_tty = _isatty(sys.stdout)
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+                   redirect_stdout=same_tty, redirect_stderr=False)
+    task = bar.add_task(text, total=total, start=total is not None)
+
+    def update(done: int) -> None:
+        bar.update(task, completed=done)
+
+    with bar:
+        yield update
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def no_update(done: int) -> None:
+    """What :func:`progress` yields off a terminal: nothing to draw."""
+    return None
 
 
 @contextlib.contextmanager

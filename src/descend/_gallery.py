@@ -66,8 +66,11 @@ def figures() -> dict[str, go.Figure]:
     return out
 
 
-def write(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write each figure as ``<stem>.html`` and ``<stem>.png`` under ``out_dir``."""
+def write(
+    out_dir: str | os.PathLike[str], progress: Callable[[int, int], Any] | None = None
+) -> list[Path]:
+    """Write each figure as ``<stem>.html`` and ``<stem>.png`` under ``out_dir``;
+    ``progress(done, total)`` after each file."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InvalidArgument(f"out_dir: {str(out)!r} exists and is not a directory",
@@ -75,9 +78,16 @@ def write(out_dir: str | os.PathLike[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     figs = figures()
     paths: list[Path] = []
+    total = 2 * len(figs)
+
+    def done(path: Path) -> None:
+        paths.append(path)
+        if progress is not None:
+            progress(len(paths), total)
+
     for stem, fig in figs.items():
-        paths.append(_export.save(fig, out / f"{stem}.html"))
+        done(_export.save(fig, out / f"{stem}.html"))
     with _export.session():
         for stem, fig in figs.items():
-            paths.append(_export.save(fig, out / f"{stem}.png", width=800, height=600))
+            done(_export.save(fig, out / f"{stem}.png", width=800, height=600))
     return paths

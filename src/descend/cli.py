@@ -110,7 +110,9 @@ def _root(
 def _write_gallery(out: Path) -> None:
     from . import plot
 
-    for p in plot.gallery(out):  # errors: one line and exit 2, by _Group
+    with r.progress("writing figures", None) as update:
+        paths = plot.gallery(out, progress=lambda done, total: update(done))
+    for p in paths:  # errors: one line and exit 2, by _Group
         typer.echo(str(p))
 
 
@@ -227,9 +229,11 @@ def minimize(
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
     log = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
-    with r.warnings_as_lines(), log:
+    with r.warnings_as_lines(), log, r.progress("minimizing (steps)", max_iter) as update:
+        callback = _advance(update) if update is not r.no_update else None
         res = _minimize(fun, start, method=method, lr=lr, max_iter=max_iter, ftol=ftol,
-                        gtol=gtol, xtol=xtol, log_every=log_every, variables=names)
+                        gtol=gtol, xtol=xtol, log_every=log_every, variables=names,
+                        callback=callback)
     if plot is not None:
         r.save_plot(res, plot)
     if as_json:
@@ -411,6 +415,7 @@ def fit(
     if dask and compare:
         raise InvalidArgument("--compare: not available with --dask (it needs all rows in "
                               "memory)", argument="--compare")
+    unit = "epochs" if batch_size is not None else "iterations"
     model = GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,
                         fit_intercept=not no_intercept, batch_size=batch_size)
     if dask:
@@ -418,14 +423,16 @@ def fit(
 
         X, y = _dask.read_table(str(data), target, r.names_list(features, "--features"))
         with _dask.connect(scheduler, workers, memory_limit), r.warnings_as_lines(), \
-                r.spinner(f"fitting {data.name} on Dask"):
-            model.fit(X, y)
+                r.progress(f"fitting {data.name} on Dask ({unit})", max_iter) as update:
+            model.set_params(callback=_advance(update)).fit(X, y)
     else:
         from .io import read_table
 
-        X, y = read_table(data, target, r.names_list(features, "--features"))
-        with r.warnings_as_lines(), r.spinner(f"fitting {data.name}"):
-            model.fit(X, y)
+        with r.spinner(f"reading {data.name}"):
+            X, y = read_table(data, target, r.names_list(features, "--features"))
+        with r.warnings_as_lines(), \
+                r.progress(f"fitting {data.name} ({unit})", max_iter) as update:
+            model.set_params(callback=_advance(update)).fit(X, y)
     names = [str(c) for c in X.columns]
     coef = [float(v) for v in np.ravel(model.coef_)]
     curve = np.asarray(getattr(model, "loss_curve_", []), dtype=float)
@@ -448,6 +455,16 @@ def fit(
         _echo_json(out)
         return
     r.console().print(r.fit_table(out, ls, loss))
+
+
+def _advance(update: Any) -> Any:
+    """A minimize / GDRegressor callback that moves a progress bar every 64 steps."""
+
+    def callback(info: Any) -> None:
+        if info.nit % 64 == 0:
+            update(info.nit)
+
+    return callback
 
 
 def _lstsq(X: Any, y: Any, intercept: bool) -> tuple[list[float], float]:

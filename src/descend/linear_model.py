@@ -43,7 +43,7 @@ from ._minimize import minimize
 from ._types import Array
 from .errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
 from .objective import Objective
-from .result import Result, Status
+from .result import Intermediate, Result, Status
 
 __all__ = ["GDRegressor"]
 
@@ -114,6 +114,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Print the loss every ``verbose`` iterations.
     epsilon : float, default 1.35
         Huber threshold.
+    callback : callable or None, default None
+        Called after each iteration (full batch) or epoch (mini-batches) with a
+        :class:`~descend.result.Intermediate`: ``nit`` the iterations (epochs) so
+        far, ``fun`` the loss (as in ``loss_curve_``), ``x`` the working parameters
+        (standardized units when ``standardize``). Raising ``StopIteration`` ends the
+        fit there (it is then not converged). ``descend fit`` draws its progress bar
+        with it.
 
     Attributes
     ----------
@@ -150,7 +157,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         tol: float | None = 1e-8, alpha: float = 0.0, fit_intercept: bool = True,
         standardize: bool = True, batch_size: int | None = None, shuffle: bool | str = True,
         random_state: Any = None, warm_start: bool = False, verbose: int = 0,
-        epsilon: float = 1.35,
+        epsilon: float = 1.35, callback: Any = None,
     ) -> None:
         self.loss = loss
         self.method = method
@@ -166,6 +173,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.warm_start = warm_start
         self.verbose = verbose
         self.epsilon = epsilon
+        self.callback = callback
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -200,7 +208,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         else:
             self._path, self._values, self.n_iter_ = [theta], [self._full(theta)[0]], 0
             for _ in range(self.max_iter):
-                if self._epoch(data):
+                if self._epoch(data) or self._epoch_callback():
                     break
             self._finish_batches()
         self._release()
@@ -284,6 +292,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                                   f"{self.shuffle!r}", argument="shuffle")
         if not (isinstance(self.lr, str) and self.lr == "auto"):
             linesearch.get(self.lr)
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidType(f"callback: expected a callable or None, got "
+                              f"{type(self.callback).__name__}", argument="callback")
         for name, low in (("max_iter", 1), ("batch_size", 1), ("verbose", 0)):
             v = getattr(self, name)
             if v is None and name == "batch_size":
@@ -367,15 +378,29 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return 0.0 if self._g0 == 0 else self.condition_number_ * g / self._g0
 
     def _callback(self) -> Any:
-        every = int(self.verbose)
+        every, user = int(self.verbose), self.callback
         if not every:
-            return None
+            return user
 
         def show(info: Any) -> None:
             if info.nit % every == 0:
                 print(f"iteration {info.nit}: loss {info.fun:.10g}")
+            if user is not None:
+                user(info)
 
         return show
+
+    def _epoch_callback(self) -> bool:
+        """Tell the callback an epoch ended; True when it asks to stop."""
+        if self.callback is None:
+            return False
+        info = Intermediate(self._path[-1], float(self._values[-1]), self.n_iter_,
+                            math.nan, math.nan)
+        try:
+            self.callback(info)
+        except StopIteration:
+            return True
+        return False
 
     def _fit_full(self, theta: Array) -> None:
         cache = _Cached(self._full)
@@ -453,7 +478,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                f"of the coefficients may be up to {bound:.2g} (tol {target:g}). The "
                f"{'standardized ' if self.standardize else ''}problem's condition number is "
                f"about {kappa:.3g}")
-        if math.isfinite(kappa):
+        if math.isfinite(kappa) and target > 0:
             need = kappa * math.log(1.0 / target)
             msg += (f"; gd with step 1/L needs about {need:.2g} iterations, "
                     f"nesterov about {need / 10:.2g}")

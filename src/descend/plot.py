@@ -13,7 +13,7 @@ their attributes (``starts``/``x``/``best``; ``results``/``lrs``/``verdicts``;
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -334,8 +334,14 @@ def save(
     return _export.save(fig, path, width=width, height=height, scale=scale)
 
 
-def gallery(out_dir: str | os.PathLike[str]) -> list[Path]:
+def gallery(
+    out_dir: str | os.PathLike[str],
+    *,
+    progress: Callable[[int, int], Any] | None = None,
+) -> list[Path]:
     """Write every tutorial figure to ``out_dir`` as HTML and PNG; return the paths.
+
+    ``progress(done, total)``, when given, is called after each file is written.
 
     The figures: seed 001's surface and contour with the path, seed 002's data,
     loss curve, regression landscape and fitted line, seed 003's tangent view at a
@@ -347,7 +353,7 @@ def gallery(out_dir: str | os.PathLike[str]) -> list[Path]:
     """
     from ._gallery import write
 
-    paths: list[Path] = write(out_dir)
+    paths: list[Path] = write(out_dir, progress)
     return paths
 
 
