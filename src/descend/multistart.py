@@ -10,6 +10,7 @@ entries), and clusters the end points of the converged runs into
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 from .stopping import CODES
 
 __all__ = ["Minimum", "MultiStartResult", "cluster_minima", "multistart"]
+
+#: ``Status`` values by code (``stopping.CODES``), to turn a batch's codes into statuses.
+_STATUS_VALUES = np.array(["" if s is None else s.value for s in CODES])
 
 #: Redraw rounds for random starts whose gradient is zero.
 _REDRAWS = 100
@@ -92,7 +96,8 @@ class MultiStartResult:
     starts : ndarray (K, p)
         The start points.
     best : Result
-        The run with the lowest ``f`` among those that did not diverge, with its path.
+        The run with the lowest ``f`` among those that did not diverge, with its path
+        (recomputed by :meth:`result` on first access; ``best_index`` is its index).
     minima : list of Minimum
         Distinct end points of the converged runs (``success``), best first; see
         :func:`cluster_minima` for the rule. The counts sum to :attr:`n_converged`.
@@ -113,7 +118,11 @@ class MultiStartResult:
         pool = np.flatnonzero(finite) if finite.any() else np.arange(fun.shape[0])
         self.best_index = int(pool[np.argmin(np.where(np.isfinite(fun[pool]), fun[pool],
                                                       np.inf))])
-        self.best: Result = self.result(self.best_index)
+
+    @cached_property
+    def best(self) -> Result:
+        """The run with the lowest ``f`` among those that did not diverge, with its path."""
+        return self.result(self.best_index)
 
     @property
     def n_converged(self) -> int:
@@ -302,7 +311,7 @@ def multistart(
     if objective.vectorized:
         objective.check(x0[0])
         run = run_batch(objective, x0, record=False, **minimize_kwargs)
-        status = np.array([CODES[c].value for c in run.codes])
+        status = _STATUS_VALUES[run.codes]
         return MultiStartResult(objective, x0, run.x, run.fun, status, run.nit.copy(),
                                 minimize_kwargs)
     results = [minimize(objective, x, **minimize_kwargs) for x in x0]
