@@ -134,7 +134,9 @@ class MultiStartResult:
 
         For a batched run it is recomputed by :func:`descend.minimize` from
         ``starts[k]`` (deterministic: the same iterates, bit for bit for fixed steps;
-        a diverged run keeps one more point, the one past the divergence bound).
+        a diverged run keeps one more point, the one past the divergence bound; a
+        catalog entry that took the compiled loop of :mod:`descend._compiled` agrees to
+        rounding).
         """
         k = int(k)
         if not -len(self.fun) <= k < len(self.fun):
