@@ -59,7 +59,9 @@ if TYPE_CHECKING:
     from .objective import Objective
     from .optimizers import Optimizer
 
-__all__ = ["CACHE_SIZE", "ENV", "THRESHOLD", "disabled", "formula_of", "prepare", "try_run"]
+__all__ = [
+    "CACHE_SIZE", "CATALOG", "ENV", "THRESHOLD", "disabled", "formula_of", "prepare", "try_run",
+]
 
 #: The environment variable that switches the compiled path off when set (not "" or "0").
 ENV = "DESCEND_NO_COMPILE"
@@ -203,7 +205,7 @@ def try_run(
     if isinstance(t, np.ndarray) and t.shape != (k_runs,):
         return None  # the NumPy loop raises the error
     formula = formula_of(objective)
-    if formula is None or x0.shape[1] != formula.n_vars:
+    if formula is None or x0.shape[1] != formula.n_vars or formula.n_vars == 0:
         return None
     known, kernel = _cached(formula)
     if not known:
