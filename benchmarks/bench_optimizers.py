@@ -2,19 +2,24 @@
 
 Run:  PYTHONPATH=src python benchmarks/bench_optimizers.py
 Also: the seed 002 least-squares check for lr="bb", and multi-start cost per point-step
-(run_batch time / (K * steps)) for 10,000 starts on the paraboloid and on Rosenbrock.
+(``descend.multistart`` time / (K * steps)) for 10,000 starts on the paraboloid and on
+Rosenbrock, compiled (descend._compiled) and through the NumPy loop (DESCEND_NO_COMPILE=1).
+Those lines alone (about 10 s):
+
+    PYTHONPATH=src:benchmarks python -c "import bench_optimizers as b; b.multistart_figures()"
 """
 
 from __future__ import annotations
 
+import os
 import time
+from unittest import mock
 
 import numpy as np
 import scipy.optimize as so
 
-from descend import datasets, functions, minimize
-from descend._minimize import run_batch
-from descend.objective import Objective, as_objective
+from descend import _compiled, datasets, functions, minimize, multistart
+from descend.objective import as_objective
 
 GTOL = 1e-5
 MAX_ITER = 5000
@@ -84,18 +89,44 @@ def seed002_bb() -> tuple[int, float]:
     return res.nit, float(np.max(np.abs(res.x - exact)))
 
 
-def per_point_step(name: str, lr: float, steps: int = 200, k: int = 10_000) -> float:
-    f = functions.get(name)
-    obj: Objective = as_objective(f).with_dimension(2)
-    x0 = np.random.default_rng(0).uniform(-1.0, 1.0, size=(k, 2))
-    run_batch(obj, x0, lr=lr, max_iter=5, gtol=None, record=False)  # warm up
+def _multistart_seconds(f, x0, lr, steps, repeats=5) -> float:
     times = []
-    for _ in range(5):
+    for _ in range(repeats):
         t = time.perf_counter()
-        run = run_batch(obj, x0, lr=lr, max_iter=steps, gtol=None, record=False)
+        ms = multistart(f, x0, lr=lr, max_iter=steps, gtol=None)
         times.append(time.perf_counter() - t)
-    assert int(run.nit.max()) == steps
-    return float(np.median(times)) / (k * steps) * 1e9
+    assert int(ms.nit.max()) == steps
+    return float(np.median(times))
+
+
+def per_point_step(
+    name: str, lr: float, steps: int = 200, k: int = 10_000
+) -> tuple[float, float, float]:
+    """``descend.multistart`` time / (K * steps) in ns, compiled and NumPy loop, and the
+    seconds the compile took (numba starting up included for the first one)."""
+    f = functions.get(name)
+    x0 = np.random.default_rng(0).uniform(-1.0, 1.0, size=(k, 2))
+    t = time.perf_counter()
+    compiled = _compiled.prepare(f)  # what a first call with K * max_iter >= THRESHOLD does
+    compile_s = time.perf_counter() - t
+    assert compiled is not None
+    multistart(f, x0, lr=lr, max_iter=steps, gtol=None)  # warm up
+    fast = _multistart_seconds(f, x0, lr, steps)
+    with mock.patch.dict(os.environ, {_compiled.ENV: "1"}):  # the NumPy loop
+        multistart(f, x0, lr=lr, max_iter=5, gtol=None)
+        slow = _multistart_seconds(f, x0, lr, steps)
+    scale = 1e9 / (k * steps)
+    return fast * scale, slow * scale, compile_s
+
+
+def multistart_figures() -> None:
+    """The multi-start lines of the benchmark alone (about 10 s)."""
+    for name, lr, target in [("paraboloid", 0.01, 2.0), ("rosenbrock", 1e-4, 10.0)]:
+        fast, slow, compile_s = per_point_step(name, lr)
+        print(f"multi-start {name}, 10,000 starts x 200 steps, gd fixed lr: compiled "
+              f"{fast:.2f} ns per point-step (target {target:g}: "
+              f"{'met' if fast <= target else 'missed'}), NumPy loop {slow:.2f} ns "
+              f"({slow / fast:.1f}x), compile {compile_s:.2f} s")
 
 
 def main() -> None:
@@ -115,10 +146,7 @@ def main() -> None:
     nit, err = seed002_bb()
     print(f"\nseed 002 least squares, lr='bb' from (0, 0): {nit} iterations, "
           f"max |x - lstsq| = {err:.1e}")
-    para = per_point_step("paraboloid", 0.01)
-    rosen = per_point_step("rosenbrock", 1e-4)
-    print(f"multi-start, 10,000 starts x 200 steps, gd fixed lr: paraboloid {para:.2f} ns, "
-          f"rosenbrock {rosen:.2f} ns per point-step")
+    multistart_figures()
     print(f"\ntotal {time.perf_counter() - t0:.1f} s; reproduce: "
           "PYTHONPATH=src python benchmarks/bench_optimizers.py")
 

@@ -10,6 +10,7 @@ entries), and clusters the end points of the converged runs into
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 from .stopping import CODES
 
 __all__ = ["Minimum", "MultiStartResult", "cluster_minima", "multistart"]
+
+#: ``Status`` values by code (``stopping.CODES``), to turn a batch's codes into statuses.
+_STATUS_VALUES = np.array(["" if s is None else s.value for s in CODES])
 
 #: Redraw rounds for random starts whose gradient is zero.
 _REDRAWS = 100
@@ -92,7 +96,8 @@ class MultiStartResult:
     starts : ndarray (K, p)
         The start points.
     best : Result
-        The run with the lowest ``f`` among those that did not diverge, with its path.
+        The run with the lowest ``f`` among those that did not diverge, with its path
+        (recomputed by :meth:`result` on first access; ``best_index`` is its index).
     minima : list of Minimum
         Distinct end points of the converged runs (``success``), best first; see
         :func:`cluster_minima` for the rule. The counts sum to :attr:`n_converged`.
@@ -113,7 +118,11 @@ class MultiStartResult:
         pool = np.flatnonzero(finite) if finite.any() else np.arange(fun.shape[0])
         self.best_index = int(pool[np.argmin(np.where(np.isfinite(fun[pool]), fun[pool],
                                                       np.inf))])
-        self.best: Result = self.result(self.best_index)
+
+    @cached_property
+    def best(self) -> Result:
+        """The run with the lowest ``f`` among those that did not diverge, with its path."""
+        return self.result(self.best_index)
 
     @property
     def n_converged(self) -> int:
@@ -125,7 +134,9 @@ class MultiStartResult:
 
         For a batched run it is recomputed by :func:`descend.minimize` from
         ``starts[k]`` (deterministic: the same iterates, bit for bit for fixed steps;
-        a diverged run keeps one more point, the one past the divergence bound).
+        a diverged run keeps one more point, the one past the divergence bound; a
+        catalog entry that took the compiled loop of :mod:`descend._compiled` agrees to
+        rounding).
         """
         k = int(k)
         if not -len(self.fun) <= k < len(self.fun):
@@ -256,7 +267,10 @@ def multistart(
     Formulas and catalog functions advance all ``K`` runs together as one ``(K, p)``
     array through :func:`descend._minimize.run_batch` (nothing recorded;
     :meth:`MultiStartResult.result` recomputes a run's path with
-    :func:`descend.minimize`). A plain callable falls back to one
+    :func:`descend.minimize`). With ``method="gd"`` and a fixed ``lr`` that batch may
+    run compiled (numba, :mod:`descend._compiled`; the same outcome, 10-20 times
+    faster), once ``K * max_iter`` reaches 1e8 or the formula was compiled before in the
+    process; ``DESCEND_NO_COMPILE=1`` turns that off. A plain callable falls back to one
     :func:`descend.minimize` per start.
 
     Examples
@@ -302,7 +316,7 @@ def multistart(
     if objective.vectorized:
         objective.check(x0[0])
         run = run_batch(objective, x0, record=False, **minimize_kwargs)
-        status = np.array([CODES[c].value for c in run.codes])
+        status = _STATUS_VALUES[run.codes]
         return MultiStartResult(objective, x0, run.x, run.fun, status, run.nit.copy(),
                                 minimize_kwargs)
     results = [minimize(objective, x, **minimize_kwargs) for x in x0]
