@@ -8,39 +8,53 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from . import datasets as datasets
-from . import errors as errors
-from . import functions as functions
-from . import linesearch as linesearch
-from . import optimizers as optimizers
-from . import schedules as schedules
-from ._minimize import minimize as minimize
-from .formula import Formula as Formula
-from .formula import parse as parse
-from .multistart import MultiStartResult as MultiStartResult
-from .multistart import multistart as multistart
-from .objective import Objective as Objective
-from .result import Intermediate as Intermediate
-from .result import Result as Result
-from .result import Status as Status
-from .sweep import SweepResult as SweepResult
-from .sweep import suggest_lr as suggest_lr
-from .sweep import sweep as sweep
-
 if TYPE_CHECKING:
+    from . import datasets as datasets
+    from . import errors as errors
+    from . import functions as functions
+    from . import linesearch as linesearch
+    from . import optimizers as optimizers
+    from . import schedules as schedules
+    from ._minimize import minimize as minimize
+    from .formula import Formula as Formula
+    from .formula import parse as parse
     from .io import read_table as read_table
     from .linear_model import GDRegressor as GDRegressor
+    from .multistart import MultiStartResult as MultiStartResult
+    from .multistart import multistart as multistart
+    from .objective import Objective as Objective
+    from .result import Intermediate as Intermediate
+    from .result import Result as Result
+    from .result import Status as Status
+    from .sweep import SweepResult as SweepResult
+    from .sweep import suggest_lr as suggest_lr
+    from .sweep import sweep as sweep
 
-# scikit-learn and pandas take seconds to import: load them on first use only.
-_LAZY = {"GDRegressor": ".linear_model", "read_table": ".io"}
+# Everything loads on first use: SymPy, scikit-learn and pandas take seconds and hundreds of
+# MB to import, and a Dask worker that runs descend's tasks needs none of them.
+_SUBMODULES = ("datasets", "errors", "functions", "linesearch", "optimizers", "schedules")
+_LAZY = {
+    "minimize": "._minimize", "Formula": ".formula", "parse": ".formula",
+    "read_table": ".io", "GDRegressor": ".linear_model",
+    "MultiStartResult": ".multistart", "multistart": ".multistart",
+    "Objective": ".objective", "Intermediate": ".result", "Result": ".result",
+    "Status": ".result", "SweepResult": ".sweep", "suggest_lr": ".sweep", "sweep": ".sweep",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name in _SUBMODULES:
+        value: Any = import_module(f".{name}", __name__)
+    elif name in _LAZY:
         value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'descend' has no attribute {name!r}")
+    else:
+        raise AttributeError(f"module 'descend' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 try:

@@ -35,8 +35,18 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from . import _losses
+from ._dask_tasks import (
+    _add,
+    _aligned,
+    _block_sums,
+    _first_rows,
+    _head,
+    _huber_block,
+    _predict_block,
+    _rows_block,
+    _take,
+)
 from ._data import check_finite, is_dask
-from ._kernels import huber_pass
 from ._types import Array
 from .errors import DataError, InvalidArgument, InvalidType
 
@@ -58,57 +68,6 @@ def _client() -> Any:
         return get_client()
     except ValueError:
         return None
-
-
-def _aligned(a: Any, ndim: int) -> Array:
-    """A float64, aligned, C-ordered block (blocks from the cluster may arrive unaligned)."""
-    a = np.asarray(a, dtype=np.float64)
-    if ndim == 1:
-        a = a.reshape(-1)
-    return np.require(a, requirements=["A", "C"])
-
-
-# ------------------------------------------------------------- tasks (on the workers)
-def _first_rows(Xb: Any, yb: Any) -> tuple[Array, float]:
-    X, y = _aligned(Xb, 2), _aligned(yb, 1)
-    first = min(X.shape[0], 4096)
-    return X[:first].mean(axis=0), float(y[:first].mean())
-
-
-def _block_sums(Xb: Any, yb: Any, c: Array, cy: float) -> Array:
-    return _losses.shifted_sums(_aligned(Xb, 2), _aligned(yb, 1), c, cy)
-
-
-def _add(*parts: Array) -> Array:
-    total = parts[0].copy()
-    for part in parts[1:]:
-        total += part
-    return total
-
-
-def _head(sums: Array, p: int) -> Array:
-    """Rows of the block, then 1.0 for each column of X (and y, last) that is not finite."""
-    flags = ~np.isfinite(np.concatenate([sums[3 : 3 + p], sums[1:2]]))
-    return np.concatenate([[sums[0]], flags.astype(np.float64)])
-
-
-def _take(Xb: Any, yb: Any, rows: Any) -> tuple[Array, Array]:
-    return _aligned(Xb, 2)[rows], _aligned(yb, 1)[rows]
-
-
-def _huber_block(Xb: Any, yb: Any, w: Array, c: float, eps: float) -> Array:
-    G, psi, rho = huber_pass(_aligned(Xb, 2), _aligned(yb, 1), w, c, eps)
-    return np.concatenate([G, [psi, rho]])
-
-
-def _rows_block(Xb: Any, yb: Any, theta: Array, sc: _losses.Scaling, loss: str, eps: float,
-                alpha: float, n: int) -> tuple[float, Array]:
-    X, y = _aligned(Xb, 2), _aligned(yb, 1)
-    return _losses.on_rows(X, y, sc, loss, eps, alpha, n)(theta, slice(0, X.shape[0]))
-
-
-def _predict_block(Xb: Any, coef: Array, intercept: float) -> Array:
-    return np.asarray(_aligned(Xb, 2) @ coef + intercept, dtype=np.float64)
 
 
 # ------------------------------------------------------------------- validation
@@ -214,7 +173,8 @@ class DaskData:
         if persist:  # contiguous blocks on the workers, not views of wider ones
             X = X.map_blocks(_aligned, 2, dtype=np.float64)
             y = y.map_blocks(_aligned, 1, dtype=np.float64)
-        xs, ys = list(X.to_delayed().ravel()), list(y.to_delayed().ravel())
+        xs = list(X.to_delayed(optimize_graph=False).ravel())
+        ys = list(y.to_delayed(optimize_graph=False).ravel())
         if persist and self.client is not None:
             futures = self.client.compute(xs + ys)
             xs, ys = futures[: len(xs)], futures[len(xs) :]

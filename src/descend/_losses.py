@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._kernels import huber_pass
 from ._types import Array
 
 Eval = Callable[[Array], tuple[float, Array]]
@@ -181,6 +180,8 @@ def quadratic(stats: Stats, sc: Scaling, loss: str, alpha: float) -> tuple[Eval,
 
 def huber(X: Array, y: Array, sc: Scaling, eps: float, alpha: float) -> Eval:
     """Value-and-gradient of the mean Huber loss (+ L2 penalty): one fused pass per call."""
+    from ._kernels import huber_pass  # numba: loaded for huber only
+
     return huber_from_pass(lambda w, c: huber_pass(X, y, w, c, eps), X.shape[0], sc, alpha)
 
 
