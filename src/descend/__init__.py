@@ -8,47 +8,41 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+# Light modules (NumPy only) load now; SymPy, scikit-learn and pandas, which take seconds
+# and hundreds of MB to import, load on first use: a Dask worker running descend's tasks,
+# or a script that only minimizes a callable, needs none of them. (``sweep`` and
+# ``multistart`` are imported here, not lazily: they are also the names of submodules.)
+from . import datasets as datasets
+from . import errors as errors
+from . import functions as functions
+from . import linesearch as linesearch
+from . import optimizers as optimizers
+from . import schedules as schedules
+from ._minimize import minimize as minimize
+from .multistart import MultiStartResult as MultiStartResult
+from .multistart import multistart as multistart
+from .objective import Objective as Objective
+from .result import Intermediate as Intermediate
+from .result import Result as Result
+from .result import Status as Status
+from .sweep import SweepResult as SweepResult
+from .sweep import suggest_lr as suggest_lr
+from .sweep import sweep as sweep
+
 if TYPE_CHECKING:
-    from . import datasets as datasets
-    from . import errors as errors
-    from . import functions as functions
-    from . import linesearch as linesearch
-    from . import optimizers as optimizers
-    from . import schedules as schedules
-    from ._minimize import minimize as minimize
     from .formula import Formula as Formula
     from .formula import parse as parse
     from .io import read_table as read_table
     from .linear_model import GDRegressor as GDRegressor
-    from .multistart import MultiStartResult as MultiStartResult
-    from .multistart import multistart as multistart
-    from .objective import Objective as Objective
-    from .result import Intermediate as Intermediate
-    from .result import Result as Result
-    from .result import Status as Status
-    from .sweep import SweepResult as SweepResult
-    from .sweep import suggest_lr as suggest_lr
-    from .sweep import sweep as sweep
 
-# Everything loads on first use: SymPy, scikit-learn and pandas take seconds and hundreds of
-# MB to import, and a Dask worker that runs descend's tasks needs none of them.
-_SUBMODULES = ("datasets", "errors", "functions", "linesearch", "optimizers", "schedules")
-_LAZY = {
-    "minimize": "._minimize", "Formula": ".formula", "parse": ".formula",
-    "read_table": ".io", "GDRegressor": ".linear_model",
-    "MultiStartResult": ".multistart", "multistart": ".multistart",
-    "Objective": ".objective", "Intermediate": ".result", "Result": ".result",
-    "Status": ".result", "SweepResult": ".sweep", "suggest_lr": ".sweep", "sweep": ".sweep",
-}
+_LAZY = {"Formula": ".formula", "parse": ".formula", "read_table": ".io",
+         "GDRegressor": ".linear_model"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        value: Any = import_module(f".{name}", __name__)
-    elif name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-    else:
+    if name not in _LAZY:
         raise AttributeError(f"module 'descend' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name], __name__), name)
     globals()[name] = value
     return value
 
