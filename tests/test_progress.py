@@ -129,3 +129,16 @@ def test_tol_zero_warns_without_crashing():
     with pytest.warns(Warning, match="no number of iterations reaches tol"):
         m = GDRegressor(lr=0.001, max_iter=20, tol=0.0).fit(x[:, None], 2 * x - 10)
     assert not m.converged_
+
+
+def test_sweep_and_multistart_show_a_spinner_on_stderr(tty):
+    res = CliRunner().invoke(app, ["sweep", "x**2", "--x0", "3", "--lr", "0.001,0.1,0.9,1.1",
+                                   "--max-iter", "100", "--json"])
+    assert res.exit_code == 0, res.stderr
+    json.loads(res.stdout)
+    res = CliRunner().invoke(app, ["multistart", "himmelblau", "--starts", "50", "--seed", "0",
+                                   "--json"])
+    assert res.exit_code == 0, res.stderr
+    json.loads(res.stdout)
+    drawn = tty.getvalue()
+    assert "running 4 learning rates" in drawn and "running the starts" in drawn

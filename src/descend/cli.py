@@ -292,7 +292,7 @@ def sweep(
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
-    with r.warnings_as_lines():
+    with r.warnings_as_lines(), r.spinner(f"running {len(lr)} learning rates"):
         res = _sweep(fun, start, lr, method=method, max_iter=max_iter, variables=names)
     if plot is not None:
         r.save_plot(res, plot)
@@ -343,7 +343,7 @@ def multistart(
     elif bounds is None:
         raise InvalidArgument("--bounds: required for a formula (lo,hi per variable, "
                               "e.g. --bounds -5,5,-5,5)")
-    with r.warnings_as_lines():
+    with r.warnings_as_lines(), r.spinner("running the starts"):
         res = _multistart(fun, starts, bounds=bounds, seed=seed, method=method, lr=lr,
                           max_iter=max_iter, variables=variables)
     if plot is not None:
