@@ -167,3 +167,17 @@ def test_cli_fit_dask_equals_in_memory(data, tmp_path, monkeypatch):
     assert b["intercept"] == pytest.approx(a["intercept"], rel=RTOL)
     bad = runner.invoke(app, ["fit", str(parts / "*.csv"), "--target", "y", "--dask"])
     assert bad.exit_code == 2 and "no file matches" in bad.stderr
+
+
+@pytest.mark.parametrize(("limit", "match"), [("256MB", "at least 500MB"),
+                                               ("lots", "expected a size")])
+def test_cli_refuses_a_worker_memory_limit_that_would_pause_every_worker(tmp_path, limit, match):
+    from typer.testing import CliRunner
+
+    from descend.cli import app
+
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.5]}).to_parquet(tmp_path / "p.parquet")
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "*.parquet"), "--target", "y",
+                                   "--dask", "--memory-limit", limit])
+    assert res.exit_code == 2
+    assert res.stderr.startswith("error: --memory-limit") and match in res.stderr

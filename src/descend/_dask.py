@@ -335,6 +335,8 @@ def connect(
     """A client on ``scheduler``, or on a ``LocalCluster`` started and closed here."""
     import distributed
 
+    if memory_limit is not None and not scheduler:
+        _check_memory_limit(memory_limit)
     Client: Any = distributed.Client
     LocalCluster: Any = distributed.LocalCluster
     if scheduler:
@@ -345,3 +347,27 @@ def connect(
                       memory_limit=memory_limit or "auto", dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             yield client
+
+
+#: The least memory per local worker: one that has read a Parquet block holds about
+#: 250 MB (dask, pandas, pyarrow), and Dask pauses a worker at 80 % of its limit, so a
+#: smaller limit would leave every worker paused and the fit waiting for ever.
+MIN_WORKER_MEMORY = 500_000_000
+
+
+def _check_memory_limit(memory_limit: str) -> None:
+    from dask.utils import parse_bytes
+
+    text = str(memory_limit).strip()
+    if text.lower() == "auto":
+        return
+    try:
+        size = parse_bytes(text)
+    except (ValueError, TypeError):
+        raise InvalidArgument(f"--memory-limit: expected a size such as 2GB or auto, got "
+                              f"{memory_limit!r}", argument="--memory-limit") from None
+    if size < MIN_WORKER_MEMORY:
+        raise InvalidArgument(
+            f"--memory-limit: at least 500MB per worker, got {memory_limit!r}: a worker "
+            "that has read one block holds about 250 MB and Dask pauses it at 80 % of its "
+            "limit; use fewer workers with more memory each", argument="--memory-limit")
