@@ -142,3 +142,20 @@ def test_sweep_and_multistart_show_a_spinner_on_stderr(tty):
     json.loads(res.stdout)
     drawn = tty.getvalue()
     assert "running 4 learning rates" in drawn and "running the starts" in drawn
+
+
+def test_a_bar_without_a_total_takes_one_when_told(tty):
+    with r.progress("writing figures", None) as update:
+        update(3, 12)
+    assert "3/12" in tty.getvalue()
+
+
+def test_minimizing_a_callable_does_not_load_sympy():
+    import subprocess
+    import sys
+
+    code = ("import sys, descend; descend.minimize(lambda v: float(v @ v), [1.0], "
+            "grad=lambda v: 2 * v); print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

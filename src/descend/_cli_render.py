@@ -229,8 +229,8 @@ def fit_table(out: dict[str, Any], lstsq: tuple[list[float], float] | None, loss
 
 
 @contextlib.contextmanager
-def progress(text: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A transient Rich progress bar on stderr; yields ``update(done)``.
+def progress(text: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """A transient Rich progress bar on stderr; yields ``update(done, total=None)``.
 
     Only on a terminal (never on stdout, never in a pipe): a spinner, ``text``, a bar
     towards ``total`` (a pulse when None or until the first update), ``done/total`` and
@@ -258,8 +258,10 @@ def progress(text: str, total: int | None) -> Iterator[Callable[[int], None]]:
                    redirect_stdout=same_tty, redirect_stderr=False)
     task = bar.add_task(text, total=total, start=total is not None)
 
-    def update(done: int) -> None:
-        bar.update(task, completed=done)
+    def update(done: int, total: int | None = None) -> None:
+        if total is not None and not bar.tasks[task].started:
+            bar.start_task(task)
+        bar.update(task, completed=done, total=total)
 
     with bar:
         yield update
@@ -272,7 +274,7 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def no_update(done: int) -> None:
+def no_update(done: int, total: int | None = None) -> None:
     """What :func:`progress` yields off a terminal: nothing to draw."""
     return None
 

@@ -111,7 +111,7 @@ def _write_gallery(out: Path) -> None:
     from . import plot
 
     with r.progress("writing figures", None) as update:
-        paths = plot.gallery(out, progress=lambda done, total: update(done))
+        paths = plot.gallery(out, progress=update)
     for p in paths:  # errors: one line and exit 2, by _Group
         typer.echo(str(p))
 

@@ -9,6 +9,7 @@ The loop in :func:`descend.minimize` only ever talks to an ``Objective``.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -234,9 +235,9 @@ def as_objective(
 
 
 def _is_formula(obj: Any) -> bool:
-    from .formula import Formula
-
-    return isinstance(obj, Formula)
+    # A Formula exists only once descend.formula (and SymPy) is loaded: do not load it here.
+    formula = sys.modules.get("descend.formula")
+    return formula is not None and isinstance(obj, formula.Formula)
 
 
 def _is_catalog_entry(obj: Any) -> bool:
