@@ -126,9 +126,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     ----------
     coef_, intercept_ : ndarray, float
     n_iter_ : int
-    loss_curve_ : ndarray (n_iter_ + 1,)
+    loss_curve_ : ndarray (``n_iter_ + 1``,)
         Loss at the start and after each iteration (epoch), original units.
-    path_ : ndarray (n_iter_ + 1, 1 + n_features)
+    path_ : ndarray (``n_iter_ + 1``, ``1 + n_features``)
         Intercept then coefficients along the way (intercept 0 without one).
     converged_ : bool
     result_ : Result

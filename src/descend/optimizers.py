@@ -9,14 +9,14 @@ or a batch of runs ``(K, p)``.
 
 Ready optimizers are small compositions of building blocks:
 
-========== ==================================================================
+============ ===========================================
 ``gd``       identity: the direction is the gradient
 ``momentum`` ``trace(beta)``
 ``nesterov`` ``trace(beta, nesterov=True)``
 ``adagrad``  ``scale_by_sum_of_squares(eps)``
 ``rmsprop``  ``scale_by_rms(decay, eps)``
 ``adam``     ``scale_by_adam(b1, b2, eps)``
-========== ==================================================================
+============ ===========================================
 """
 
 from __future__ import annotations

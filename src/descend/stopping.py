@@ -21,7 +21,7 @@ from .result import Status
 
 __all__ = ["CODES", "DIVERGENCE_FACTOR", "Criteria", "batch_codes", "single_status"]
 
-#: A run diverges when f rises this many times max(1, |f(x0)|) above f(x0).
+#: A run diverges when f rises this many times ``max(1, |f(x0)|)`` above ``f(x0)``.
 DIVERGENCE_FACTOR = 1e10
 
 #: Integer codes used in per-run arrays; 0 means still running.
