@@ -114,6 +114,19 @@ def test_predict_is_lazy_and_score_matches(client, data):
     assert m.score(Xd, yd) == pytest.approx(m.score(X, y), rel=1e-12)
 
 
+def test_score_on_parquet_columns_read_in_other_partitions(client, data, tmp_path):
+    # a lone column read from Parquet may come in fewer partitions than the frame, with
+    # unknown sizes: score must line them up itself (the README's Dask example does this)
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    for i in range(0, N, CHUNK):  # with the index: dask's reader warns on index=False files
+        frame.iloc[i : i + CHUNK].to_parquet(tmp_path / f"part-{i:06d}.parquet")
+    ddf = dd.read_parquet(str(tmp_path / "*.parquet"))
+    Xd, yd = ddf.drop(columns="y"), ddf["y"]
+    m = GDRegressor().fit(Xd, yd)
+    assert m.score(Xd, yd) == pytest.approx(m.score(frame.drop(columns="y"), y), rel=1e-12)
+
+
 def test_bad_values_named_by_the_statistics_pass(client, data):
     X, y = data
     frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])

@@ -274,6 +274,10 @@ def predict(est: Any, X: Any) -> Any:
     Xa = _as_array(X, "X")
     validate_data(est, _stand_in(X, int(Xa.shape[1])), "no_validation", reset=False,
                   dtype=np.float64)
+    return _predict_array(est, Xa)
+
+
+def _predict_array(est: Any, Xa: Any) -> Any:
     if len(Xa.chunks[1]) > 1:
         Xa = Xa.rechunk({1: -1})
     return Xa.map_blocks(_predict_block, np.asarray(est.coef_), float(est.intercept_),
@@ -282,8 +286,16 @@ def predict(est: Any, X: Any) -> Any:
 
 def score(est: Any, X: Any, y: Any) -> float:
     """R^2 (as scikit-learn's ``r2_score``), its two sums computed on the cluster."""
-    pred = predict(est, X)
-    ya = _as_array(y, "y").astype(np.float64)
+    if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
+        # one frame, one read, as in prepare: a lone column read from Parquet may come in
+        # other partitions than X, with unknown sizes that could not be lined up
+        validate_data(est, _stand_in(X, len(X.columns)), "no_validation", reset=False,
+                      dtype=np.float64)
+        both = _as_array(X.assign(**{_Y: y}), "X")
+        pred, ya = _predict_array(est, both[:, :-1]), both[:, -1]
+    else:
+        pred = predict(est, X)
+        ya = _as_array(y, "y").astype(np.float64)
     if ya.ndim == 2:
         ya = ya[:, 0]
     if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
