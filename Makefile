@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install chromium run test lint typecheck pytest bench clean
+.PHONY: install chromium run test lint typecheck pytest docs bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,22 @@ pytest: install
 
 test: lint typecheck pytest
 
+# The documentation site, offline, into docs/_build/html (open docs/_build/html/index.html).
+# Any Sphinx warning or gallery exception fails the build; then the built pages are checked
+# in chromium (tests/docs). The explorer's screenshots come from the browser tests
+# (tests/e2e/test_screenshots.py, run by make test); taken here when missing.
+SCREENSHOTS := docs/_screenshots/explorer-race.png
+$(SCREENSHOTS): | $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_screenshots.py
+
+docs: install $(SCREENSHOTS)
+	rm -rf docs/_build/html docs/auto_examples docs/reference
+	$(PY) -m sphinx -b html -W --keep-going -E -q docs docs/_build/html
+	DESCEND_DOCS_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/docs
+
 bench: install
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache docs/_build \
+		docs/auto_examples docs/reference docs/_screenshots

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import pkgutil
@@ -239,9 +240,25 @@ def link_plotly(app: Any, pagename: str, templatename: str, context: dict[str, A
         app.add_js_file("plotly.min.js", priority=100)
 
 
+_BROWSER = contextlib.ExitStack()
+
+
+def start_browser(app: Any) -> None:
+    """One headless browser for every thumbnail of the build (kaleido; closed at the end)."""
+    from descend import _export
+
+    _BROWSER.enter_context(_export.session())
+
+
+def stop_browser(app: Any, exc: Exception | None) -> None:
+    _BROWSER.close()
+
+
 def setup(app: Any) -> dict[str, Any]:
     pio.renderers.default = "descend_docs"
     app.connect("builder-inited", write_api_pages)
+    app.connect("builder-inited", start_browser)
     app.connect("html-page-context", link_plotly)
     app.connect("build-finished", copy_static)
+    app.connect("build-finished", stop_browser)
     return {"parallel_read_safe": False, "parallel_write_safe": True}
