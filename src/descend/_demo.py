@@ -1,6 +1,9 @@
 """The four tutorials, replayed with descend's public API (``descend demo``).
 
-Each section computes what its tutorial computes by hand and prints what it prints.
+Each section computes what its tutorial computes by hand and prints what it prints, line for
+line where the tutorial prints something (the paraboloid's grid, start and epochs; the fitted
+line's parameters as ``array([...])``); the other two tutorials print nothing, and their
+sections print what their figures show.
 ``descend demo --out DIR`` also writes the figures, through :func:`descend.plot.gallery`.
 """
 
@@ -17,8 +20,8 @@ Echo = Callable[[str], None]
 
 
 def seed000(echo: Echo = print) -> None:
-    """Seed 000: the update rule, stopping when f changes by less than 0.001, step sizes."""
-    echo("== 000 Intuition: x <- x - lr * df/dx, stop when f changes less than 0.001")
+    """Choosing a step: the update rule, stopping when f changes by less than 0.001, steps."""
+    echo("== Choosing a step: x <- x - lr * df/dx, stop when f changes less than 0.001")
     res = minimize("x**2 + y**2", [6.0, -3.0], lr=0.1, gtol=None, ftol=0.001)
     echo(f"paraboloid from (6, -3), lr=0.1: {res.message}; x = {res.x.round(4).tolist()}")
     for lr, word in ((0.001, "too small"), (0.1, "good"), (0.95, "too large (bounces)"),
@@ -33,16 +36,25 @@ def seed000(echo: Echo = print) -> None:
 
 
 def seed001(echo: Echo = print) -> None:
-    """Seed 001: 5000 epochs at 0.001 on the paraboloid from (6, -3), every 500th printed."""
-    echo("== 001 The paraboloid f(x, y) = x^2 + y^2")
+    """The paraboloid: its grid, then 5000 epochs at 0.001 from (6, -3), every 500th printed."""
+    echo("== The paraboloid f(x, y) = x^2 + y^2")
     f = functions.get("paraboloid")
-    res = minimize(f, [6, -3], lr=0.001, max_iter=5000, gtol=None, log_every=500)
+    xs = ys = list(range(-10, 11))
+    grid = np.array([[x, y] for x in xs for y in ys], dtype=np.float64)
+    zs = [[int(v) for v in row] for row in f.fun(grid).reshape(len(xs), len(ys))]
+    echo(f"xs: {xs}\n")
+    echo(f"ys: {ys}\n")
+    echo(f"zs: {zs[:5]} …\n")
+    start = [6, -3]  # the tutorial's random start, as it printed it
+    echo(str(start))
+    res = minimize(f, start, lr=0.001, max_iter=5000, gtol=None, log_every=500)
     echo(f"Best guess for a minimum: {res.x.tolist()}")
 
 
 def seed002(echo: Echo = print) -> None:
-    """Seed 002: a line fitted to toy data by gradient descent on the mean squared error."""
-    echo("== 002 Linear regression F(x) = alpha + beta x, MSE loss")
+    """Fitting a line: toy data, gradient descent on the mean squared error."""
+    echo("== Fitting a line F(x) = alpha + beta x by gradient descent on the MSE: 500 "
+         "iterations at 0.02 from (0, 0)")
     x, y = datasets.toy_line()
 
     def gradient_of_loss(p: np.ndarray) -> np.ndarray:
@@ -53,12 +65,12 @@ def seed002(echo: Echo = print) -> None:
         return float(np.mean((y - (p[0] + p[1] * x)) ** 2))
 
     res = minimize(loss, [0.0, 0.0], grad=gradient_of_loss, lr=0.02, max_iter=500, gtol=None)
-    echo(f"500 iterations at 0.02 from (0, 0): {np.array2string(res.x, precision=8)}")
+    echo(repr(res.x))
 
 
 def seed003(echo: Echo = print) -> None:
-    """Seed 003: slope-only regression; Step at three step sizes."""
-    echo("== 003 Slope only (intercept 0): the loss over the slope, one step at a time")
+    """The slope view: slope-only regression; Step at three step sizes."""
+    echo("== The slope view (intercept 0): the loss over the slope, one step at a time")
     x, y = datasets.slope_line()
     n = float(len(x))
     sxx, sxy, syy = float(x @ x) / n, float(x @ y) / n, float(y @ y) / n
