@@ -54,6 +54,15 @@ class Optimizer(NamedTuple):
     ``init(x)`` returns the initial state for start point(s) ``x``;
     ``update(grad, state, x)`` returns the descent direction ``d`` and the new
     state. The step is ``x_next = x - t * d``.
+
+    Parameters
+    ----------
+    init : callable
+        ``init(x) -> state`` for one point ``(p,)`` or a batch ``(K, p)``.
+    update : callable
+        ``update(grad, state, x) -> (direction, state)``; pure, never mutating ``state``.
+    name : str, default "custom"
+        Shown in results and legends.
     """
 
     init: Callable[[Array], State]
@@ -91,6 +100,11 @@ def _check_number(name: str, value: Any) -> float:
 def gd() -> Optimizer:
     r"""Plain gradient descent: :math:`x_{k+1} = x_k - t\,\nabla f(x_k)`.
 
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
+
     Examples
     --------
     >>> import numpy as np
@@ -117,6 +131,18 @@ def trace(beta: float = 0.9, *, nesterov: bool = False) -> Optimizer:
 
     The direction is :math:`v_{k+1}`, or :math:`g_k + \beta v_{k+1}` with
     ``nesterov=True`` (the look-ahead form used by PyTorch and optax).
+
+    Parameters
+    ----------
+    beta : float, default 0.9
+        The memory of past gradients, in ``[0, 1)``.
+    nesterov : bool, default False
+        Use the look-ahead direction.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     b = _check_unit("beta", beta, closed=True)
 
@@ -136,6 +162,16 @@ def momentum(beta: float = 0.9) -> Optimizer:
     .. math:: v_{k+1} = \beta v_k + \nabla f(x_k), \qquad x_{k+1} = x_k - t\, v_{k+1}
 
     With a fixed step the effective step on a flat stretch is ``t / (1 - beta)``.
+
+    Parameters
+    ----------
+    beta : float, default 0.9
+        The memory of past gradients, in ``[0, 1)``.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     return trace(beta)._replace(name="momentum")
 
@@ -144,6 +180,16 @@ def nesterov(beta: float = 0.9) -> Optimizer:
     r"""Nesterov's accelerated gradient (look-ahead form).
 
     .. math:: v_{k+1} = \beta v_k + g_k, \qquad x_{k+1} = x_k - t\,(g_k + \beta v_{k+1})
+
+    Parameters
+    ----------
+    beta : float, default 0.9
+        The memory of past gradients, in ``[0, 1)``.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     return trace(beta, nesterov=True)._replace(name="nesterov")
 
@@ -152,6 +198,16 @@ def scale_by_sum_of_squares(eps: float = 1e-8) -> Optimizer:
     r"""AdaGrad's scaling.
 
     :math:`s_{k+1} = s_k + g_k^2`, direction :math:`g_k / (\sqrt{s_{k+1}} + \epsilon)`.
+
+    Parameters
+    ----------
+    eps : float, default 1e-8
+        Added to the denominator, so a zero gradient gives a zero step.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     e = _check_positive("eps", eps)
 
@@ -171,6 +227,16 @@ def adagrad(eps: float = 1e-8) -> Optimizer:
     .. math:: s_{k+1} = s_k + g_k^2, \qquad x_{k+1} = x_k - t\, g_k / (\sqrt{s_{k+1}} + \epsilon)
 
     The first step is ``t * sign(g_0)`` (up to ``eps``).
+
+    Parameters
+    ----------
+    eps : float, default 1e-8
+        Added to the denominator, so a zero gradient gives a zero step.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     return scale_by_sum_of_squares(eps)
 
@@ -180,6 +246,18 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
 
     :math:`s_{k+1} = \rho s_k + (1-\rho) g_k^2`, direction
     :math:`g_k / (\sqrt{s_{k+1}} + \epsilon)`.
+
+    Parameters
+    ----------
+    decay : float, default 0.9
+        :math:`\rho`, the memory of the running mean of squared gradients, in ``[0, 1)``.
+    eps : float, default 1e-8
+        Added to the denominator, so a zero gradient gives a zero step.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     rho = _check_unit("decay", decay)
     e = _check_positive("eps", eps)
@@ -201,12 +279,37 @@ def rmsprop(decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
               x_{k+1} = x_k - t\, g_k / (\sqrt{s_{k+1}} + \epsilon)
 
     The first step is ``t * sign(g_0) / sqrt(1 - decay)``.
+
+    Parameters
+    ----------
+    decay : float, default 0.9
+        :math:`\rho`, the memory of the running mean of squared gradients, in ``[0, 1)``.
+    eps : float, default 1e-8
+        Added to the denominator, so a zero gradient gives a zero step.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     return scale_by_rms(decay, eps)
 
 
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
-    r"""Adam's scaling with bias correction (see :func:`adam`)."""
+    r"""Adam's scaling with bias correction (see :func:`adam`).
+
+    Parameters
+    ----------
+    b1, b2 : float, default 0.9 and 0.999
+        The memories of the first and second moment estimates, in ``[0, 1)``.
+    eps : float, default 1e-8
+        Added to the denominator, so a zero gradient gives a zero step.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
+    """
     beta1 = _check_unit("b1", b1, closed=True)
     beta2 = _check_unit("b2", b2)
     e = _check_positive("eps", eps)
@@ -238,6 +341,18 @@ def adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
         \hat m = m_{k+1} / (1-\beta_1^{k+1}), \ \hat v = v_{k+1} / (1-\beta_2^{k+1})
 
     The first step is ``t * sign(g_0)`` (up to ``eps``).
+
+    Parameters
+    ----------
+    b1, b2 : float, default 0.9 and 0.999
+        :math:`\beta_1, \beta_2`, the memories of the moment estimates, in ``[0, 1)``.
+    eps : float, default 1e-8
+        Added to the denominator, so a zero gradient gives a zero step.
+
+    Returns
+    -------
+    Optimizer
+        ``init`` and ``update`` as pure functions.
     """
     return scale_by_adam(b1, b2, eps)
 
@@ -253,12 +368,34 @@ _REGISTRY: dict[str, Callable[[], Optimizer]] = {
 
 
 def names() -> list[str]:
-    """Names accepted by ``minimize(method=...)``."""
+    """Names accepted by ``minimize(method=...)``.
+
+    Returns
+    -------
+    list of str
+        ``gd, momentum, nesterov, adagrad, rmsprop, adam``.
+    """
     return list(_REGISTRY)
 
 
 def get(method: str | Optimizer) -> Optimizer:
-    """An optimizer from its name (with default settings) or as given."""
+    """An optimizer from its name (with default settings) or as given.
+
+    Parameters
+    ----------
+    method : str or Optimizer
+        One of :func:`names`, or an :class:`Optimizer` (returned as it is).
+
+    Returns
+    -------
+    Optimizer
+        The optimizer.
+
+    Raises
+    ------
+    InvalidArgument
+        An unknown name (the message lists the known ones).
+    """
     if isinstance(method, Optimizer):
         return method
     if isinstance(method, str):

@@ -28,19 +28,56 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
 
 
 def constant(lr: float) -> Schedule:
-    r""":math:`t_k = \text{lr}`."""
+    r""":math:`t_k = \text{lr}`: the same step every iteration.
+
+    Parameters
+    ----------
+    lr : float
+        The step size, finite and > 0.
+
+    Returns
+    -------
+    callable
+        The schedule ``k -> t_k``.
+    """
     t = _positive("lr", lr)
     return lambda k: t
 
 
 def inverse_time(lr: float, decay: float = 1.0) -> Schedule:
-    r""":math:`t_k = \text{lr} / (1 + \text{decay}\cdot k)`."""
+    r""":math:`t_k = \text{lr} / (1 + \text{decay}\cdot k)`.
+
+    Parameters
+    ----------
+    lr : float
+        The step size, finite and > 0.
+    decay : float, default 1.0
+        How fast the step shrinks, >= 0 (0: constant).
+
+    Returns
+    -------
+    callable
+        The schedule ``k -> t_k``.
+    """
     t, d = _positive("lr", lr), _positive("decay", decay, allow_zero=True)
     return lambda k: t / (1.0 + d * k)
 
 
 def exponential_decay(lr: float, rate: float = 0.99) -> Schedule:
-    r""":math:`t_k = \text{lr}\cdot\text{rate}^k`, with ``0 < rate <= 1``."""
+    r""":math:`t_k = \text{lr}\cdot\text{rate}^k`.
+
+    Parameters
+    ----------
+    lr : float
+        The step size, finite and > 0.
+    rate : float, default 0.99
+        The factor per iteration, ``0 < rate <= 1``.
+
+    Returns
+    -------
+    callable
+        The schedule ``k -> t_k``.
+    """
     t, r = _positive("lr", lr), _positive("rate", rate)
     if r > 1.0:
         raise InvalidArgument(f"rate: must be in (0, 1], got {rate!r}", argument="rate")
@@ -48,7 +85,22 @@ def exponential_decay(lr: float, rate: float = 0.99) -> Schedule:
 
 
 def step_decay(lr: float, drop: float = 0.5, every: int = 100) -> Schedule:
-    r""":math:`t_k = \text{lr}\cdot\text{drop}^{\lfloor k / \text{every} \rfloor}`."""
+    r""":math:`t_k = \text{lr}\cdot\text{drop}^{\lfloor k / \text{every} \rfloor}`.
+
+    Parameters
+    ----------
+    lr : float
+        The step size, finite and > 0.
+    drop : float, default 0.5
+        The factor applied every ``every`` iterations, > 0.
+    every : int, default 100
+        Iterations between drops, >= 1.
+
+    Returns
+    -------
+    callable
+        The schedule ``k -> t_k``.
+    """
     t, d = _positive("lr", lr), _positive("drop", drop)
     if int(every) != every or every < 1:
         raise InvalidArgument(f"every: must be an integer >= 1, got {every!r}", argument="every")
@@ -60,6 +112,20 @@ def cosine_decay(lr: float, steps: int, final: float = 0.0) -> Schedule:
     r"""Cosine from ``lr`` to ``final`` over ``steps`` iterations, then ``final``.
 
     .. math:: t_k = \text{final} + \tfrac12(\text{lr}-\text{final})(1+\cos(\pi \min(k, S)/S))
+
+    Parameters
+    ----------
+    lr : float
+        The step size, finite and > 0.
+    steps : int
+        ``S``, the iterations the decay takes, >= 1.
+    final : float, default 0.0
+        The step after ``steps`` iterations, >= 0.
+
+    Returns
+    -------
+    callable
+        The schedule ``k -> t_k``.
     """
     t, f = _positive("lr", lr), _positive("final", final, allow_zero=True)
     if int(steps) != steps or steps < 1:
