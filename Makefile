@@ -27,7 +27,7 @@ run: install
 	$(PY) -m descend app
 
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -15,12 +15,13 @@ from sphinx_gallery.sorting import ExplicitOrder, FileNameSortKey
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-import descend  # noqa: E402
 import descend_docs  # noqa: E402
+
+import descend  # noqa: E402
 
 project = "descend"
 author = "descend developers"
-copyright = "descend developers, MIT License"  # noqa: A001
+copyright = "descend developers, MIT License"
 release = descend.__version__
 version = release
 

@@ -151,9 +151,17 @@ def _entry(modname: str, name: str, obj: Any, canonical: dict[int, str]) -> str:
 def public_members(cls: type) -> list[str]:
     """The public methods and properties ``cls`` itself defines (not inherited ones, not
     scikit-learn's generated ``set_*_request``, not NamedTuple fields or Enum members)."""
+    from typing import Protocol
+
+    skip: set[str] = set()
+    if Protocol not in cls.__mro__:  # a protocol's methods are documented on the protocol
+        for items in public_api().values():
+            for _, obj in items:
+                if inspect.isclass(obj) and Protocol in obj.__mro__:
+                    skip |= {m for m in vars(obj) if not m.startswith("_")}
     out = []
     for name, value in vars(cls).items():
-        if name.startswith("_"):
+        if name.startswith("_") or name in skip:
             continue
         func = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
         if not (inspect.isfunction(func) or isinstance(value, property)):

@@ -71,7 +71,9 @@ def fit_line(x: Any, y: Any, model: Any, iterations: Sequence[int] | None = None
     Parameters
     ----------
     x, y : array_like (n,)
+        The data.
     model : estimator, Result or (intercept, slope)
+        The fitted line.
         A fitted estimator with ``coef_`` (one feature) and ``intercept_``, and
         optionally ``path_`` (n_iter + 1, 2); or a Result whose ``x`` is
         ``(intercept, slope)``; or the pair itself.
@@ -125,11 +127,14 @@ def regression_landscape(x: Any, y: Any, model: Any) -> go.Figure:
     Parameters
     ----------
     x, y : array_like (n,)
+        The data.
     model : estimator with ``path_``, or a Result whose path is (intercept, slope)
+        The fit whose trajectory is drawn.
 
     Returns
     -------
     plotly.graph_objects.Figure
+        A new figure.
 
     Examples
     --------
@@ -258,6 +263,7 @@ def lr_comparison(sweep_result: Any) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
+        A new figure.
 
     Examples
     --------
@@ -313,6 +319,7 @@ def animate(results: Any, fun: Any = None, max_frames: int = 100) -> go.Figure:
     Parameters
     ----------
     results : Result or list of Result
+        The runs to animate.
     fun : optional
         The function (None: from the Result).
     max_frames : int
@@ -321,6 +328,7 @@ def animate(results: Any, fun: Any = None, max_frames: int = 100) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
+        A new figure.
 
     Examples
     --------

@@ -58,6 +58,7 @@ def toy_line(
     x : ndarray of shape (n,)
         Evenly spaced from 0 to 10.
     y : ndarray of shape (n,)
+        The noisy values.
 
     Raises
     ------
@@ -116,6 +117,7 @@ def slope_line(
     x : ndarray of shape (n,)
         Evenly spaced from 0 to 10.
     y : ndarray of shape (n,)
+        The noisy values.
 
     Raises
     ------

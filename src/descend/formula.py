@@ -126,6 +126,7 @@ def parse(text: str, variables: Sequence[str] | str | None = None) -> Formula:
     Returns
     -------
     Formula
+        The parsed formula, with its exact derivatives.
 
     Raises
     ------
@@ -521,9 +522,19 @@ class Formula:
         return np.full(a.shape[:-1], r, dtype=np.float64)
 
     def value_at(self, x: Array) -> float:
-        """f at one checked point, a float64 array ``(p,)``: the fast path of the loop.
+        """The value at one checked point, a float64 array ``(p,)``: the loop's fast path.
 
         Evaluates on Python floats, so arithmetic errors (``1/0``) give nan.
+
+        Parameters
+        ----------
+        x : ndarray (p,)
+            A float64 point, already checked.
+
+        Returns
+        -------
+        float
+            f at ``x``.
         """
         with np.errstate(all="ignore"):
             try:
@@ -535,7 +546,18 @@ class Formula:
         return float(_real(r))
 
     def grad_at(self, x: Array) -> Array:
-        """The gradient at one checked point ``(p,)``: the fast path of the loop."""
+        """The gradient at one checked point ``(p,)``: the fast path of the loop.
+
+        Parameters
+        ----------
+        x : ndarray (p,)
+            A float64 point, already checked.
+
+        Returns
+        -------
+        ndarray (p,)
+            The gradient.
+        """
         with np.errstate(all="ignore"):
             try:
                 parts = self._grad_fn(*x.tolist())
@@ -547,7 +569,18 @@ class Formula:
         return out.astype(np.float64, copy=False).reshape(x.shape)
 
     def grad(self, x: ArrayLike) -> Array:
-        """Gradient at one point ``(p,)`` or at each point of an array ``(..., p)``."""
+        """Gradient at one point ``(p,)`` or at each point of an array ``(..., p)``.
+
+        Parameters
+        ----------
+        x : array_like (p,) or (..., p)
+            The point or points.
+
+        Returns
+        -------
+        ndarray (p,) or (..., p)
+            The gradient.
+        """
         a = _as_points(x, self.n_vars, "x")
         out = np.empty(a.shape, dtype=np.float64)
         with np.errstate(all="ignore"):
@@ -557,7 +590,18 @@ class Formula:
         return out
 
     def hessian(self, x: ArrayLike) -> Array:
-        """Hessian at one point ``(p, p)`` or at each point of an array ``(..., p, p)``."""
+        """Hessian at one point ``(p, p)`` or at each point of an array ``(..., p, p)``.
+
+        Parameters
+        ----------
+        x : array_like (p,) or (..., p)
+            The point or points.
+
+        Returns
+        -------
+        ndarray (p, p) or (..., p, p)
+            The matrix of second derivatives.
+        """
         a = _as_points(x, self.n_vars, "x")
         pairs, fn = self._hess_fn
         out = np.empty((*a.shape, self.n_vars), dtype=np.float64)

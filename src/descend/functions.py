@@ -259,6 +259,11 @@ _DEFAULT_DIM = 2
 def names() -> list[str]:
     """The catalog's names, in the fixed order given in the module docstring.
 
+    Returns
+    -------
+    list of str
+        The names :func:`get` accepts.
+
     Examples
     --------
     >>> from descend.functions import names
@@ -282,6 +287,7 @@ def get(name: str, dim: int | None = None) -> TestFunction:
     Returns
     -------
     TestFunction
+        The entry, with ``dim`` variables for the functions of any dimension.
 
     Raises
     ------

@@ -34,7 +34,9 @@ def read_table(
     Returns
     -------
     X : DataFrame
+        The feature columns.
     y : Series
+        The target column.
 
     Raises
     ------

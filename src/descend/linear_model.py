@@ -108,6 +108,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         the same data as a NumPy array with ``shuffle="blocks"`` and the same
         ``batch_size`` and ``random_state`` gives the same batches and iterates.
     random_state : int, RandomState or None, default None
+        Seed of the shuffling, for repeatable mini-batch fits.
     warm_start : bool, default False
         Start ``fit`` from the previous coefficients.
     verbose : int, default 0
@@ -187,6 +188,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         ``X`` and ``y`` may be Dask arrays or a Dask dataframe and series chunked
         by rows: they stay lazy and the fit gives the in-memory iterates (see
         :mod:`descend._dask`).
+
+        Parameters
+        ----------
+        X : array_like (n, p), DataFrame, or Dask array or dataframe
+            The features.
+        y : array_like (n,), Series, or Dask array or series
+            The target.
+
+        Returns
+        -------
+        GDRegressor
+            ``self``, fitted.
         """
         if is_dask(X) or is_dask(y):
             from . import _dask
@@ -219,7 +232,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self._full = self._rows = self._quad = None
 
     def partial_fit(self, X: Any, y: Any) -> GDRegressor:
-        """One epoch over ``(X, y)`` (one step when ``batch_size`` is None)."""
+        """One epoch over ``(X, y)`` (one step when ``batch_size`` is None).
+
+        Parameters
+        ----------
+        X : array_like (n, p) or DataFrame
+            The features (in memory).
+        y : array_like (n,) or Series
+            The target.
+
+        Returns
+        -------
+        GDRegressor
+            ``self``, one epoch further.
+        """
         if is_dask(X) or is_dask(y):
             raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
                               "collection, or partial_fit on each computed chunk", argument="X")
@@ -240,7 +266,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def predict(self, X: Any) -> Array:
-        """``X @ coef_ + intercept_``; a lazy Dask array for a Dask input."""
+        """``X @ coef_ + intercept_``; a lazy Dask array for a Dask input.
+
+        Parameters
+        ----------
+        X : array_like (n, p), DataFrame, or Dask array or dataframe
+            The features.
+
+        Returns
+        -------
+        ndarray (n,) or dask.array.Array
+            The predictions.
+        """
         check_is_fitted(self)
         if is_dask(X):
             from . import _dask
@@ -250,7 +287,22 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 of the predictions; computed on the cluster for Dask inputs."""
+        """R^2 of the predictions; computed on the cluster for Dask inputs.
+
+        Parameters
+        ----------
+        X : array_like (n, p), DataFrame, or Dask array or dataframe
+            The features.
+        y : array_like (n,), Series, or Dask array or series
+            The target.
+        sample_weight : array_like (n,), optional
+            Weights of the rows (in memory only).
+
+        Returns
+        -------
+        float
+            The coefficient of determination, as :func:`sklearn.metrics.r2_score`.
+        """
         if (is_dask(X) or is_dask(y)) and sample_weight is None:
             from . import _dask
 

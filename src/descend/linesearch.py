@@ -68,10 +68,52 @@ class StepPolicy(Protocol):
     name: str
 
     def init(self, evalf: Eval, evalg: Eval, x: Array, f: Any, g: Array) -> tuple[Any, int]:
-        """State before the first step, and the gradient evaluations it used."""
+        """State before the first step, and the gradient evaluations it used.
+
+        Parameters
+        ----------
+        evalf, evalg : callable
+            f and its gradient at a point (each call counted by the loop).
+        x : ndarray
+            The start, ``(p,)`` or a batch ``(K, p)``.
+        f : float or ndarray
+            f at ``x``.
+        g : ndarray
+            The gradient at ``x``.
+
+        Returns
+        -------
+        state : object
+            The policy's state for :meth:`step`.
+        n_grad : int
+            Gradient evaluations used.
+        """
 
     def step(self, k: int, state: Any, x: Array, f: Any, g: Array, d: Array) -> StepOut:
-        """Choose ``t`` and move."""
+        """Choose ``t`` and move.
+
+        Parameters
+        ----------
+        k : int
+            The iteration number, from 0.
+        state : object
+            The state from :meth:`init` or the previous step.
+        x : ndarray
+            The current point(s).
+        f : float or ndarray
+            f at ``x``.
+        g : ndarray
+            The gradient at ``x``.
+        d : ndarray
+            The optimizer's direction; the move is ``x - t d``.
+
+        Returns
+        -------
+        tuple
+            ``(t, x_next, f_next or None, g_next or None, state, nfev, njev)``: the step taken, the
+            new point, f and the gradient there when the policy computed them, its new state and
+            the evaluations it used.
+        """
 
 
 class Fixed:
@@ -195,7 +237,17 @@ def _descent(g: Array, d: Array) -> tuple[Array, Any]:
 
 
 class Backtracking:
-    """Armijo backtracking; each step starts from twice the last accepted one."""
+    """Armijo backtracking; each step starts from twice the last accepted one.
+
+    Parameters
+    ----------
+    t0 : float, default 1.0
+        The first trial step.
+    c : float, default 1e-4
+        The Armijo constant: a step is accepted when ``f(x - t d) <= f(x) - c t <g, d>``.
+    shrink : float, default 0.5
+        The factor applied to a rejected step, in ``(0, 1)``.
+    """
 
     name = "backtracking"
 
@@ -230,6 +282,26 @@ def estimate_lipschitz(
 
     Uses Hessian-vector products from gradient differences; returns ``(L, n_grad)``.
     Exact (to rounding) for quadratics, where it is the gradient's Lipschitz constant.
+
+    Parameters
+    ----------
+    evalg : callable
+        The gradient at a point.
+    x : ndarray
+        The point, ``(p,)``.
+    g : ndarray, optional
+        The gradient at ``x``, if known (saves an evaluation).
+    iters : int, default 30
+        Most power iterations.
+    rtol : float, default 1e-6
+        Stop when the estimate changes by less than this, relatively.
+
+    Returns
+    -------
+    L : float
+        The estimate.
+    n_grad : int
+        Gradient evaluations used.
     """
     n = 0
     if g is None:
@@ -290,7 +362,15 @@ class Auto:
 
 
 class BarzilaiBorwein:
-    """Barzilai-Borwein steps with a non-monotone Armijo safeguard (memory ``m``)."""
+    """Barzilai-Borwein steps with a non-monotone Armijo safeguard (memory ``m``).
+
+    Parameters
+    ----------
+    m : int, default 10
+        How many past values of f the non-monotone test compares against.
+    c : float, default 1e-4
+        The Armijo constant of the safeguard.
+    """
 
     name = "bb"
 
@@ -337,12 +417,29 @@ _POLICIES: dict[str, Callable[[], StepPolicy]] = {
 
 
 def names() -> list[str]:
-    """Policy names accepted as ``lr``."""
+    """Policy names accepted as ``lr``.
+
+    Returns
+    -------
+    list of str
+        ``backtracking, bb, auto``.
+    """
     return list(_POLICIES)
 
 
 def get(lr: StepSize | StepPolicy) -> StepPolicy:
-    """The policy for what a user passed as ``lr``."""
+    """The policy for what a user passed as ``lr``.
+
+    Parameters
+    ----------
+    lr : float, callable, str or StepPolicy
+        A step ``> 0``, a schedule ``k -> t_k``, one of :func:`names`, or a policy object.
+
+    Returns
+    -------
+    StepPolicy
+        The policy the loop uses.
+    """
     if isinstance(lr, (Fixed, Backtracking, BarzilaiBorwein, Auto)):
         return lr
     if isinstance(lr, str):

@@ -37,7 +37,17 @@ _NO_RUN_KWARGS = ("callback", "log_every")
 
 
 class Minimum(NamedTuple):
-    """One distinct end point: where, its value, and how many runs ended there."""
+    """One distinct end point: where, its value, and how many runs ended there.
+
+    Attributes
+    ----------
+    x : ndarray (p,)
+        The point: the best end point of the group.
+    fun : float
+        f there.
+    count : int
+        How many runs ended in the group.
+    """
 
     x: Array
     fun: float
@@ -53,6 +63,20 @@ def cluster_minima(x: Array, fun: Array, *, radius: float | None = None) -> list
     the largest ``|x_i|`` among the points. Each pass is one vectorized distance
     computation over the points still unassigned, so the cost is
     ``O(n * p * minima)``.
+
+    Parameters
+    ----------
+    x : ndarray (n, p)
+        End points.
+    fun : ndarray (n,)
+        f at each end point.
+    radius : float, optional
+        The grouping distance (default above).
+
+    Returns
+    -------
+    list of Minimum
+        The groups, lowest f first.
 
     Examples
     --------
@@ -101,6 +125,13 @@ class MultiStartResult:
     minima : list of Minimum
         Distinct end points of the converged runs (``success``), best first; see
         :func:`cluster_minima` for the rule. The counts sum to :attr:`n_converged`.
+
+    objective : Objective
+        The function minimized.
+    kwargs : dict
+        The settings of the runs (passed to :func:`descend.minimize` by :meth:`result`).
+    results : list of Result or None
+        The runs with their paths, when they were recorded.
     """
 
     def __init__(
@@ -137,6 +168,16 @@ class MultiStartResult:
         a diverged run keeps one more point, the one past the divergence bound; a
         catalog entry that took the compiled loop of :mod:`descend._compiled` agrees to
         rounding).
+
+        Parameters
+        ----------
+        k : int
+            The run's index, ``0 <= k < K``.
+
+        Returns
+        -------
+        Result
+            The run, with its path.
         """
         k = int(k)
         if not -len(self.fun) <= k < len(self.fun):
@@ -156,6 +197,16 @@ class MultiStartResult:
         """The contour with every start joined to its end and the best run's path.
 
         Keywords go to :func:`descend.plot.auto`.
+
+        Parameters
+        ----------
+        **kw
+            Passed on to :func:`descend.plot.auto`.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+            A new figure.
         """
         from . import plot as _plot
 

@@ -31,6 +31,18 @@ def finite_difference_gradient(fun: Callable[[Array], Any], x: Array) -> Array:
     The step for coordinate ``i`` is ``h_i = cbrt(eps) * max(1, |x_i|)`` (about
     ``6e-6`` near the origin), which balances truncation error ``O(h^2)`` against
     rounding error ``O(eps / h)``; ``2 p`` calls of ``fun``.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float``.
+    x : ndarray (p,)
+        The point.
+
+    Returns
+    -------
+    ndarray (p,)
+        The estimated gradient.
     """
     x = np.asarray(x, dtype=np.float64)
     h = _FD_SCALE * np.maximum(1.0, np.abs(x))
@@ -72,6 +84,9 @@ class Objective:
         A short label for messages and figures.
     source : object
         What the user passed (a Formula, a catalog entry, or the callable).
+
+    fun1, grad1 : callable or None
+        Fast single-point versions of ``fun`` and ``grad`` (a formula's compiled code).
     """
 
     fun: Callable[[Array], Any]
@@ -86,7 +101,18 @@ class Objective:
     grad1: Callable[[Array], Any] | None = None
 
     def value(self, x: Array) -> float:
-        """f at one point (p,), as a Python float; nan where Python's math gives up."""
+        """The value at one point (p,), a Python float; nan where Python's math gives up.
+
+        Parameters
+        ----------
+        x : ndarray (p,)
+            The point.
+
+        Returns
+        -------
+        float
+            f at ``x``.
+        """
         try:
             return float((self.fun1 or self.fun)(x))
         except (ArithmeticError, ValueError) as exc:
@@ -95,7 +121,18 @@ class Objective:
             raise
 
     def gradient(self, x: Array) -> Array:
-        """The gradient at one point (p,); nan where Python's math gives up."""
+        """The gradient at one point (p,); nan where Python's math gives up.
+
+        Parameters
+        ----------
+        x : ndarray (p,)
+            The point.
+
+        Returns
+        -------
+        ndarray (p,)
+            The gradient.
+        """
         try:
             return np.asarray((self.grad1 or self.grad)(x), dtype=np.float64)
         except (ArithmeticError, ValueError) as exc:
@@ -104,13 +141,35 @@ class Objective:
             raise
 
     def values(self, X: Array) -> Array:
-        """f on a batch ``(K, p)`` -> ``(K,)``."""
+        """The values on a batch ``(K, p)`` -> ``(K,)``.
+
+        Parameters
+        ----------
+        X : ndarray (K, p)
+            The points.
+
+        Returns
+        -------
+        ndarray (K,)
+            f at each point.
+        """
         if self.vectorized:
             return np.asarray(self.fun(X), dtype=np.float64).reshape(X.shape[0])
         return np.array([self.value(x) for x in X], dtype=np.float64)
 
     def gradients(self, X: Array) -> Array:
-        """The gradient on a batch ``(K, p)`` -> ``(K, p)``."""
+        """The gradient on a batch ``(K, p)`` -> ``(K, p)``.
+
+        Parameters
+        ----------
+        X : ndarray (K, p)
+            The points.
+
+        Returns
+        -------
+        ndarray (K, p)
+            The gradients.
+        """
         if self.vectorized:
             return np.asarray(self.grad(X), dtype=np.float64).reshape(X.shape)
         out = np.empty_like(X)
@@ -124,7 +183,23 @@ class Objective:
         return 2 * (self.p or 0) if self.finite_differences else 0
 
     def with_dimension(self, p: int) -> Objective:
-        """This objective, with its dimension fixed (checked against a known one)."""
+        """This objective, with its dimension fixed (checked against a known one).
+
+        Parameters
+        ----------
+        p : int
+            The number of variables.
+
+        Returns
+        -------
+        Objective
+            A copy with ``p`` set.
+
+        Raises
+        ------
+        InvalidArgument
+            ``p`` differs from the number of variables already known.
+        """
         if self.p is not None and self.p != p:
             names = f" {', '.join(self.variables)}" if self.variables else ""
             raise InvalidArgument(
@@ -136,7 +211,25 @@ class Objective:
         return replace(self, p=p)
 
     def check(self, x0: Array) -> tuple[float, Array]:
-        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns."""
+        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns.
+
+        Parameters
+        ----------
+        x0 : ndarray (p,)
+            The start.
+
+        Returns
+        -------
+        f0 : float
+            f at ``x0``.
+        g0 : ndarray (p,)
+            The gradient at ``x0``.
+
+        Raises
+        ------
+        InvalidType
+            ``fun`` or ``grad`` returned the wrong type or shape.
+        """
         raw = self.fun(x0)
         f0 = _as_scalar(raw, "fun", x0)
         g0 = np.asarray(self.grad(x0))
@@ -193,6 +286,11 @@ def as_objective(
         differences; formulas and catalog entries always use their exact gradient.
     variables : sequence of str or str, optional
         Order of the variables of a formula string.
+
+    Returns
+    -------
+    Objective
+        Value and gradient, single-point and batched.
     """
     if isinstance(fun, Objective):
         return fun

@@ -50,6 +50,7 @@ def surface(fun: Any, bounds: Any = None, paths: Any = None, grid: int = 101) ->
     Returns
     -------
     plotly.graph_objects.Figure
+        A new figure.
 
     Examples
     --------
@@ -165,7 +166,7 @@ def contour(
 
 
 def loss_curve(results: Any, log_y: bool = True) -> go.Figure:
-    """f along the path, one line per run (several are overlaid).
+    """The loss ``f`` along the path, one line per run (several are overlaid).
 
     Parameters
     ----------
@@ -178,6 +179,7 @@ def loss_curve(results: Any, log_y: bool = True) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
+        A new figure.
 
     Examples
     --------
@@ -237,6 +239,7 @@ def auto(obj: Any, **kw: Any) -> go.Figure:
     Parameters
     ----------
     obj : Result, list of Result, or a duck-typed result or estimator
+        What to draw.
     **kw
         Passed on to the chosen function (``fun=`` for the function; ``x=``, ``y=``
         for an estimator's data).
@@ -244,6 +247,7 @@ def auto(obj: Any, **kw: Any) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
+        A new figure.
 
     Examples
     --------
@@ -305,7 +309,9 @@ def save(
     Parameters
     ----------
     fig : plotly.graph_objects.Figure
+        The figure.
     path : str or path-like
+        The file to write; its suffix picks the format.
     width, height : int, optional
         Image size in pixels (default the figure's, else 800 x 600).
     scale : float
@@ -343,9 +349,21 @@ def gallery(
 
     ``progress(done, total)``, when given, is called after each file is written.
 
-    The figures: seed 001's surface and contour with the path, seed 002's data,
-    loss curve, regression landscape and fitted line, seed 003's tangent view at a
-    too-large step, and the learning-rate comparison on ``x**2``.
+    The figures: the paraboloid's surface and contour with the path; the fitting-a-line
+    tutorial's data, loss curve, regression landscape and fitted line; the slope view at a
+    too-large step; and the learning-rate comparison on ``x**2``.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        The directory (created if needed).
+    progress : callable, optional
+        ``progress(done, total)``, called after each file is written.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
 
     Examples
     --------

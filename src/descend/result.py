@@ -63,6 +63,18 @@ def describe(status: Status, **info: Any) -> str:
     convergence and limit messages; ``why`` and ``advice`` (built by
     :func:`divergence_advice`) for divergence; ``fd=True`` appends the finite
     differences note.
+
+    Parameters
+    ----------
+    status : Status
+        How the run ended.
+    **info
+        The values the message needs (above).
+
+    Returns
+    -------
+    str
+        The message.
     """
     fd = bool(info.pop("fd", False))
     text = MESSAGES[Status(status)].format(**info)
@@ -94,6 +106,19 @@ class Intermediate:
 
     For a single run ``x`` is ``(p,)`` and ``fun`` a float; for a batch of K runs
     ``x`` is ``(K, p)`` and ``fun`` is ``(K,)``.
+
+    Attributes
+    ----------
+    x : ndarray (p,) or (K, p)
+        The point(s) after the step.
+    fun : float or ndarray (K,)
+        f there.
+    nit : int
+        Steps taken so far.
+    grad_norm : float or ndarray (K,)
+        The gradient norm there.
+    step_size : float or ndarray (K,)
+        The step just taken.
     """
 
     x: Array
@@ -139,6 +164,9 @@ class Result:
         For a diverged run, the estimate of the largest stable fixed step.
     variables : tuple of str
         Names of the coordinates (from a formula, else ``x1..xp``).
+
+    objective : Objective
+        The function minimized (for figures and :meth:`plot`).
     """
 
     x: Array
@@ -171,6 +199,16 @@ class Result:
 
         One variable gives the tangent view, two the contour with the path, more
         the loss curve. Keywords go to the chosen function.
+
+        Parameters
+        ----------
+        **kw
+            Passed on to the chosen function of :mod:`descend.plot`.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+            A new figure.
 
         Examples
         --------

@@ -48,7 +48,15 @@ def _tol(name: str, value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Criteria:
-    """Validated stopping settings."""
+    """Validated stopping settings.
+
+    Attributes
+    ----------
+    max_iter : int
+        Most steps.
+    gtol, ftol, xtol : float or None
+        The tolerances of :func:`descend.minimize` (None: that test is off).
+    """
 
     max_iter: int
     gtol: float | None = 1e-6
@@ -57,6 +65,25 @@ class Criteria:
 
     @classmethod
     def make(cls, max_iter: Any, gtol: Any, ftol: Any, xtol: Any) -> Criteria:
+        """Check the user's settings and build the criteria.
+
+        Parameters
+        ----------
+        max_iter : int
+            Most steps, >= 0.
+        gtol, ftol, xtol : float or None
+            Tolerances, each finite and >= 0, or None.
+
+        Returns
+        -------
+        Criteria
+            The validated settings.
+
+        Raises
+        ------
+        InvalidArgument, InvalidType
+            A setting out of range or of the wrong type, named.
+        """
         if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)):
             if isinstance(max_iter, float) and max_iter.is_integer():
                 max_iter = int(max_iter)
@@ -79,7 +106,26 @@ def divergence_bound(f0: Any) -> Any:
 def single_status(
     c: Criteria, f: float, fn: float, gn: float, x: Array, xn: Array, fbound: float
 ) -> Status | None:
-    """The status after one step of a single run, or None to go on."""
+    """The status after one step of a single run, or None to go on.
+
+    Parameters
+    ----------
+    c : Criteria
+        The stopping settings.
+    f, fn : float
+        f before and after the step.
+    gn : float
+        The gradient norm after the step.
+    x, xn : ndarray (p,)
+        The points before and after the step.
+    fbound : float
+        The divergence bound.
+
+    Returns
+    -------
+    Status or None
+        How the run ends, or None.
+    """
     if not (math.isfinite(fn) and math.isfinite(gn)) or fn > fbound:
         return Status.DIVERGED
     if c.gtol is not None and gn <= c.gtol:
@@ -96,7 +142,26 @@ def single_status(
 def batch_codes(
     c: Criteria, F: Array, Fn: Array, GN: Array, X: Array, Xn: Array, fbound: Array
 ) -> Any:
-    """Per-run status codes (indices into :data:`CODES`) after one step; 0 to go on."""
+    """Per-run status codes (indices into :data:`CODES`) after one step; 0 to go on.
+
+    Parameters
+    ----------
+    c : Criteria
+        The stopping settings.
+    F, Fn : ndarray (K,)
+        f before and after the step.
+    GN : ndarray (K,)
+        The gradient norms after the step.
+    X, Xn : ndarray (K, p)
+        The points before and after the step.
+    fbound : ndarray (K,)
+        The divergence bound of each run.
+
+    Returns
+    -------
+    ndarray of int (K,)
+        The codes.
+    """
     codes = np.zeros(F.shape[0], dtype=np.int8)
     diverged = ~(np.isfinite(Fn) & np.isfinite(GN) & (Fn <= fbound))
     tests: list[tuple[int, Any]] = []

@@ -49,6 +49,16 @@ def verdict(result: Result) -> str:
     4. ``"too_small"``: otherwise; the run stopped (``max_iter``) with ``f`` decreasing
        steadily, so a larger step would get further.
 
+    Parameters
+    ----------
+    result : Result
+        A run with its recorded path.
+
+    Returns
+    -------
+    str
+        One of :data:`VERDICTS`.
+
     Examples
     --------
     >>> from descend import minimize
@@ -87,6 +97,11 @@ class SweepResult:
     def table(self) -> list[dict[str, Any]]:
         """One row per rate: ``lr``, ``verdict``, ``status``, ``nit``, ``fun``.
 
+        Returns
+        -------
+        list of dict
+            The rows, in the order of ``lrs``.
+
         Examples
         --------
         >>> row = sweep("x**2", 3.0, [0.1, 1.1], max_iter=100).table()[0]
@@ -106,6 +121,16 @@ class SweepResult:
         """Small multiples, one per learning rate, each titled with its verdict.
 
         Keywords go to :func:`descend.plot.auto`.
+
+        Parameters
+        ----------
+        **kw
+            Passed on to :func:`descend.plot.lr_comparison`.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+            A new figure.
         """
         from . import plot as _plot
 

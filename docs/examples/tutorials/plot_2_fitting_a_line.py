@@ -5,7 +5,8 @@ Fitting a line by gradient descent
 The second tutorial trains the linear model :math:`F(x) = \\alpha + \\beta x` by gradient
 descent on the mean squared error
 
-.. math:: L(\\alpha, \\beta) = \\frac{1}{n} \\sum_{i=1}^n \\bigl(y_i - (\\alpha + \\beta x_i)\\bigr)^2
+.. math::
+    L(\\alpha, \\beta) = \\frac{1}{n} \\sum_{i=1}^n \\bigl(y_i - (\\alpha + \\beta x_i)\\bigr)^2
 
 with its two partial derivatives, on toy data around :math:`y = -10 + 2x`; 500 iterations at
 learning rate 0.02 from :math:`(0, 0)` end at ``array([-10.07049616,   2.03559051])``. It then

@@ -23,7 +23,13 @@ _ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 def create_app() -> Dash:
-    """A new explorer app; plotly.js and MathJax are served by Dash itself (no CDN)."""
+    """A new explorer app; plotly.js and MathJax are served by Dash itself (no CDN).
+
+    Returns
+    -------
+    dash.Dash
+        The app; its ``server`` attribute is the Flask (WSGI) application.
+    """
     from . import callbacks, layout
 
     app = Dash(__name__, title="descend explorer", assets_folder=str(_ASSETS),
@@ -52,6 +58,15 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1) -> None:
 
     One worker: Werkzeug's threaded server in this process. More: ``gunicorn -w N``
     (``descend.app:server``) replaces this process.
+
+    Parameters
+    ----------
+    host : str, default "127.0.0.1"
+        The address to listen on (``0.0.0.0``: every interface).
+    port : int, default 8050
+        The port.
+    workers : int, default 1
+        Processes; more than one runs gunicorn.
     """
     if workers > 1:
         gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
