@@ -124,7 +124,7 @@ def public_api() -> dict[str, list[tuple[str, Any]]]:
 def _kind(obj: Any) -> str:
     if inspect.isclass(obj):
         return "exception" if issubclass(obj, BaseException) else "class"
-    if callable(obj):
+    if inspect.isroutine(obj):
         return "function"
     return "data"
 
@@ -137,6 +137,11 @@ def _entry(modname: str, name: str, obj: Any, canonical: dict[int, str]) -> str:
         return (f".. py:currentmodule:: {modname}\n\n``{name}``\n"
                 f"    The same object as :{role}:`{first}`.\n")
     kind = _kind(obj)
+    if kind == "data" and type(obj).__module__.split(".")[0] not in ("descend", "builtins"):
+        # an object of another library (the explorer's Flask app): its class's docstring
+        # would describe the library, not this name
+        return (f".. py:data:: {modname}.{name}\n\n   A ``{type(obj).__module__}."
+                f"{type(obj).__qualname__}``; see the module's description above.\n")
     directive = {"class": "autoclass", "exception": "autoexception",
                  "function": "autofunction", "data": "autodata"}[kind]
     opts = ""

@@ -44,8 +44,7 @@ def _open(browser, path: Path) -> tuple[object, list[str], list[str]]:
     page.on("request", lambda req: requests.append(req.url))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(path.as_uri())
-    page.wait_for_load_state("load")
+    page.goto(path.as_uri(), timeout=120_000)  # a busy machine parses 4.8 MB of plotly.js
     return page, requests, errors
 
 
@@ -82,11 +81,10 @@ def test_gallery_page_renders_its_figures_offline(browser, path):
 
 
 def test_plotly_js_is_on_disk_once():
-    copies = [p for p in SITE.rglob("*.js") if p.stat().st_size > 1_000_000
-              and b"plotly" in p.read_bytes()[:2000].lower()]
-    assert [p.relative_to(SITE).as_posix() for p in copies] == ["_static/plotly.min.js"]
-    for page in SITE.rglob("*.html"):
-        assert page.stat().st_size < 3_000_000, f"{page} carries a library inline"
+    banner = b"* plotly.js v"  # the first line of plotly.min.js
+    copies = [p.relative_to(SITE).as_posix() for p in SITE.rglob("*")
+              if p.is_file() and p.suffix in (".js", ".html") and banner in p.read_bytes()]
+    assert copies == ["_static/plotly.min.js"]
 
 
 @pytest.mark.parametrize("rel", ["index.html", "reference/descend.html", "guide/concepts.html"])

@@ -41,7 +41,7 @@ fig.show()
 # Watching them move
 # ------------------
 # :func:`descend.plot.animate` turns runs into Plotly frames with a Play button and a slider.
-fig = plot.animate([runs["gd"], runs["momentum"], runs["adam"]], f)
+fig = plot.animate([runs["momentum"], runs["adam"]], f, max_frames=40)
 fig.show()
 
 # %%
