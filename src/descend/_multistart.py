@@ -208,7 +208,7 @@ class MultiStartResult:
         plotly.graph_objects.Figure
             A new figure.
         """
-        from . import plot as _plot
+        from . import _figures as _plot
 
         return _plot.auto(self, **kw)
 
