@@ -60,7 +60,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "VERDICTS",
     "Formula",
     "GDRegressor",
     "Intermediate",
@@ -70,6 +69,7 @@ __all__ = [
     "Result",
     "Status",
     "SweepResult",
+    "VERDICTS",
     "__version__",
     "cluster_minima",
     "datasets",
