@@ -258,9 +258,9 @@ _BROWSER = contextlib.ExitStack()
 
 def start_browser(app: Any) -> None:
     """One headless browser for every thumbnail of the build (kaleido; closed at the end)."""
-    from descend import _export
+    from descend._figures import export  # the session descend.plot.gallery uses too
 
-    _BROWSER.enter_context(_export.session())
+    _BROWSER.enter_context(export.session())
 
 
 def stop_browser(app: Any, exc: Exception | None) -> None:
