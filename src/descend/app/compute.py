@@ -21,8 +21,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from .. import datasets, functions, minimize
+from .._sweep import verdict
 from ..result import Result, Status
-from ..sweep import verdict
 from . import worker
 
 __all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text",

@@ -19,7 +19,7 @@ from typing import Any
 
 from numba import njit
 
-from .stopping import DIVERGENCE_FACTOR
+from ..stopping import DIVERGENCE_FACTOR
 
 __all__ = ["FORMULA_HELPERS", "finish", "settle", "start"]
 
