@@ -4,16 +4,18 @@ This is the only place descend turns user text into mathematics, and the text ma
 from strangers through the web app. It is never given to ``eval``, ``exec``, ``sympify``
 or ``parse_expr``: the raw text is screened character by character, tokenized with a
 small regular expression, parsed with :func:`ast.parse` into an allowlist of node types,
-and the SymPy tree is built node by node from validated pieces. Every limit is checked
-before any SymPy work, and every rejection is a :class:`~descend.errors.FormulaError`.
+and the SymPy tree is built node by node from validated pieces. The limits on the text
+are checked before any SymPy work, and every rejection is a
+:class:`~descend.errors.FormulaError`.
 
 No text can make the work unbounded. Constants stay exact (``x/3`` is ``x`` times the
 rational 1/3) while their numerators and denominators fit in :data:`MAX_BITS` bits; an
 operation that would build a larger exact number (``((2/3)**100)**100``) is done in
-floating point instead, before SymPy sees it. Functions and powers may be nested at most
-:data:`MAX_NESTING` deep, and a formula whose derivatives would be too large to build
-(estimated from its tree before any derivative is taken) is refused, so that every
-accepted formula gives its value, gradient, Hessian, LaTeX and text quickly. Using a
+floating point instead, before SymPy sees it, and exact integers beyond 2**53 reach NumPy
+as the nearest double. Functions, powers and divisors that hold a variable may be nested
+at most :data:`MAX_NESTING` deep, and a formula whose gradient would take too much work
+to build (estimated from its tree before any derivative is taken) is refused;
+:meth:`Formula.hessian` refuses the same way when its own estimate is too large. Using a
 formula raises nothing but :class:`~descend.errors.FormulaError` (and the argument errors
 of a wrong point).
 
@@ -40,14 +42,16 @@ function                  value                                derivative
 
 At a kink the gradient is a subgradient, fixed as follows: ``relu'(0) = 0``,
 ``abs'(0) = sign(0) = 0``, ``sign' = 0`` everywhere (its jump is not differentiated), and
-at a tie ``max(a, b)`` and ``min(a, b)`` give each argument half (the convention of
-``jax.numpy.maximum`` and ``torch.maximum``). More arguments nest from the left:
-``max(a, b, c) = max(max(a, b), c)``, so at a three-way tie the weights are 1/4, 1/4,
-1/2. Second derivatives of the kinks (Dirac deltas) are 0. ``sigmoid`` and ``softplus``
-are evaluated in a form that never overflows (``exp(-|x|)``), so ``sigmoid(-800)`` is a
-tiny positive number rather than ``0/0`` and ``softplus(800)`` is 800, and their
-derivatives are built from ``sigmoid`` itself, which keeps full relative accuracy in both
-tails. ``erf`` is evaluated with :func:`scipy.special.erf`.
+at a tie ``max(a, b)`` and ``min(a, b)`` give each argument half (the mean of the two
+one-sided derivatives). More arguments pair up in a balanced tree,
+``max(a, b, c, d) = max(max(a, b), max(c, d))`` and ``max(a, b, c) = max(max(a, b), c)``,
+so a tie of four gives each 1/4, a tie of three 1/4, 1/4 and 1/2: the weights always sum
+to 1, and 64 arguments nest only 6 deep. Second derivatives of the kinks (Dirac deltas)
+are 0. ``sigmoid`` and ``softplus`` are evaluated through ``exp(-|x|)``, which never
+overflows (``sigmoid(-700)`` is ``exp(-700)`` to the last digits, and
+``softplus(800)`` is 800); their derivatives are built from ``sigmoid`` itself
+(``sigmoid(x) sigmoid(-x)``, not ``sigmoid(x) (1 - sigmoid(x))``), which keeps full
+relative accuracy in both tails. ``erf`` is evaluated with :func:`scipy.special.erf`.
 """
 
 from __future__ import annotations
