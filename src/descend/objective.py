@@ -98,6 +98,8 @@ class Objective:
 
     fun1, grad1 : callable or None
         Fast single-point versions of ``fun`` and ``grad`` (a formula's compiled code).
+    resize : callable or None
+        For a catalog function of any dimension: ``resize(p)`` gives it in ``p`` variables.
     """
 
     fun: Callable[[Array], Any]
@@ -373,6 +375,11 @@ def resolve_name(text: str, dim: int | None = None) -> TestFunction | None:
         A catalog name or a formula.
     dim : int, optional
         The dimension, for the entries that take any (default 2).
+
+    Returns
+    -------
+    TestFunction or None
+        The entry, or None for a formula.
 
     Raises
     ------
