@@ -8,6 +8,7 @@ arithmetic and derivatives small (issue 13), and 64 variables (issue 18).
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Any
 
@@ -322,7 +323,11 @@ def test_readme_formulas_section_runs_as_typed() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("\n## Formulas\n", 1)[1].split("\n## ", 1)[0]
-    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    blocks = [b.split("```", 1)[0] for b in re.split(r"```(?:python|pycon)\n", section)[1:]]
+    # a pycon block: its >>> and ... lines are the code (tests/test_doc_blocks.py also
+    # compares the printed output)
+    blocks = [("\n".join(line[4:] for line in b.splitlines() if line.startswith((">>> ", "... ")))
+               if ">>> " in b else b) for b in blocks]
     assert blocks
     space: dict[str, object] = {}
     for block in blocks:
