@@ -12,8 +12,10 @@ The same three problems written three ways, minimized by ``descend.minimize`` wi
 beside ``scipy.optimize.minimize(method="L-BFGS-B")`` on the NumPy function, with scipy's
 own finite differences (``jac=None``) and with the exact gradient. Problems: a 50-variable
 quadratic ``f = x'Ax/2 - b'x`` (eigenvalues of A evenly in [1, 10]), and Rosenbrock in 10
-and 100 dimensions from (-1.2, 1, -1.2, 1, ...). Times are wall-clock seconds of the whole
-call, the first JAX call including its trace and compile (shown apart: ``compile``).
+and 100 dimensions from (-1.2, 1, -1.2, 1, ...). Times are CPU seconds of the whole call
+(``time.process_time``, all threads; on a shared machine wall time mostly measures the
+neighbours), the JAX row from a second call, its first call's trace and compile shown
+apart (``compile``).
 
 Then the per-step cost of a 2-D run (Rosenbrock, 20,000 steps of plain gd at 1e-3,
 nothing else in the loop): a formula, a NumPy callable with its gradient, a jitted JAX
@@ -102,9 +104,9 @@ PROBLEMS = {  # name: (numpy f, its gradient, jax f, torch f, x0, descend lr, mi
 
 
 def _timed(fn, *args, **kwargs):
-    t = time.perf_counter()
+    t = time.process_time()
     out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t
+    return out, time.process_time() - t
 
 
 def table() -> list[tuple]:
@@ -155,7 +157,7 @@ def per_step() -> dict[str, float]:
     steps = {"formula": 20000, "NumPy + grad": 20000, "JAX (jit)": 20000, "torch": 2000}
     best = dict.fromkeys(cases, np.inf)
     x0 = np.array([-1.2, 1.0])
-    for name, (fun, grad) in cases.items():  # warm up: parse, trace, compile
+    for fun, grad in cases.values():  # warm up: parse, trace, compile
         minimize(fun, x0, grad=grad, lr=1e-3, max_iter=10, gtol=None)
     for _ in range(7):
         for name, (fun, grad) in cases.items():
@@ -169,8 +171,9 @@ def main() -> None:
     print(f"$ PYTHONPATH=src python {' '.join(sys.argv)}")
     print(f"numpy {np.__version__}, jax {jax.__version__}, torch {torch.__version__}, "
           f"python {sys.version.split()[0]}")
-    print(f"\nto ||grad|| < {GTOL:g} (max_iter {MAX_ITER}); x err = max |x - x*|")
-    head = ("problem", "solver", "gradient", "nit", "nfev", "njev", "||g||", "x err", "s")
+    print(f"\nto ||grad|| < {GTOL:g} (max_iter {MAX_ITER}); x err = max |x - x*|; "
+          f"CPU seconds")
+    head = ("problem", "solver", "gradient", "nit", "nfev", "njev", "||g||", "x err", "CPU s")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     rows = table()

@@ -260,9 +260,23 @@ def test_same_function_twice_reuses_the_compiled_gradient():
         return jnp.sum((x - 1.0) ** 2)
 
     minimize(fresh, [0.0, 0.0], max_iter=3)
-    backend = _autodiff._JAX_CACHE[fresh]
+    backend = _autodiff._JAX_CACHE[fresh][None]
     res = minimize(fresh, [5.0, 5.0, 5.0])  # another dimension: same backend, new shape
-    assert _autodiff._JAX_CACHE[fresh] is backend and res.status is Status.GTOL
+    assert _autodiff._JAX_CACHE[fresh][None] is backend and res.status is Status.GTOL
+
+
+def test_bound_arguments_share_a_compiled_gradient_per_value():
+    import functools
+
+    from descend import _autodiff
+
+    def shifted(x, c):
+        return jnp.sum((x - c) ** 2)
+
+    for c in (1.0, 2.0, 1.0):
+        res = minimize(functools.partial(shifted, c=c), [0.0, 0.0], lr=0.1)
+        np.testing.assert_allclose(res.x, c, atol=1e-6)
+    assert set(_autodiff._JAX_CACHE[shifted]) == {((), (("c", 1.0),)), ((), (("c", 2.0),))}
 
 
 # --- batches: multistart and sweep ---------------------------------------------------------

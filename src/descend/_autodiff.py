@@ -34,6 +34,7 @@ last point, so the loop's ``f(x)`` then ``grad(x)`` costs one evaluation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import warnings
 import weakref
@@ -218,7 +219,10 @@ class _Pair:
     for the last point (and the last batch) is kept, so ``f(x)`` then ``grad(x)``
     costs one evaluation. The last point is recognised by identity and contents
     (an array changed in place is evaluated again). Each cache is one tuple,
-    replaced whole, so threads may share a pair."""
+    replaced whole, so threads may share a pair. Gradients may be read-only views
+    of the backend's output."""
+
+    __slots__ = ("_last1", "_lastk", "_many", "_one")
 
     def __init__(
         self,
@@ -229,37 +233,48 @@ class _Pair:
         self._last1: tuple[Any, bytes, float, Array] = (None, b"", 0.0, np.empty(0))
         self._lastk: tuple[Any, bytes, Array, Array] = (None, b"", np.empty(0), np.empty(0))
 
-    def _at(self, x: Array) -> tuple[float, Array]:
-        last = self._last1
+    def value(self, x: Array) -> float:
+        """f at one point ``(p,)``."""
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
         data = x.tobytes()
+        last = self._last1
         if last[0] is x and last[1] == data:
-            return last[2], last[3]
+            return last[2]
         f, g = self._one(x)
         self._last1 = (x, data, f, g)
-        return f, g
+        return f
+
+    def grad(self, x: Array) -> Array:
+        """The gradient at one point ``(p,)``."""
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        data = x.tobytes()
+        last = self._last1
+        if last[0] is x and last[1] == data:
+            return last[3]
+        f, g = self._one(x)
+        self._last1 = (x, data, f, g)
+        return g
 
     def _at_many(self, X: Array) -> tuple[Array, Array]:
-        last = self._lastk
         data = X.tobytes()
-        if last[0] is X and last[1] == data:
+        last = self._lastk
+        if last[0] is X and last[1] == data and last[2].shape[0] == X.shape[0]:
             return last[2], last[3]
         f, g = self._many(X)
         self._lastk = (X, data, f, g)
         return f, g
 
-    def value(self, x: Array) -> float:
-        return self._at(x if type(x) is np.ndarray else np.asarray(x))[0]
-
-    def grad(self, x: Array) -> Array:
-        return self._at(x if type(x) is np.ndarray else np.asarray(x))[1]
-
     def fun(self, x: Array) -> Any:
+        """f at one point ``(p,)`` (a float) or on a batch ``(K, p)`` (an array)."""
         x = np.asarray(x)
-        return self._at_many(x)[0] if x.ndim == 2 else self._at(x)[0]
+        return self._at_many(x)[0] if x.ndim == 2 else self.value(x)
 
     def gradient(self, x: Array) -> Array:
+        """The gradient at one point ``(p,)`` or on a batch ``(K, p)``."""
         x = np.asarray(x)
-        return self._at_many(x)[1] if x.ndim == 2 else self._at(x)[1]
+        return self._at_many(x)[1] if x.ndim == 2 else self.grad(x)
 
     def exact(self, method: str, note: str) -> Exact:
         return Exact(method, note, self.fun, self.gradient, self.value, self.grad)
@@ -276,8 +291,39 @@ def _real(x: Array) -> Array:
 
 
 #: JAX backends by the function they differentiate, so that minimizing the same
-#: function again reuses its compiled code (entries go with the function).
-_JAX_CACHE: weakref.WeakKeyDictionary[Any, _Jax] = weakref.WeakKeyDictionary()
+#: function again reuses its compiled code (entries go with the function). A
+#: ``functools.partial`` (a function with its extra arguments bound) is filed under
+#: its function and its arguments, when they are hashable.
+_JAX_CACHE: weakref.WeakKeyDictionary[Any, dict[Any, _Jax]] = weakref.WeakKeyDictionary()
+
+
+def _cache_key(fun: Any) -> tuple[Any, Any]:
+    """(weakly referable owner, hashable key) under which ``fun``'s backend is kept;
+    raises TypeError when there is none."""
+    if isinstance(fun, functools.partial):
+        key = (fun.args, tuple(sorted(fun.keywords.items())))
+        hash(key)
+        return fun.func, key
+    return fun, None
+
+
+def _cached(fun: Any) -> _Jax | None:
+    try:
+        owner, key = _cache_key(fun)
+        return _JAX_CACHE.get(owner, {}).get(key)
+    except TypeError:  # unhashable or not weakly referable: no cache
+        return None
+
+
+def _remember(fun: Any, backend: _Jax) -> None:
+    with contextlib.suppress(TypeError):
+        owner, key = _cache_key(fun)
+        entries = _JAX_CACHE.get(owner)
+        if entries is None:
+            entries = _JAX_CACHE[owner] = {}
+        entries[key] = backend
+        while len(entries) > 16:  # many bound argument values: keep the latest
+            del entries[next(iter(entries))]
 
 
 _LOW_PRECISION = (
@@ -348,7 +394,7 @@ class _Jax:
                 out = np.asarray(self._one(x))
             finally:
                 state.set_local(prev)
-        return float(out[0]), out[1:].copy()
+        return float(out[0]), out[1:]
 
     def many(self, X: Array) -> tuple[Array, Array]:
         if not self._loop:
@@ -378,10 +424,7 @@ class _Jax:
     ) -> Exact | Fallback:
         """The exact gradient of ``fun``, traced at ``x0``; a function differentiated
         before reuses its backend and so its compiled code."""
-        try:
-            backend = _JAX_CACHE.get(fun)
-        except TypeError:  # unhashable: no cache
-            backend = None
+        backend = _cached(fun)
         if backend is not None:
             try:
                 backend.one(x0)
@@ -392,8 +435,7 @@ class _Jax:
         found = cls._trace(jax, fun, x0, forced=forced, takes_numpy=takes_numpy)
         if isinstance(found, Fallback):
             return found
-        with contextlib.suppress(TypeError):  # not weakly referable: no cache
-            _JAX_CACHE[fun] = found
+        _remember(fun, found)
         return found.exact()
 
     @classmethod
@@ -459,7 +501,12 @@ class _Torch:
         self._many: Any = None
         self._loop = False
 
-    def one(self, x: Array) -> tuple[float, Array]:
+    def one(self, x: Array, *, strict: bool = False) -> tuple[float, Array]:
+        """f and its gradient at ``x``. ``strict``: raise when the value is cut from
+        ``x`` in autograd's graph (``.item()``, ``.detach()``, NumPy or
+        ``torch.tensor(...)`` inside), where autograd would report a zero gradient
+        that is not one; otherwise such a value has a zero gradient (a constant
+        piece of the function)."""
         torch = self.torch
         t = torch.from_numpy(np.array(_real(x))).requires_grad_(True)
         with torch.enable_grad():
@@ -475,26 +522,17 @@ class _Torch:
                 raise bad
             if f.requires_grad:
                 (g,) = torch.autograd.grad(f, t, allow_unused=True)
+            elif strict:
+                raise RuntimeError(
+                    "its value is not connected to x in autograd's graph (.item(), "
+                    ".detach(), NumPy or torch.tensor(...) inside?)"
+                )
             else:
                 g = None
         value = float(f.detach())
-        if g is None:  # f does not depend on x
+        if g is None:  # f does not depend on x here
             return value, np.zeros(x.shape, dtype=_real(x).dtype)
         return value, g.detach().numpy()
-
-    def connected(self, x: Array) -> None:
-        """Raise unless ``fun``'s value at ``x`` is connected to ``x`` in autograd's
-        graph (``.item()``, ``.detach()``, NumPy or ``torch.tensor(...)`` inside cut
-        it, and autograd would report a zero gradient that is not one)."""
-        torch = self.torch
-        t = torch.from_numpy(np.array(_real(x))).requires_grad_(True)
-        with torch.enable_grad():
-            f = self.fun(t)
-        if not f.requires_grad:
-            raise RuntimeError(
-                "its value is not connected to x in autograd's graph (.item(), .detach(), "
-                "NumPy or torch.tensor(...) inside?)"
-            )
 
     def many(self, X: Array) -> tuple[Array, Array]:
         if not self._loop:
@@ -518,8 +556,7 @@ class _Torch:
     ) -> Exact | Fallback:
         backend = cls(torch, fun)
         try:
-            backend.one(x0)
-            backend.connected(x0)
+            backend.one(x0, strict=True)
         except (InvalidArgument, InvalidType):
             raise
         except Exception as exc:  # anything autograd could not run
@@ -531,9 +568,7 @@ class _Torch:
                     argument="grad",
                 ) from None
             return Fallback(fun if takes_numpy else _converting(torch.from_numpy, fun), why)
-        return _Pair(backend.one, backend.many).exact(
-            "torch", "autograd"
-        )
+        return _Pair(backend.one, backend.many).exact("torch", "autograd")
 
 
 def _torch_dtype(torch: Any, dtype: Any) -> Any:
