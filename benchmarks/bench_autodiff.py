@@ -22,6 +22,10 @@ nothing else in the loop): a formula, a NumPy callable with its gradient, a jitt
 function and a torch function, in CPU seconds (``time.process_time``, steadier than wall time
 on a shared machine), best of 7 interleaved rounds.
 
+BLAS and PyTorch run on one thread (``threadpoolctl.threadpool_limits(1)``,
+``torch.set_num_threads(1)``): on 2 shared cores, OpenBLAS's second thread made each of
+L-BFGS-B's 100-variable iterations 25x slower, waiting, and those waits are CPU time too.
+
 Targets: with autodiff the 50-variable quadratic needs >= 20x fewer function evaluations
 than with finite differences and reaches the same point; a 2-D run of a jitted JAX function
 costs <= 3x the formula path per step.
@@ -37,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize as so
 import torch
+from threadpoolctl import threadpool_limits
 
 from descend import minimize, parse
 
@@ -168,6 +173,12 @@ def per_step() -> dict[str, float]:
 
 
 def main() -> None:
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        report()
+
+
+def report() -> None:
     print(f"$ PYTHONPATH=src python {' '.join(sys.argv)}")
     print(f"numpy {np.__version__}, jax {jax.__version__}, torch {torch.__version__}, "
           f"python {sys.version.split()[0]}")
