@@ -356,11 +356,19 @@ def test_forced_torch_on_untraceable_function_names_grad():
     assert info.value.argument == "grad"
 
 
-def test_forced_backend_on_a_formula_names_grad():
-    for mode in ("jax", "torch"):
-        with pytest.raises(InvalidArgument, match=r"^grad: ") as info:
-            minimize("x**2 + y**2", [1.0, 2.0], grad=mode)
-        assert info.value.argument == "grad"
+def test_forced_backend_on_a_formula_or_catalog_name_names_grad():
+    for fun in ("x**2 + y**2", "rosenbrock", "rastrigin"):
+        for mode in ("jax", "torch"):
+            with pytest.raises(InvalidArgument, match=r"^grad: ") as info:
+                minimize(fun, [1.0, 2.0], grad=mode)
+            assert info.value.argument == "grad"
+
+
+def test_finite_differences_of_a_catalog_name():
+    res = minimize("rastrigin", [0.1, -0.1, 0.05], grad="fd", lr=1e-3)
+    exact = minimize("rastrigin", [0.1, -0.1, 0.05], lr=1e-3)
+    assert res.grad_method == "finite-differences" and exact.grad_method == "formula"
+    np.testing.assert_allclose(res.x, exact.x, atol=1e-6)
 
 
 @pytest.mark.parametrize("grad", ["auto", "jax"])
