@@ -358,7 +358,7 @@ def sweep(
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
-    with r.warnings_as_lines(), r.spinner(f"running {len(lr)} learning rates"):
+    with r.warnings_as_lines(), r.spinner(f"running {r.count(len(lr), 'learning rate')}"):
         res = _sweep(fun, start, lr, method=method, max_iter=max_iter, variables=names)
     if plot is not None:
         r.save_plot(res, plot)
@@ -615,7 +615,8 @@ def _check_warm_start(model: Any, path: Path | None, names: list[str]) -> None:
                               f"{', '.join(map(str, had))}; this fit has {', '.join(names)}",
                               argument="--warm-start")
     if had is None and int(model.n_features_in_) != len(names):
-        raise InvalidArgument(f"--warm-start: {path} has {model.n_features_in_} coefficients; "
+        raise InvalidArgument(f"--warm-start: {path} has "
+                              f"{r.count(int(model.n_features_in_), 'coefficient')}; "
                               f"this fit has {r.count(len(names), 'feature')}",
                               argument="--warm-start")
 

@@ -35,6 +35,7 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from .._data import check_finite, is_dask
+from .._text import count
 from .._types import Array
 from ..errors import DataError, InvalidArgument
 from . import _losses
@@ -135,7 +136,8 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
         known = True
     if known:
         if Xa.shape[0] != ya.shape[0]:
-            raise InvalidArgument(f"y: X has {Xa.shape[0]} rows but y has {ya.shape[0]}",
+            raise InvalidArgument(f"y: X has {count(int(Xa.shape[0]), 'row')} but y has "
+                                  f"{int(ya.shape[0])}",
                                   argument="y")
         if est.batch_size is not None:
             Xa = Xa.rechunk({0: int(est.batch_size)})
