@@ -102,6 +102,14 @@ def test_parquet_dataframe_fit_equals_in_memory(client, data, tmp_path, kw):
     b = on_dask(kw, ddf[cols], ddf["y"])
     same_fit(a, b)
     assert list(b.feature_names_in_) == cols
+    from descend.linear_model import _dask
+
+    with warnings.catch_warnings():  # dask's Parquet reader uses a deprecated pandas call
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        r2, rmse, n = _dask.metrics(b, ddf[cols], ddf["y"])  # X and y read as one frame
+    assert n == N and r2 == pytest.approx(a.score(frame[cols], frame["y"]), rel=1e-9)
+    resid = frame["y"] - a.predict(frame[cols])
+    assert rmse == pytest.approx(float(np.sqrt(np.mean(resid**2))), rel=1e-9)
 
 
 def test_predict_is_lazy_and_score_matches(client, data):

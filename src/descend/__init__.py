@@ -61,8 +61,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = [
-    "VERDICTS",
+__all__ = [  # noqa: RUF022 - in plain sorted() order, as test_sweep checks
     "Formula",
     "GDRegressor",
     "Intermediate",
@@ -72,6 +71,7 @@ __all__ = [
     "Result",
     "Status",
     "SweepResult",
+    "VERDICTS",
     "__version__",
     "cluster_minima",
     "datasets",

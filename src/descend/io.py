@@ -346,6 +346,7 @@ def _kind(mode: int) -> str:
 def _read_csv(
     fh: IO[bytes], shown: str, what: str, *, columns: Sequence[str] | None = None,
     max_rows: int | None = None, nrows: int | None = None,
+    expect: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     start = fh.tell()
     with _csv_errors(shown, what):
@@ -355,6 +356,7 @@ def _read_csv(
         raise DataError(f"{what}: {shown} is empty (not even a header row)", argument=what)
     header = [str(v) for v in head.iloc[0].tolist()]
     _check_names(header, shown, what)
+    _check_expected(header, expect, shown, what)
     if columns is not None:
         _require(pd.DataFrame(columns=pd.Index(header)), [str(c) for c in columns], shown,
                  what, "columns")
@@ -417,11 +419,13 @@ def _parquet(fh: IO[bytes], shown: str, what: str) -> tuple[Any, list[str], list
 def _read_parquet(
     fh: IO[bytes], shown: str, what: str, *, columns: Sequence[str] | None = None,
     max_rows: int | None = None, nrows: int | None = None,
+    expect: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     import pyarrow as pa
 
     pf, data, index = _parquet(fh, shown, what)
     _check_names(data, shown, what, pandas_names=True)
+    _check_expected(data, expect, shown, what)
     wanted = None if columns is None else [str(c) for c in columns]
     if wanted is not None:
         _require(pd.DataFrame(columns=pd.Index(data)), wanted, shown, what, "columns")
@@ -474,6 +478,15 @@ def _check_names(names: Sequence[str], shown: str, what: str, *,
             where = f"columns {listing(next(iter(twice.values())))}"
         raise DataError(f"{what}: {shown}: {head} more than once ({where}); give each "
                         "column its own name", argument=what)
+
+
+def _check_expected(names: Sequence[str], expect: Sequence[str] | None, shown: str,
+                    what: str) -> None:
+    """Every file of a Dask table has the first file's columns, in the same order."""
+    if expect is not None and list(names) != list(expect):
+        raise DataError(f"{what}: {shown} has the columns {listing(names, most=10, quote=True)}, "
+                        f"but the first file has {listing(expect, most=10, quote=True)}",
+                        argument=what)
 
 
 def _check_rows(rows: int, max_rows: int | None, shown: str, what: str) -> None:
@@ -570,39 +583,41 @@ def _pieces(path: str, size: int, kind: str) -> list[tuple[str, int, int, bytes]
 
 def _read_piece(piece: tuple[str, int, int, bytes], kind: str, columns: list[str],
                 header: list[str]) -> pd.DataFrame:
-    """One partition of :func:`read_dask_table`, on a worker: float64 ``columns``."""
+    """One partition of :func:`read_dask_table`, on a worker: float64 ``columns``.
+
+    The piece's header must be the first file's ``header``; only ``columns`` are parsed.
+    """
     path, a, b, head = piece
     if kind == "parquet":
         with _opened(path, kind, None, "path") as (fh, shown, _):
             if a < 0:
-                frame = _read_parquet(fh, shown, "path")
+                frame = _read_parquet(fh, shown, "path", columns=columns, expect=header)
             else:
-                frame = _parquet_row_group(fh, shown, a)
+                frame = _parquet_row_group(fh, shown, a, columns, header)
     elif a < 0:
-        frame = read_frame(path, format="csv")
         shown = path
+        with _opened(path, kind, None, "path") as (fh, _, _):
+            frame = _read_csv(fh, shown, "path", columns=columns, expect=header)
     else:
         shown = f"{path} (bytes {a:,} to {b:,})"
         with _opened(path, kind, None, "path") as (fh, _, _):
             block = _csv_block(fh, a, b, head)
         if block.strip() == head.strip():  # every line started in an earlier piece
             return pd.DataFrame({c: pd.Series([], dtype="float64") for c in columns})
-        frame = _read_csv(_io.BytesIO(block), shown, "path")
-    got = [str(c) for c in frame.columns]
-    if got != header:
-        raise DataError(f"path: {shown} has the columns {listing(got, most=10, quote=True)}, "
-                        f"but the first file has {listing(header, most=10, quote=True)}",
-                        argument="path")
+        frame = _read_csv(_io.BytesIO(block), shown, "path", columns=columns, expect=header)
     return pd.DataFrame(numeric_columns(frame, columns, name=shown, finite=False),
                         columns=pd.Index(columns))
 
 
-def _parquet_row_group(fh: IO[bytes], shown: str, group: int) -> pd.DataFrame:
+def _parquet_row_group(fh: IO[bytes], shown: str, group: int, columns: list[str],
+                       header: list[str]) -> pd.DataFrame:
     import pyarrow as pa
 
     pf, data, _ = _parquet(fh, shown, "path")
+    _check_names(data, shown, "path", pandas_names=True)
+    _check_expected(data, header, shown, "path")
     try:
-        frame: pd.DataFrame = pf.read_row_group(group, columns=data).to_pandas()
+        frame: pd.DataFrame = pf.read_row_group(group, columns=columns).to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _parquet_error(exc, f"{shown} (row group {group})", "path") from None
     frame.columns = pd.Index([str(c) for c in frame.columns])

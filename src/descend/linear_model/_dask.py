@@ -304,9 +304,16 @@ def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
     R^2 is None for fewer than two rows.
     """
     if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
-        both = X.assign(**{_Y: y}).astype("float64")
-        pred = predict(est, both[list(X.columns)])
-        ya = both[_Y].to_dask_array()
+        # one array from one frame: read separately, X and y may be cut into different
+        # partitions (dask fuses the small partitions of a one-column read)
+        validate_data(est, _stand_in(X, len(X.columns)), "no_validation", reset=False,
+                      dtype=np.float64)
+        both = X.assign(**{_Y: y}).astype("float64").to_dask_array()
+        Xa, ya = both[:, :-1], both[:, -1]
+        if len(Xa.chunks[1]) > 1:
+            Xa = Xa.rechunk({1: -1})
+        pred = Xa.map_blocks(_predict_block, np.asarray(est.coef_), float(est.intercept_),
+                             drop_axis=1, dtype=np.float64)
     else:
         pred = predict(est, X)
         ya = _as_array(y, "y").astype(np.float64)
