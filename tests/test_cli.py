@@ -940,3 +940,15 @@ def test_ctrl_c_during_a_long_run_exits_130_with_one_line(tmp_path):
     done = _interrupt(args, tmp_path, ready)
     assert done.returncode == 130 and done.stderr == "error: interrupted\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [(["minimize", "rosenbrok", "--x0", "1"], "rosenbrock"),
+     (["minimize", "himelblau"], "himmelblau"),
+     (["minimize", "sinn(x)", "--x0", "1"], "sin"),
+     (["minimize", "sinn", "--x0", "1"], "sin")],
+)
+def test_a_near_miss_of_a_name_is_refused_not_minimized(run, args, suggestion):
+    line = one_error_line(run(*args))
+    assert f"did you mean {suggestion}?" in line

@@ -61,7 +61,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = [  # noqa: RUF022 - in plain sorted() order, as test_sweep checks
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_sweep.py checks
     "Formula",
     "GDRegressor",
     "Intermediate",
