@@ -23,22 +23,22 @@ Functions and their derivatives
 -------------------------------
 ``sin cos tan asin acos atan sinh cosh tanh exp log sqrt abs`` (one argument), and:
 
-========================  ===================================  ===============================
-function                  value                                derivative
-========================  ===================================  ===============================
-``ln(x)``                 natural logarithm, as ``log(x)``     ``1/x``
-``log(x, b)``             ``log(x)/log(b)``                    ``1/(x log b)`` (and in ``b``)
-``log2(x)``, ``log10(x)`` base-2 and base-10 logarithms        ``1/(x log 2)``, ``1/(x log 10)``
-``exp2(x)``               ``2**x``                             ``2**x log 2``
-``erf(x)``                the error function                   ``2 exp(-x**2)/sqrt(pi)``
-``sigmoid(x)``            ``1/(1 + exp(-x))``                  ``sigmoid(x) sigmoid(-x)``
-``softplus(x)``           ``log(1 + exp(x))``                  ``sigmoid(x)``
-``relu(x)``               ``max(x, 0)``                        1 for x > 0, else 0
-``sign(x)``               -1, 0 or 1                           0
-``abs(x)``                ``|x|``                              ``sign(x)``
-``max(a, b, ...)``        the largest argument                 see below
-``min(a, b, ...)``        the smallest argument                see below
-========================  ===================================  ===============================
+==========================  ===================================  ===============================
+function                    value                                derivative
+==========================  ===================================  ===============================
+``ln(x)``                   natural logarithm, as ``log(x)``     ``1/x``
+``log(x, b)``               ``log(x)/log(b)``                    ``1/(x log b)`` (and in ``b``)
+``log2(x)``, ``log10(x)``   base-2 and base-10 logarithms        ``1/(x log 2)``, ``1/(x log 10)``
+``exp2(x)``                 ``2**x``                             ``2**x log 2``
+``erf(x)``                  the error function                   ``2 exp(-x**2)/sqrt(pi)``
+``sigmoid(x)``              ``1/(1 + exp(-x))``                  ``sigmoid(x) sigmoid(-x)``
+``softplus(x)``             ``log(1 + exp(x))``                  ``sigmoid(x)``
+``relu(x)``                 ``max(x, 0)``                        1 for x > 0, else 0
+``sign(x)``                 -1, 0 or 1                           0
+``abs(x)``                  ``|x|``                              ``sign(x)``
+``max(a, b, ...)``          the largest argument                 see below
+``min(a, b, ...)``          the smallest argument                see below
+==========================  ===================================  ===============================
 
 At a kink the gradient is a subgradient, fixed as follows: ``relu'(0) = 0``,
 ``abs'(0) = sign(0) = 0``, ``sign' = 0`` everywhere (its jump is not differentiated), and
