@@ -60,6 +60,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "VERDICTS",
     "Formula",
     "GDRegressor",
     "Intermediate",
@@ -69,7 +70,6 @@ __all__ = [
     "Result",
     "Status",
     "SweepResult",
-    "VERDICTS",
     "__version__",
     "cluster_minima",
     "datasets",
