@@ -14,17 +14,19 @@ largest ``eta``):
   ``logsumexp(eta) - eta_y`` (shifted by the row's largest ``eta``), derivative
   ``softmax(eta) - onehot(y)``.
 
-Rows are split into chunks, one partial sum per chunk (``prange``); ``X`` is never
-copied. ``sw`` is the sample weights or an empty array (all ones). Fast-math
+Rows are split into chunks, one partial sum per chunk (``prange``; passes over fewer
+than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied. ``sw`` is the sample weights or an empty array (all ones). Fast-math
 reassociation only, as in :mod:`descend.linear_model._kernels`: the inner products vectorize
-while NaN and inf still propagate. Callers hold BLAS to one thread while a pass
-runs (numba's and BLAS's threads fight over the cores). Arrays that are not
+while NaN and inf still propagate. Callers hold BLAS to one thread for the whole fit
+(:func:`descend.linear_model._glm_losses.one_blas_thread`; numba's and BLAS's threads
+fight over the cores), not around each pass: switching costs up to milliseconds. Arrays that are not
 C-ordered float64 go through NumPy (the same sums, two products, no copy of ``X``).
 """
 
 from __future__ import annotations
 
 import math
+import types
 from typing import Any
 
 import numpy as np
@@ -117,7 +119,6 @@ def _log1p01(e: float) -> float:  # pragma: no cover - compiled
     return 2.0 * z * q
 
 
-@njit(parallel=True, cache=True, fastmath=_FM)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _logistic_rows(
     X: Any, y: Any, sw: Any, w: Any, c: float, chunks: int
 ) -> Any:  # pragma: no cover - compiled
@@ -171,7 +172,6 @@ def _logistic_rows(
     return out.sum(axis=0)
 
 
-@njit(parallel=True, cache=True, fastmath=_FM)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _poisson_rows(
     X: Any, y: Any, sw: Any, w: Any, c: float, chunks: int
 ) -> Any:  # pragma: no cover - compiled
@@ -227,7 +227,6 @@ def _poisson_rows(
     return res
 
 
-@njit(parallel=True, cache=True, fastmath=_FM)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _softmax_rows(
     X: Any, y: Any, sw: Any, W: Any, c: Any, chunks: int
 ) -> Any:  # pragma: no cover - compiled
@@ -273,7 +272,31 @@ def _softmax_rows(
     return out.sum(axis=0)
 
 
+def _compile(fn: Any) -> tuple[Any, Any]:
+    """``fn`` compiled twice: parallel over chunks, and sequential for small passes.
+
+    A parallel region costs little on a quiet machine but can wait milliseconds for
+    its threads on a busy one: a 569-row pass took 30 ms. Each twin gets its own name,
+    so numba's on-disk cache keeps both.
+    """
+    twins = []
+    for parallel in (True, False):
+        f = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                               fn.__closure__)
+        f.__qualname__ = f"{fn.__qualname__}_{'par' if parallel else 'seq'}"
+        twins.append(njit(parallel=parallel, cache=True, fastmath=_FM)(f))
+    return twins[0], twins[1]
+
+
+_LOGISTIC = _compile(_logistic_rows)
+_POISSON = _compile(_poisson_rows)
+_SOFTMAX = _compile(_softmax_rows)
+PARALLEL_ROWS = 32_768  # fewer rows: one thread (a pass under a millisecond)
 _OVERFLOW = math.log(np.finfo(np.float64).max)  # exp(eta) past this is inf
+
+
+def _pick(pair: tuple[Any, Any], n: int) -> Any:
+    return pair[0] if n >= PARALLEL_ROWS else pair[1]
 
 
 def _fast(X: Any) -> bool:
@@ -287,7 +310,7 @@ def _weights(sw: Any) -> Any:
 def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float) -> tuple[Any, float, float]:
     """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i)`` of the log loss at ``eta = c + X w``."""
     if _fast(X):
-        s = _logistic_rows(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
+        s = _pick(_LOGISTIC, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
         p = X.shape[1]
         return s[:p], float(s[p]), float(s[p + 1])
     eta = X @ w + c
@@ -307,7 +330,7 @@ def poisson_pass(
     The value is inf when some ``exp(eta_i)`` overflows (``eta_i > 709.78``).
     """
     if _fast(X):
-        s = _poisson_rows(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
+        s = _pick(_POISSON, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
         p = X.shape[1]
         top = float(s[p + 2])
         value = math.inf if top > _OVERFLOW else float(s[p + 1])
@@ -330,8 +353,8 @@ def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, flo
     """
     K, p = W.shape
     if _fast(X):
-        s = _softmax_rows(X, y, _weights(sw), np.ascontiguousarray(W), np.asarray(c, float),
-                          n_chunks(X.shape[0]))
+        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), np.ascontiguousarray(W),
+                                         np.asarray(c, float), n_chunks(X.shape[0]))
         return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[-1])
     eta = X @ W.T + c
     top = eta.max(axis=1, keepdims=True)

@@ -43,7 +43,12 @@ _controller: Any = None
 
 
 def one_blas_thread() -> Any:
-    """A context holding BLAS to one thread (a cached controller: 0.08 ms, not 2 ms)."""
+    """A context holding BLAS to one thread: wrap a whole fit in it, not each pass.
+
+    The fused passes are numba's threads; BLAS threads spinning beside them slow a
+    pass by half or more (PERFORMANCE.md). The controller is cached (``threadpool_limits``
+    inspects the loaded libraries each time, about 2 ms).
+    """
     global _controller
     if _controller is None:
         from threadpoolctl import ThreadpoolController
@@ -225,11 +230,10 @@ Pass = Callable[[Array, Any], tuple[Any, ...]]  # (w, c) -> the kernel's sums
 
 
 def _local_pass(kernel: Any, X: Array, y: Array, sw: Array | None) -> Pass:
-    """One kernel pass over in-memory ``X`` (any layout: no copy), BLAS on one thread."""
+    """One kernel pass over in-memory ``X`` (any layout: no copy)."""
 
     def run(w: Array, c: Any) -> tuple[Any, ...]:
-        with one_blas_thread():
-            out: tuple[Any, ...] = kernel(X, y, sw, w, c)
+        out: tuple[Any, ...] = kernel(X, y, sw, w, c)
         return out
 
     return run
