@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import subprocess
 import sys
@@ -181,3 +182,53 @@ def test_cli_refuses_a_worker_memory_limit_that_would_pause_every_worker(tmp_pat
                                    "--dask", "--memory-limit", limit])
     assert res.exit_code == 2
     assert res.stderr.startswith("error: --memory-limit") and match in res.stderr
+
+
+# ------------------------------------------------------------------ Parquet read by pyarrow
+def test_pyarrow_parquet_read_fits_as_in_memory(client, data, tmp_path):
+    """read_table's frames: real data, and the fit uses the arrays pyarrow fills directly."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from descend.linear_model import _dask
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    write_parts(frame, tmp_path / "t", 1700)  # uneven files
+    # one more file of several small row groups, read in runs of them
+    more = frame.iloc[:700]
+    pq.write_table(pa.Table.from_pandas(more, preserve_index=False),
+                   tmp_path / "t" / "zz.parquet", row_group_size=100)
+    full = pd.concat([frame, more], ignore_index=True)
+    Xd, yd = _dask.read_table(str(tmp_path / "t" / "*.parquet"), "y", ["d", "a", "c"])
+    assert list(Xd.columns) == ["d", "a", "c"] and yd.name == "y"
+    np.testing.assert_array_equal(Xd.compute().to_numpy(), full[["d", "a", "c"]].to_numpy())
+    for kw in (CASES[0].values[0], CASES[2].values[0]):
+        same_fit(in_memory(kw, full[["d", "a", "c"]], full["y"]), on_dask(kw, Xd, yd))
+    parts, _ = _dask.plan_parquet(sorted(glob.glob(str(tmp_path / "t" / "*.parquet"))), "y")
+    assert sum(p.rows for p in parts) == len(full)
+
+
+def test_pyarrow_parquet_read_checks(client, tmp_path):
+    from descend.errors import InvalidArgument
+    from descend.linear_model import _dask
+
+    good = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 5.0]})
+    good.to_parquet(tmp_path / "1.parquet", index=False)
+    with pytest.raises(InvalidArgument, match="target: no column 'z'"):
+        _dask.read_table(str(tmp_path / "*.parquet"), "z")
+    with pytest.raises(InvalidArgument, match="features: no column 'q'"):
+        _dask.read_table(str(tmp_path / "*.parquet"), "y", ["q"])
+    good.assign(a=["x", "1", "2", "3"]).to_parquet(tmp_path / "2.parquet", index=False)
+    with pytest.raises(DataError, match=r"2.parquet: column 'a' is not numeric .* row 0"):
+        _dask.read_table(str(tmp_path / "*.parquet"), "y")
+    good.drop(columns="a").to_parquet(tmp_path / "2.parquet", index=False)
+    with pytest.raises(DataError, match=r"2\.parquet has no column 'a'"):
+        _dask.read_table(str(tmp_path / "*.parquet"), "y")
+    (tmp_path / "2.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match=r"cannot read .* as Parquet"):
+        _dask.read_table(str(tmp_path / "*.parquet"), "y")
+    good.assign(a=[1.0, np.inf, None, 2.0]).to_parquet(tmp_path / "2.parquet", index=False)
+    X, y = _dask.read_table(str(tmp_path / "*.parquet"), "y")
+    with pytest.raises(DataError, match=r"column 'a' contains NaN .* rows 5, 6"):
+        GDRegressor().fit(X, y)

@@ -35,7 +35,7 @@ class Solution:
 
 
 def kkt(theta: np.ndarray, g: np.ndarray, pen: Penalty) -> float:
-    """The largest violation of the optimality conditions at ``theta`` (``g`` the loss's gradient)."""
+    """The largest violation of the optimality conditions (``g``: the loss gradient)."""
     g = g + pen.l2 * theta
     on = theta != 0
     bad = np.where(on, np.abs(g + pen.l1 * np.sign(theta)), np.maximum(np.abs(g) - pen.l1, 0))

@@ -14,13 +14,15 @@ largest ``eta``):
   ``logsumexp(eta) - eta_y`` (shifted by the row's largest ``eta``), derivative
   ``softmax(eta) - onehot(y)``.
 
-Rows are split into chunks, one partial sum per chunk (``prange``; passes over fewer
-than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied. ``sw`` is the sample weights or an empty array (all ones). Fast-math
-reassociation only, as in :mod:`descend.linear_model._kernels`: the inner products vectorize
-while NaN and inf still propagate. Callers hold BLAS to one thread for the whole fit
-(:func:`descend.linear_model._glm_losses.one_blas_thread`; numba's and BLAS's threads
-fight over the cores), not around each pass: switching costs up to milliseconds. Arrays that are not
-C-ordered float64 go through NumPy (the same sums, two products, no copy of ``X``).
+Rows are split into chunks, one partial sum per chunk (``prange``; passes over
+fewer than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied. ``sw``
+is the sample weights or an empty array (all ones). Fast-math reassociation only,
+as in :mod:`descend.linear_model._kernels`: the inner products vectorize while NaN
+and inf still propagate. Callers hold BLAS to one thread for the whole fit
+(:func:`descend.linear_model._glm_losses.one_blas_thread`), not around each pass
+(switching costs up to milliseconds): numba's and BLAS's threads fight over the
+cores. Arrays that are not C-ordered float64 go through NumPy (the same sums, two
+products, no copy of ``X``).
 """
 
 from __future__ import annotations
