@@ -440,3 +440,15 @@ def test_python_dash_m(tmp_path):
                          capture_output=True, text=True, env=env, check=False, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["success"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [(["minimize", "rosenbrok", "--x0", "1"], "rosenbrock"),
+     (["minimize", "himelblau"], "himmelblau"),
+     (["minimize", "sinn(x)", "--x0", "1"], "sin"),
+     (["minimize", "sinn", "--x0", "1"], "sin")],
+)
+def test_a_near_miss_of_a_name_is_refused_not_minimized(run, args, suggestion):
+    line = one_error_line(run(*args))
+    assert f"did you mean {suggestion}?" in line

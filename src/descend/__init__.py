@@ -59,8 +59,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = [
-    "VERDICTS",
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_sweep.py checks
     "Formula",
     "GDRegressor",
     "Intermediate",
@@ -70,6 +69,7 @@ __all__ = [
     "Result",
     "Status",
     "SweepResult",
+    "VERDICTS",
     "__version__",
     "cluster_minima",
     "datasets",

@@ -170,6 +170,7 @@ def _resolve(fun: str, x0: list[float] | None, variables: str | None
              ) -> tuple[Any, list[float], Any]:
     """FORMULA_OR_NAME -> (what minimize takes, x0, variables)."""
     from .. import functions
+    from ..objective import resolve_name
 
     key = fun.strip().lower().replace("-", "_").replace(" ", "_")
     if key in functions.names():
@@ -178,6 +179,8 @@ def _resolve(fun: str, x0: list[float] | None, variables: str | None
             raise InvalidArgument(f"--variables: {key} has fixed variables "
                                   f"{','.join(entry.variables)}")
         return entry, (x0 if x0 is not None else entry.x0.tolist()), None
+    if variables is None:
+        resolve_name(fun)  # a near miss of a name ("rosenbrok") is a typo, not a formula
     if x0 is None:
         raise InvalidArgument("--x0: required for a formula (one number per variable, "
                               "e.g. --x0 6,-3)")
