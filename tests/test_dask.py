@@ -103,6 +103,14 @@ def test_parquet_dataframe_fit_equals_in_memory(client, data, tmp_path, kw):
     b = on_dask(kw, ddf[cols], ddf["y"])
     same_fit(a, b)
     assert list(b.feature_names_in_) == cols
+    from descend.linear_model import _dask
+
+    with warnings.catch_warnings():  # dask's Parquet reader uses a deprecated pandas call
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        r2, rmse, n = _dask.metrics(b, ddf[cols], ddf["y"])  # X and y read as one frame
+    assert n == N and r2 == pytest.approx(a.score(frame[cols], frame["y"]), rel=1e-9)
+    resid = frame["y"] - a.predict(frame[cols])
+    assert rmse == pytest.approx(float(np.sqrt(np.mean(resid**2))), rel=1e-9)
 
 
 def test_predict_is_lazy_and_score_matches(client, data):
@@ -159,10 +167,15 @@ def test_cli_fit_dask_equals_in_memory(data, tmp_path, monkeypatch):
     runner = CliRunner()
     ref = runner.invoke(app, ["fit", "all.parquet", "--target", "y", "--json"])
     got = runner.invoke(app, ["fit", str(parts / "*.parquet"), "--target", "y", "--dask",
-                              "--workers", "2", "--memory-limit", "1GB", "--json"])
+                              "--workers", "2", "--memory-limit", "1GB", "--json",
+                              "--validation", "all.parquet"])
     assert ref.exit_code == 0 and got.exit_code == 0, got.stderr
     a, b = json.loads(ref.stdout), json.loads(got.stdout)
     assert b["n_iter"] == a["n_iter"] and b["converged"] == a["converged"]
+    assert b["train"]["rows"] == a["train"]["rows"] == b["held_out"]["rows"] == N
+    for scores in (b["train"], b["held_out"]):  # the same rows: the same R^2 and RMSE
+        assert scores["r2"] == pytest.approx(a["train"]["r2"], rel=1e-9)
+        assert scores["rmse"] == pytest.approx(a["train"]["rmse"], rel=1e-9)
     for k, v in a["coef"].items():
         assert b["coef"][k] == pytest.approx(v, rel=RTOL)
     assert b["intercept"] == pytest.approx(a["intercept"], rel=RTOL)
@@ -185,12 +198,16 @@ def test_cli_refuses_a_worker_memory_limit_that_would_pause_every_worker(tmp_pat
 
 
 # ------------------------------------------------------------------ Parquet read by pyarrow
-def test_pyarrow_parquet_read_fits_as_in_memory(client, data, tmp_path):
-    """read_table's frames: real data, and the fit uses the arrays pyarrow fills directly."""
+def pyarrow_arrays(pattern: str, target: str, features=None):
+    from descend.linear_model import _dask
+
+    parts, names = _dask.plan_parquet(sorted(glob.glob(pattern)), target, features)
+    return (*_dask.parquet_arrays(parts, names, target), names, parts)
+
+
+def test_pyarrow_parquet_arrays_fit_as_in_memory(client, data, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from descend.linear_model import _dask
 
     X, y = data
     frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
@@ -200,35 +217,36 @@ def test_pyarrow_parquet_read_fits_as_in_memory(client, data, tmp_path):
     pq.write_table(pa.Table.from_pandas(more, preserve_index=False),
                    tmp_path / "t" / "zz.parquet", row_group_size=100)
     full = pd.concat([frame, more], ignore_index=True)
-    Xd, yd = _dask.read_table(str(tmp_path / "t" / "*.parquet"), "y", ["d", "a", "c"])
-    assert list(Xd.columns) == ["d", "a", "c"] and yd.name == "y"
-    np.testing.assert_array_equal(Xd.compute().to_numpy(), full[["d", "a", "c"]].to_numpy())
-    for kw in (CASES[0].values[0], CASES[2].values[0]):
-        same_fit(in_memory(kw, full[["d", "a", "c"]], full["y"]), on_dask(kw, Xd, yd))
-    parts, _ = _dask.plan_parquet(sorted(glob.glob(str(tmp_path / "t" / "*.parquet"))), "y")
+    Xd, yd, names, parts = pyarrow_arrays(str(tmp_path / "t" / "*.parquet"), "y",
+                                          ["d", "a", "c"])
+    assert names == ["d", "a", "c"] and Xd.shape == (len(full), 3)  # known from the footers
     assert sum(p.rows for p in parts) == len(full)
+    np.testing.assert_array_equal(Xd.compute(), full[names].to_numpy())
+    np.testing.assert_array_equal(yd.compute(), full["y"].to_numpy())
+    for kw in (CASES[0].values[0], CASES[2].values[0]):
+        same_fit(in_memory(kw, full[names].to_numpy(), full["y"].to_numpy()), on_dask(kw, Xd, yd))
 
 
-def test_pyarrow_parquet_read_checks(client, tmp_path):
+def test_pyarrow_parquet_checks(client, tmp_path):
     from descend.errors import InvalidArgument
-    from descend.linear_model import _dask
 
     good = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 5.0]})
     good.to_parquet(tmp_path / "1.parquet", index=False)
+    pattern = str(tmp_path / "*.parquet")
     with pytest.raises(InvalidArgument, match="target: no column 'z'"):
-        _dask.read_table(str(tmp_path / "*.parquet"), "z")
+        pyarrow_arrays(pattern, "z")
     with pytest.raises(InvalidArgument, match="features: no column 'q'"):
-        _dask.read_table(str(tmp_path / "*.parquet"), "y", ["q"])
+        pyarrow_arrays(pattern, "y", ["q"])
     good.assign(a=["x", "1", "2", "3"]).to_parquet(tmp_path / "2.parquet", index=False)
     with pytest.raises(DataError, match=r"2.parquet: column 'a' is not numeric .* row 0"):
-        _dask.read_table(str(tmp_path / "*.parquet"), "y")
+        pyarrow_arrays(pattern, "y")
     good.drop(columns="a").to_parquet(tmp_path / "2.parquet", index=False)
     with pytest.raises(DataError, match=r"2\.parquet has no column 'a'"):
-        _dask.read_table(str(tmp_path / "*.parquet"), "y")
+        pyarrow_arrays(pattern, "y")
     (tmp_path / "2.parquet").write_text("not parquet")
     with pytest.raises(DataError, match=r"cannot read .* as Parquet"):
-        _dask.read_table(str(tmp_path / "*.parquet"), "y")
+        pyarrow_arrays(pattern, "y")
     good.assign(a=[1.0, np.inf, None, 2.0]).to_parquet(tmp_path / "2.parquet", index=False)
-    X, y = _dask.read_table(str(tmp_path / "*.parquet"), "y")
-    with pytest.raises(DataError, match=r"column 'a' contains NaN .* rows 5, 6"):
+    X, y, _, _ = pyarrow_arrays(pattern, "y")
+    with pytest.raises(DataError, match=r"column 0 contains NaN .* rows 5, 6"):
         GDRegressor().fit(X, y)

@@ -24,8 +24,7 @@ may exceed the cluster's memory); Huber and mini-batches persist ``X`` and ``y``
 from __future__ import annotations
 
 import contextlib
-import glob
-import weakref
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +36,9 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from .._data import check_finite, check_numeric_frame, is_dask
+from .._text import count
 from .._types import Array
-from ..errors import DataError, InvalidArgument, InvalidType
+from ..errors import DataError, InvalidArgument
 from . import _losses
 from ._dask_tasks import (
     _add,
@@ -54,7 +54,7 @@ from ._dask_tasks import (
     _take,
 )
 
-__all__ = ["DaskData", "connect", "predict", "prepare", "read_table", "score"]
+__all__ = ["DaskData", "connect", "metrics", "predict", "prepare", "score"]
 
 dask: Any = _dask_module
 _da: Any = da  # untyped: its functions are called through Any
@@ -95,8 +95,8 @@ def _as_array(obj: Any, what: str) -> Any:
         return obj.to_dask_array()
     arr = obj if isinstance(obj, da.Array) else _da.asarray(obj)
     if arr.dtype.kind not in "biuf":
-        raise InvalidType(f"{what}: expected numbers, got a Dask array of dtype {arr.dtype}",
-                          argument=what)
+        raise DataError(f"{what}: expected numbers, got a Dask array of dtype {arr.dtype}",
+                        argument=what)
     return arr
 
 
@@ -113,19 +113,8 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
     Dtypes and shapes are checked on the collections' metadata and on a two-row
     stand-in of the same columns and dtypes (which also records
     ``n_features_in_`` and ``feature_names_in_``); ``y`` is rechunked to ``X``'s
-    row blocks; NaN and inf are found by the statistics pass. A dataframe and series
-    from :func:`read_table` on Parquet come with the arrays pyarrow reads them into
-    (:func:`parquet_arrays`): those are used directly.
+    row blocks; NaN and inf are found by the statistics pass.
     """
-    fast = _from_parquet(X, y)
-    if fast is not None:
-        Xa, ya = fast
-        validate_data(est, _stand_in(X, int(Xa.shape[1])), np.ones(2), reset=reset,
-                      dtype=np.float64, y_numeric=True)
-        if est.batch_size is not None:
-            Xa, ya = Xa.rechunk({0: int(est.batch_size)}), ya.rechunk({0: int(est.batch_size)})
-        persist = est.loss == "huber" or est.batch_size is not None
-        return DaskData(Xa, ya, [str(c) for c in X.columns], persist=persist)
     Xa = _as_array(X, "X")
     if Xa.ndim != 2:
         raise InvalidArgument(f"X: expected a 2-D array, got {Xa.ndim} dimensions", argument="X")
@@ -150,7 +139,8 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
         known = True
     if known:
         if Xa.shape[0] != ya.shape[0]:
-            raise InvalidArgument(f"y: X has {Xa.shape[0]} rows but y has {ya.shape[0]}",
+            raise InvalidArgument(f"y: X has {count(int(Xa.shape[0]), 'row')} but y has "
+                                  f"{int(ya.shape[0])}",
                                   argument="y")
         if est.batch_size is not None:
             Xa = Xa.rechunk({0: int(est.batch_size)})
@@ -309,41 +299,47 @@ def score(est: Any, X: Any, y: Any) -> float:
     return float(1.0 - res / tot)
 
 
-# ------------------------------------------------------------------------- CLI
-def read_table(
-    pattern: str, target: str, features: Sequence[str] | None = None
-) -> tuple[Any, Any]:
-    """Dask dataframe ``X`` and series ``y`` from the CSV or Parquet files ``pattern`` matches.
+def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
+    """R^2, RMSE and the number of rows of ``est``'s predictions of ``y``, in one pass.
 
-    Nothing is read but the schema; dtypes are checked on it.
+    A dataframe ``X`` and series ``y`` are read as one frame (each block once); R^2
+    uses dask's blockwise variance (per-block means and squares, combined stably).
+    R^2 is None for fewer than two rows.
     """
-    import dask.dataframe as dd
-
-    files = sorted(glob.glob(pattern))
-    if not files:
-        raise InvalidArgument(f"path: no file matches {pattern!r}", argument="path")
-    suffix = files[0].rsplit(".", 1)[-1].lower()
-    if suffix == "csv":
-        frame = dd.read_csv(pattern)
-    elif suffix in ("parquet", "pq"):
-        return _read_parquet_table(files, target, features)
+    if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
+        # one array from one frame: read separately, X and y may be cut into different
+        # partitions (dask fuses the small partitions of a one-column read)
+        validate_data(est, _stand_in(X, len(X.columns)), "no_validation", reset=False,
+                      dtype=np.float64)
+        both = X.assign(**{_Y: y}).astype("float64").to_dask_array()
+        Xa, ya = both[:, :-1], both[:, -1]
+        if len(Xa.chunks[1]) > 1:
+            Xa = Xa.rechunk({1: -1})
+        pred = Xa.map_blocks(_predict_block, np.asarray(est.coef_), float(est.intercept_),
+                             drop_axis=1, dtype=np.float64)
     else:
-        raise InvalidArgument(f"path: expected .csv or .parquet files, got {files[0]!r}",
-                              argument="path")
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise InvalidArgument(f"target: no column {target!r} in {pattern}; columns are "
-                              f"{', '.join(columns)}", argument="target")
-    names = [c for c in columns if c != target] if features is None else list(features)
-    missing = [f for f in names if f not in columns]
-    if missing:
-        raise InvalidArgument(f"features: no column {missing[0]!r} in {pattern}; columns are "
-                              f"{', '.join(columns)}", argument="features")
-    _as_array(frame[[*names, target]], pattern)
-    return frame[names], frame[target]
+        pred = predict(est, X)
+        ya = _as_array(y, "y").astype(np.float64)
+        if ya.ndim == 2:
+            ya = ya[:, 0]
+    if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
+        ya = ya.rechunk(pred.chunks)
+    res, var, n = dask.compute(((ya - pred) ** 2).sum(), ya.var(), _da.ones_like(ya).sum())
+    n = int(n)
+    rmse = math.sqrt(float(res) / n) if n else math.nan
+    if n < 2:
+        return None, rmse, n
+    tot = float(var) * n
+    r2 = 1.0 - float(res) / tot if tot > 0 else (1.0 if res == 0 else 0.0)
+    return r2, rmse, n
 
 
+# ------------------------------------------------------------------------- CLI
 # ------------------------------------------------------------------ Parquet by pyarrow
+# Dask arrays straight from pyarrow, one delayed read per file: the path issue 17 asks
+# the GLM fits to read through (measured in benchmarks/bench_dask.py against decoding).
+# ``descend fit --dask`` reads through descend.io.read_dask_table for now.
+
 #: Rows a reading task aims at: a file's row groups are read together up to this many.
 ROWS_PER_TASK = 65_536
 
@@ -445,38 +441,6 @@ def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) 
         ys.append(_da.from_delayed(dask.delayed(_part, pure=True)(pair, 1),
                                    shape=(part.rows,), dtype=np.float64))
     return _da.concatenate(xs, axis=0), _da.concatenate(ys)
-
-
-#: Frames from :func:`read_table` -> the arrays pyarrow reads them into (see :func:`prepare`).
-_PARQUET: dict[int, tuple[Any, Any, Any, Any]] = {}
-
-
-def _read_parquet_table(
-    files: Sequence[str], target: str, features: Sequence[str] | None
-) -> tuple[Any, Any]:
-    """Dask ``X`` and ``y`` over Parquet files read by pyarrow (not ``dd.read_parquet``).
-
-    The frame and series are real (each partition is :func:`_read_parquet`'s block);
-    a fit that receives exactly these two uses the arrays beneath them instead,
-    skipping the frame-to-array conversions.
-    """
-    import dask.dataframe as dd
-
-    parts, names = plan_parquet(files, target, features)
-    Xa, ya = parquet_arrays(parts, names, target)
-    X = dd.from_dask_array(Xa, columns=names)
-    y = dd.from_dask_array(ya, columns=target)
-    key = id(X)
-    _PARQUET[key] = (weakref.ref(X), weakref.ref(y), Xa, ya)
-    weakref.finalize(X, _PARQUET.pop, key, None)
-    return X, y
-
-
-def _from_parquet(X: Any, y: Any) -> tuple[Any, Any] | None:
-    entry = _PARQUET.get(id(X))
-    if entry is None or entry[0]() is not X or entry[1]() is not y:
-        return None
-    return entry[2], entry[3]
 
 
 @contextlib.contextmanager
