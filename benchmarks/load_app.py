@@ -1,7 +1,7 @@
 """Load test of the explorer: concurrent simulated sessions on loopback, Step and Run.
 
 The script starts the server itself (gunicorn, ``--workers`` processes, default 2, or
-Werkzeug's threaded server with ``--workers 1``) on a free port of 127.0.0.1, reads
+waitress, the server of ``descend app``, with ``--workers 1``) on a free port of 127.0.0.1, reads
 the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessions
 (default 50) for ``--seconds`` (default 60). A session loads the page state once, then
 clicks Step (carrying the stores the server sent back, ``state`` and ``drawn``, the key of

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import math
 import secrets
 import time
@@ -19,13 +20,15 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, Patch, State, ctx, no_update
 
 from . import compute, figures, layout, worker
-from .state import DEFAULT, from_query, reduce, to_query
+from .state import DEFAULT, clean, from_query, reconcile, reduce, to_query
 
 __all__ = ["MAX_ROWS", "MAX_UPLOAD_BYTES", "body_for", "event_for", "parse_upload", "register",
            "update"]
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
+
+_LOG = logging.getLogger("descend.app")
 
 _CONTROLS = ["preset", "formula", "x0", "random", "method", "lr-slider", "lr", "policy", "cap",
              "gtol", "ftol", "xtol", "step", "run", "reset", "view", "preset-1d", "upload",
@@ -34,9 +37,13 @@ _PROPS = {"random": "n_clicks", "step": "n_clicks", "run": "n_clicks", "reset": 
           "upload": "contents", "click": "data", "url": "search"}
 
 
-def parse_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
-    """A CSV upload as ``{"data": ...}`` (a sample and the sums), or ``{"error": message}``."""
-    if not contents or "," not in contents:
+def parse_upload(contents: Any, filename: Any) -> dict[str, Any]:
+    """A CSV upload as ``{"data": ...}`` (a sample and the sums), or ``{"error": message}``.
+
+    Rows with a missing or non-finite value are not dropped silently: the upload is
+    refused with the rows named.
+    """
+    if not isinstance(contents, str) or "," not in contents:
         return {"error": "upload: nothing was received"}
     raw = contents.split(",", 1)[1]
     if len(raw) * 3 // 4 > MAX_UPLOAD_BYTES:
@@ -59,11 +66,16 @@ def parse_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
     if len(cols) < 2:
         return {"error": "upload: expected two numeric columns (x, y)"}
     xy = frame[cols[:2]].to_numpy(dtype=np.float64)
-    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    bad = np.flatnonzero(~np.all(np.isfinite(xy), axis=1))
+    if len(bad):
+        rows = ", ".join(str(int(r) + 2) for r in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        return {"error": f"upload: {len(bad):,} row(s) have a missing or non-finite value "
+                         f"(lines {rows} of the file); remove or fill them and upload again"}
     if len(xy) < 2 or float(np.abs(xy).max()) > 1e6:
-        return {"error": "upload: need at least 2 finite rows with |values| <= 1e6"}
+        return {"error": "upload: need at least 2 rows with |values| <= 1e6"}
     keep = np.linspace(0, len(xy) - 1, min(len(xy), compute.SAMPLE)).astype(int)
-    return {"data": {"name": str(filename or "upload.csv")[:80], "x": xy[keep, 0].tolist(),
+    name = filename if isinstance(filename, str) else "upload.csv"
+    return {"data": {"name": name[:80], "x": xy[keep, 0].tolist(),
                      "y": xy[keep, 1].tolist(),
                      "stats": compute._stats(xy[:, 0], xy[:, 1])}}
 
@@ -73,9 +85,10 @@ def event_for(trigger: str | None, values: dict[str, Any], state: dict[str, Any]
     """The reducer events for what triggered the callback (several for a URL load)."""
     v = values.get(trigger or "")
     if trigger in (None, "url"):
-        events: list[dict[str, Any]] = [{"type": "load_url", "query": values.get("url") or ""}]
-        q = from_query(values.get("url") or "")
-        if q["f"] == "custom":
+        query = values.get("url") or ""
+        events: list[dict[str, Any]] = [{"type": "load_url", "query": query}]
+        q = from_query(query if isinstance(query, str) else "")
+        if q["f"] == "custom" and q["formula"]:
             events.append({"type": "set_formula", "text": q["formula"], "source": "url",
                            **_checked(q["formula"])})
         return events
@@ -89,9 +102,11 @@ def event_for(trigger: str | None, values: dict[str, Any], state: dict[str, Any]
             return []
         return [{"type": kind, key: v}]
     if trigger == "lr-slider":
-        return [{"type": "set_lr", "lr": 10.0 ** float(v)}] if v is not None else []
+        e = _float(v)
+        return [{"type": "set_lr", "lr": 10.0 ** min(max(e, -5.0), 1.0)}] if e is not None \
+            else [{"type": "set_lr", "lr": v}]
     if trigger == "formula":
-        text = str(v or "").strip()
+        text = v.strip() if isinstance(v, str) else ""
         return [{"type": "set_formula", "text": text, **_checked(text)}] if text else []
     if trigger in ("cap", "gtol", "ftol", "xtol"):
         return [{"type": "set_option", "name": trigger, "value": v}]
@@ -102,11 +117,19 @@ def event_for(trigger: str | None, values: dict[str, Any], state: dict[str, Any]
     if trigger == "random":
         return [{"type": "set_start", "source": "random", "seed": secrets.randbits(31),
                  "bounds": _random_bounds(state)}]
-    if trigger == "click" and isinstance(v, dict):
-        return [{"type": "set_start", "x0": [v.get("x"), v.get("y")]}]
+    if trigger == "click":
+        if isinstance(v, dict):
+            return [{"type": "set_start", "x0": [v.get("x"), v.get("y")]}]
+        return [{"type": "set_start", "x0": None}]
     if trigger == "upload":
         return [{"type": "upload", **parse_upload(v, values.get("filename"))}]
     return []
+
+
+def _float(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(v) else None
 
 
 def _checked(text: str) -> dict[str, Any]:
@@ -131,12 +154,26 @@ def _latex(prob: compute.Problem | None) -> str:
     return "\n".join(parts)
 
 
+def checked_state(s: dict[str, Any]) -> dict[str, Any]:
+    """``s`` with its custom formula checked in the sandboxed worker (cached): variables,
+    the start's length and the error come from the worker's answer, never from the page."""
+    if s["f"] == "custom":
+        if not s["formula"]:
+            return {**s, "error": "formula: type a function of your variables"}
+        return reconcile(s, _checked(s["formula"]))
+    return s
+
+
 def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, Any]
            ) -> dict[str, Any]:
     """Everything the page shows after ``trigger``, as a plain dict (tested directly)."""
-    s = dict(state or DEFAULT)
+    s = clean(state) if state is not None else dict(DEFAULT)
+    notices = [s["notice"]]
     for ev in event_for(trigger, values, s):
         s = reduce(s, ev)
+        notices.append(s["notice"])
+    s = checked_state(s)
+    s["notice"] = "; ".join(n for n in dict.fromkeys(notices) if n)
     deadline = time.monotonic() + compute.TIME_LIMIT_S
     prob = compute.problem(s)
     rs = compute.runs(s, prob, deadline) if not s.get("error") else []
@@ -189,7 +226,12 @@ def register(app: Dash) -> None:
         trigger = ctx.triggered_id if ctx.triggered_id in _CONTROLS else None
         if trigger is None and state is not None:
             trigger = "url"
-        out = update(state, trigger, values)
+        try:
+            out = update(state, trigger, values)
+        except Exception as exc:  # the last guard: a notice, never an HTTP 500
+            _LOG.exception("explorer: request failed")
+            notice = f"could not do that ({type(exc).__name__}); the page is unchanged"
+            return tuple([no_update] * (len(outputs) - 2) + [notice, no_update])
         s = out["state"]
         view = s["view"]
         body = body_for(out, shown)
@@ -203,19 +245,23 @@ def register(app: Dash) -> None:
 
     @app.callback(Output("download-html", "data"), Input("download-html-button", "n_clicks"),
                   State("state", "data"), prevent_initial_call=True)
-    def _download_html(_: int, state: dict[str, Any] | None) -> dict[str, Any]:
-        s = dict(state or DEFAULT)
+    def _download_html(_: int, state: Any) -> Any:
+        s = checked_state(clean(state))
         prob = compute.problem(s)
-        figs = figures.view_figures(s, prob, compute.runs(s, prob))
+        rs = compute.runs(s, prob) if not s.get("error") else []
+        if not rs:
+            return no_update
+        figs = figures.view_figures(s, prob, rs)
         fig = go.Figure(next(iter(figs.values())))
         return {"content": fig.to_html(include_plotlyjs=True, full_html=True),
                 "filename": f"descend-{s['view']}.html", "type": "text/html"}
 
     @app.callback(Output("download-csv", "data"), Input("download-csv-button", "n_clicks"),
                   State("state", "data"), prevent_initial_call=True)
-    def _download_csv(_: int, state: dict[str, Any] | None) -> dict[str, Any]:
-        s = dict(state or DEFAULT)
-        return {"content": compute.path_csv(compute.runs(s)), "filename": "descend-path.csv",
+    def _download_csv(_: int, state: Any) -> Any:
+        s = checked_state(clean(state))
+        rs = compute.runs(s) if not s.get("error") else []
+        return {"content": compute.path_csv(rs), "filename": "descend-path.csv",
                 "type": "text/csv"}
 
     app.clientside_callback(  # type: ignore[no-untyped-call]

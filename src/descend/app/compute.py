@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from .. import datasets, functions, minimize
+from ..errors import FormulaError
 from ..result import Result, Status
 from ..sweep import verdict
 from . import worker
@@ -138,7 +139,15 @@ def _preset(name: str) -> Problem:
 
 
 def problem(state: Mapping[str, Any]) -> Problem | None:
-    """The state's function, or None while the typed formula has an error."""
+    """The state's function, or None while the typed formula has an error (or the
+    sandboxed worker has not accepted the text: nothing is parsed here before it does)."""
+    try:
+        return _problem(state)
+    except FormulaError:
+        return None
+
+
+def _problem(state: Mapping[str, Any]) -> Problem | None:
     name = state["f"]
     if name == "custom":
         if state.get("error") or not state.get("formula"):
