@@ -25,7 +25,7 @@ from scipy.optimize import minimize as sp_minimize
 from threadpoolctl import threadpool_limits
 
 from descend import GDRegressor
-from descend._kernels import huber_pass
+from descend.linear_model._kernels import huber_pass
 
 
 def _mse(X: np.ndarray, y: np.ndarray, b: float, w: np.ndarray) -> float:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from descend import MultiStartResult, functions, minimize, multistart
+from descend import Minimum, MultiStartResult, cluster_minima, functions, minimize, multistart
 from descend.errors import InvalidArgument, InvalidType
-from descend.multistart import Minimum, cluster_minima
 
 HIMMELBLAU = functions.get("himmelblau")
 

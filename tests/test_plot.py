@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import pytest
 
 from descend import datasets, functions, minimize, plot
-from descend._export import find_browser, session
-from descend._plotting import MAX_POINTS, thin_indices
+from descend._figures.export import find_browser, session
+from descend._figures.grid import MAX_POINTS, thin_indices
 from descend.errors import ExportError, InvalidArgument
 
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from descend import GDRegressor
-from descend import _cli_render as r
 from descend.cli import app
+from descend.cli import render as r
 from descend.errors import InvalidType
 
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 import descend
-from descend import minimize, suggest_lr, sweep
+from descend import minimize, suggest_lr, sweep, verdict
 from descend.errors import InvalidArgument, InvalidType
-from descend.sweep import verdict
 
 
 def test_sweep_on_the_parabola_gives_the_four_verdicts():

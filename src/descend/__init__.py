@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 # Light modules (NumPy only) load now; SymPy, scikit-learn and pandas, which take seconds
 # and hundreds of MB to import, load on first use: a Dask worker running descend's tasks,
-# or a script that only minimizes a callable, needs none of them. (``sweep`` and
-# ``multistart`` are imported here, not lazily: they are also the names of submodules.)
+# or a script that only minimizes a callable, needs none of them.
 from . import datasets as datasets
 from . import errors as errors
 from . import functions as functions
@@ -19,15 +18,19 @@ from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
 from ._minimize import minimize as minimize
-from .multistart import MultiStartResult as MultiStartResult
-from .multistart import multistart as multistart
+from ._multistart import Minimum as Minimum
+from ._multistart import MultiStartResult as MultiStartResult
+from ._multistart import cluster_minima as cluster_minima
+from ._multistart import multistart as multistart
+from ._sweep import VERDICTS as VERDICTS
+from ._sweep import SweepResult as SweepResult
+from ._sweep import suggest_lr as suggest_lr
+from ._sweep import sweep as sweep
+from ._sweep import verdict as verdict
 from .objective import Objective as Objective
 from .result import Intermediate as Intermediate
 from .result import Result as Result
 from .result import Status as Status
-from .sweep import SweepResult as SweepResult
-from .sweep import suggest_lr as suggest_lr
-from .sweep import sweep as sweep
 
 if TYPE_CHECKING:
     from .formula import Formula as Formula
@@ -60,12 +63,15 @@ __all__ = [
     "Formula",
     "GDRegressor",
     "Intermediate",
+    "Minimum",
     "MultiStartResult",
     "Objective",
     "Result",
     "Status",
     "SweepResult",
+    "VERDICTS",
     "__version__",
+    "cluster_minima",
     "datasets",
     "errors",
     "functions",
@@ -78,4 +84,5 @@ __all__ = [
     "schedules",
     "suggest_lr",
     "sweep",
+    "verdict",
 ]

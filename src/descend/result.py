@@ -179,7 +179,7 @@ class Result:
         >>> fig.data[0].name
         'f'
         """
-        from . import plot as _plot
+        from . import _figures as _plot
 
         return _plot.auto(self, **kw)
 

@@ -20,10 +20,9 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from .. import datasets, functions, minimize
+from .. import datasets, functions, minimize, verdict
 from ..errors import FormulaError
 from ..result import Result, Status
-from ..sweep import verdict
 from . import worker
 
 __all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text",

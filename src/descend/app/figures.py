@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .. import _plotting as h
-from .. import _traces as tr
-from .. import plot, sweep
-from ..sweep import suggest_lr
+from .. import plot
+from .._figures import grid as h
+from .._figures import traces as tr
+from .._sweep import suggest_lr, sweep
 from . import compute
 from .compute import LRU, Problem, Run
 

@@ -1,7 +1,7 @@
 r"""``GDRegressor``: linear regression fitted by :func:`descend.minimize`.
 
 The estimator never iterates itself. It builds the loss as a value-and-gradient
-closure (:mod:`descend._losses`), wraps it in an :class:`~descend.objective.Objective`
+closure (:mod:`descend.linear_model._losses`), wraps it in an :class:`~descend.objective.Objective`
 and calls :func:`~descend.minimize`:
 
 * full batch, squared losses: on centred statistics computed once (O(p^2) a step);
@@ -13,7 +13,7 @@ and calls :func:`~descend.minimize`:
   consecutive rows instead of single rows. ``lr="auto"`` decays as
   ``t0 / (1 + epoch / 10)``.
 
-Dask arrays and dataframes go through :mod:`descend._dask` (imported only then):
+Dask arrays and dataframes go through :mod:`descend.linear_model._dask` (imported only then):
 the same statistics, fused passes and batches, added up over the row blocks.
 
 Convergence (``tol``): with ``kappa`` the condition number of the loss's Hessian in
@@ -37,13 +37,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from . import _losses, linesearch, optimizers
-from ._data import check_finite, check_numeric_frame, is_dask
-from ._minimize import minimize
-from ._types import Array
-from .errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
-from .objective import Objective
-from .result import Intermediate, Result, Status
+from .. import linesearch, optimizers
+from .._data import check_finite, check_numeric_frame, is_dask
+from .._minimize import minimize
+from .._types import Array
+from ..errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
+from ..objective import Objective
+from ..result import Intermediate, Result, Status
+from . import _losses
 
 __all__ = ["GDRegressor"]
 
@@ -186,7 +187,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
         ``X`` and ``y`` may be Dask arrays or a Dask dataframe and series chunked
         by rows: they stay lazy and the fit gives the in-memory iterates (see
-        :mod:`descend._dask`).
+        :mod:`descend.linear_model._dask`).
         """
         if is_dask(X) or is_dask(y):
             from . import _dask

@@ -157,7 +157,7 @@ class MultiStartResult:
 
         Keywords go to :func:`descend.plot.auto`.
         """
-        from . import plot as _plot
+        from . import _figures as _plot
 
         return _plot.auto(self, **kw)
 

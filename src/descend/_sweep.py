@@ -107,7 +107,7 @@ class SweepResult:
 
         Keywords go to :func:`descend.plot.auto`.
         """
-        from . import plot as _plot
+        from . import _figures as _plot
 
         return _plot.auto(self, **kw)
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._types import Array
-from .errors import InvalidArgument, InvalidType
-from .objective import Objective, as_objective
+from .._types import Array
+from ..errors import InvalidArgument, InvalidType
+from ..objective import Objective, as_objective
 
 __all__ = [
     "MAX_POINTS",
@@ -124,7 +124,7 @@ def tracks(results: list[Any], labels: Sequence[str] | None = None) -> list[Trac
 
 def catalog_entry(fun: Any, results: Sequence[Any] = ()) -> Any:
     """The catalog :class:`~descend.functions.TestFunction` behind ``fun`` or the results."""
-    from .functions import TestFunction
+    from ..functions import TestFunction
 
     if isinstance(fun, TestFunction):
         return fun

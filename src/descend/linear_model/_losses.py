@@ -15,7 +15,7 @@ row blocks (:func:`gram_stats`): per row ``H = Xc'Xc / n``, ``q = Xc'yc / n``,
 
 which is the mean of squared residuals exactly (the cross term vanishes after
 centring), so each step costs O(p^2) and the iterates are those of plain gradient
-descent on the data. Huber goes through :func:`descend._kernels.huber_pass`.
+descent on the data. Huber goes through :func:`descend.linear_model._kernels.huber_pass`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._types import Array
+from .._types import Array
 
 Eval = Callable[[Array], tuple[float, Array]]
 _BLOCK = 4096
@@ -191,8 +191,8 @@ def huber_from_pass(
 ) -> Eval:
     """The Huber closure on ``sums(w, c) = (sum psi_i x_i, sum psi_i, sum rho_i)``.
 
-    ``sums`` is :func:`descend._kernels.huber_pass` over all rows, in memory or added
-    up over the row blocks of a Dask array (:mod:`descend._dask`).
+    ``sums`` is :func:`descend.linear_model._kernels.huber_pass` over all rows, in memory or added
+    up over the row blocks of a Dask array (:mod:`descend.linear_model._dask`).
     """
     s, m, fi = sc.scale, sc.shift, sc.fit_intercept
     pen = 2.0 * alpha / s**2
@@ -244,7 +244,7 @@ def on_rows(
 class LocalData:
     """In-memory ``(X, y)`` behind the few operations the estimator fits through.
 
-    :class:`descend._dask.DaskData` offers the same ones over the row blocks of a
+    :class:`descend.linear_model._dask.DaskData` offers the same ones over the row blocks of a
     Dask collection: ``n``, ``blocked``, ``stats()``, ``take(rows)``, ``huber(...)``
     and ``on_rows(...)``.
     """

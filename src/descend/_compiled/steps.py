@@ -16,7 +16,7 @@ from typing import Any
 
 from numba import njit
 
-from .stopping import DIVERGENCE_FACTOR
+from ..stopping import DIVERGENCE_FACTOR
 
 __all__ = ["finish", "settle", "start"]
 

@@ -23,10 +23,11 @@ try:  # typer >= 0.22 carries its own copy of click
 except ImportError:  # pragma: no cover
     from click import exceptions as _cx  # type: ignore[no-redef,unused-ignore]
 
-from . import __version__, _demo
-from . import _cli_render as r
-from ._files import atomic_path, atomic_write
-from .errors import DescendError, InvalidArgument
+from .. import __version__
+from .._files import atomic_path, atomic_write
+from .._tutorials import demo as _demo
+from ..errors import DescendError, InvalidArgument
+from . import render as r
 
 #: Ctrl-C and refused prompts (``typer.Abort``; click's ``Abort`` on older Typer).
 _ABORT: type[BaseException] = vars(typer).get("Abort") or vars(_cx)["Abort"]
@@ -108,7 +109,7 @@ def _root(
 
 
 def _write_gallery(out: Path) -> None:
-    from . import plot
+    from .. import plot
 
     with r.progress("writing figures", None) as update:
         paths = plot.gallery(out, progress=update)
@@ -168,7 +169,7 @@ _NAME = Annotated[str, typer.Argument(
 def _resolve(fun: str, x0: list[float] | None, variables: str | None
              ) -> tuple[Any, list[float], Any]:
     """FORMULA_OR_NAME -> (what minimize takes, x0, variables)."""
-    from . import functions
+    from .. import functions
 
     key = fun.strip().lower().replace("-", "_").replace(" ", "_")
     if key in functions.names():
@@ -224,7 +225,7 @@ def minimize(
 
     Example: descend minimize "x**2 + y**2" --x0 6,-3 --lr 0.001 --max-iter 5000 --log-every 500
     """
-    from ._minimize import minimize as _minimize
+    from .._minimize import minimize as _minimize
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
@@ -255,7 +256,7 @@ def functions_cmd(as_json: _JSON = False) -> None:
 
     Example: descend functions --json
     """
-    from . import functions
+    from .. import functions
 
     entries = [functions.get(n) for n in functions.names()]
     if as_json:
@@ -288,7 +289,7 @@ def sweep(
 
     Example: descend sweep "x**2" --x0 3 --lr 0.001,0.1,0.9,1.1
     """
-    from .sweep import sweep as _sweep
+    from .._sweep import sweep as _sweep
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
@@ -329,8 +330,8 @@ def multistart(
 
     Example: descend multistart himmelblau --starts 1000 --bounds -5,5,-5,5 --seed 0
     """
-    from . import functions
-    from .multistart import multistart as _multistart
+    from .. import functions
+    from .._multistart import multistart as _multistart
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     key = formula.strip().lower().replace("-", "_").replace(" ", "_")
@@ -404,7 +405,7 @@ def fit(
     Example: descend fit data.csv --target y --compare --save model.json;
     descend fit 'data/*.parquet' --target y --dask --workers 4
     """
-    from .linear_model import GDRegressor
+    from ..linear_model import GDRegressor
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     r.check_output(save, "--save", (".json",))
@@ -419,14 +420,14 @@ def fit(
     model = GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,
                         fit_intercept=not no_intercept, batch_size=batch_size)
     if dask:
-        from . import _dask
+        from ..linear_model import _dask
 
         X, y = _dask.read_table(str(data), target, r.names_list(features, "--features"))
         with _dask.connect(scheduler, workers, memory_limit), r.warnings_as_lines(), \
                 r.progress(f"fitting {data.name} on Dask ({unit})", max_iter) as update:
             model.set_params(callback=_advance(update)).fit(X, y)
     else:
-        from .io import read_table
+        from ..io import read_table
 
         with r.spinner(f"reading {data.name}"):
             X, y = read_table(data, target, r.names_list(features, "--features"))
@@ -542,7 +543,7 @@ def app_cmd(
         typer.echo("error: the explorer needs the 'app' extra: pip install 'descend[app]'",
                    err=True)
         raise typer.Exit(1)
-    from .app import serve
+    from ..app import serve
 
     typer.echo(f"descend explorer at http://{host}:{port} (Ctrl+C to stop)")
     serve(host=host, port=port, workers=workers)

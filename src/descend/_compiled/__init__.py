@@ -28,7 +28,7 @@ Compiling costs 1.5-2 s per expression (the first in a process more, numba start
 up), so the compiled path is taken when the kernel for the expression is already
 compiled in this process, or when the work ``K * max_iter`` reaches :data:`THRESHOLD`
 point-steps; :func:`prepare` compiles ahead of time. The formula-free parts of the
-loop are in :mod:`descend._compiled_steps`, compiled once and cached on disk. Kernels are
+loop are in :mod:`descend._compiled.steps`, compiled once and cached on disk. Kernels are
 kept per expression and variables (the last :data:`CACHE_SIZE`). Runs are split over
 threads (numba ``nogil``), at most ``NUMBA_NUM_THREADS``.
 
@@ -50,14 +50,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .result import Status
-from .stopping import CODES, Criteria
+from ..result import Status
+from ..stopping import CODES, Criteria
 
 if TYPE_CHECKING:
-    from ._minimize import Run
-    from .formula import Formula
-    from .objective import Objective
-    from .optimizers import Optimizer
+    from .._minimize import Run
+    from ..formula import Formula
+    from ..objective import Objective
+    from ..optimizers import Optimizer
 
 __all__ = [
     "CACHE_SIZE", "CATALOG", "ENV", "THRESHOLD", "disabled", "formula_of", "prepare", "try_run",
@@ -102,9 +102,9 @@ def disabled() -> bool:
 
 def formula_of(objective: Objective) -> Formula | None:
     """The formula whose exact gradient ``objective`` evaluates, or None."""
-    from .errors import FormulaError, InvalidArgument
-    from .formula import Formula
-    from .functions import TestFunction
+    from ..errors import FormulaError, InvalidArgument
+    from ..formula import Formula
+    from ..functions import TestFunction
 
     src = objective.source
     if objective.finite_differences or not objective.vectorized:
@@ -151,7 +151,7 @@ def prepare(fun: Any, dim: int | None = None) -> float | None:
     Returns the seconds it took (0.0 when it was already compiled), or None when the
     function cannot take the compiled path (``DESCEND_NO_COMPILE`` is ignored here).
     """
-    from .objective import as_objective
+    from ..objective import as_objective
 
     objective = as_objective(fun)
     if dim is not None:
@@ -192,7 +192,7 @@ def try_run(
     *, force: bool = False,
 ) -> Run | None:
     """The compiled run of ``run_batch(..., record=False)``, or None for the NumPy loop."""
-    from .linesearch import Fixed
+    from ..linesearch import Fixed
 
     if disabled() or type(policy) is not Fixed:
         return None
@@ -218,7 +218,7 @@ def try_run(
 
 
 def _gd_code() -> Any:
-    from .optimizers import gd
+    from ..optimizers import gd
 
     return gd().update.__code__
 
@@ -230,7 +230,7 @@ def _run(
     kernel: Callable[..., Any], objective: Objective, x0: Any, t: Any, crit: Criteria,
     method: str,
 ) -> Run:
-    from ._minimize import Run, _curvature
+    from .._minimize import Run, _curvature
 
     k_runs, p = x0.shape
     x = np.array(x0, dtype=np.float64, order="C", copy=True)
@@ -347,7 +347,7 @@ def _functions(formula: Formula) -> tuple[Callable[..., Any], Callable[..., Any]
 def _build(formula: Formula) -> Callable[..., Any]:
     from numba import njit
 
-    from . import _compiled_steps as steps
+    from . import steps
 
     value_py, grad_py = _functions(formula)
     space: dict[str, Any] = {
@@ -385,7 +385,7 @@ def _kernel_text(p: int) -> str:
     each run stopped (``max_iter`` for those that did not), for ``nfev``; ``xd``, ``gd``
     the point and gradient that made a run diverge. Runs go in
     blocks of ``_BLOCK``, the state of those still going in the columns of ``cur`` (see
-    :mod:`descend._compiled_steps`). A step is ``advance``, one pass over them that
+    :mod:`descend._compiled.steps`). A step is ``advance``, one pass over them that
     writes ``new`` (no branch: it vectorizes where the formula allows) and counts the
     runs that stop or diverge; only when some do, ``settle`` deals with those.
     ``advance_g`` is the same pass without the ``ftol`` and ``xtol`` tests (twice as

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from . import _plotting as h
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
+from . import grid as h
 
 COLORS = ("#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880")
 LAYOUT: dict[str, Any] = {

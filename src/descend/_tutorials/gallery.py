@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from . import _export, datasets, functions, plot
-from . import _traces as tr
-from ._minimize import minimize
-from .errors import InvalidArgument
-from .sweep import sweep as run_sweep
+from .. import _figures as plot
+from .. import datasets, functions
+from .._figures import export as _export
+from .._figures import traces as tr
+from .._minimize import minimize
+from .._sweep import sweep as run_sweep
+from ..errors import InvalidArgument
 
 __all__ = ["figures", "write"]
 

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
 
 __all__ = [
     "PLOT_SUFFIXES",
@@ -190,7 +190,7 @@ def save_plot(obj: Any, path: Path) -> None:
     The format follows the suffix: ``.html`` (self-contained), or ``.png``/``.svg``/``.pdf``
     (these need kaleido and a Chromium). The write is atomic.
     """
-    from . import plot
+    from .. import plot
 
     plot.save(plot.auto(obj), path)
 
@@ -297,7 +297,7 @@ def read_frame(path: Path) -> Any:
     """A .csv or .parquet file as a DataFrame; unreadable files are a DataError."""
     import pandas as pd
 
-    from .errors import DataError
+    from ..errors import DataError
 
     suffix = path.suffix.lower()
     try:
@@ -311,8 +311,8 @@ def read_frame(path: Path) -> Any:
 
 def numeric_columns(frame: Any, names: Sequence[str], path: Path) -> Any:
     """The columns ``names`` of ``frame`` as a float array; checks they exist and are numbers."""
-    from ._data import check_finite, check_numeric_frame
-    from .errors import DataError
+    from .._data import check_finite, check_numeric_frame
+    from ..errors import DataError
 
     missing = [n for n in names if n not in frame.columns]
     if missing:

@@ -1,8 +1,8 @@
-"""The functions Dask workers run for :mod:`descend._dask`, and nothing else.
+"""The functions Dask workers run for :mod:`descend.linear_model._dask`, and nothing else.
 
 Kept apart so that a worker unpickling a task imports NumPy and
-:mod:`descend._losses` only (not scikit-learn, SymPy, pandas' I/O or numba, which
-:mod:`descend._dask` and the package's other modules bring): an idle worker stays
+:mod:`descend.linear_model._losses` only (not scikit-learn, SymPy, pandas' I/O or numba, which
+:mod:`descend.linear_model._dask` and the package's other modules bring): an idle worker stays
 small, which matters under a tight ``memory_limit`` (Dask pauses a worker past 80 %).
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .._types import Array
 from . import _losses
-from ._types import Array
 
 
 def _aligned(a: Any, ndim: int) -> Array:

@@ -14,12 +14,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import _plotting as h
-from . import _traces as tr
-from ._types import Array
-from .errors import InvalidArgument, InvalidType
+from .._types import Array
+from ..errors import InvalidArgument, InvalidType
+from . import grid as h
+from . import traces as tr
 
-__all__ = ["animate", "fit_line", "lr_comparison", "regression_landscape", "tangent_1d"]
+__all__ = [
+    "add_curve_path", "curve_view", "fit_line", "lr_comparison", "regression_landscape",
+    "tangent_1d",
+]
 
 
 def _xy(x: Any, y: Any) -> tuple[Array, Array]:
@@ -168,7 +171,7 @@ def regression_landscape(x: Any, y: Any, model: Any) -> go.Figure:
     return fig
 
 
-def _curve_view(obj: Any, ts: Sequence[h.Track], entry: Any) -> tuple[h.Box, Array, Array]:
+def curve_view(obj: Any, ts: Sequence[h.Track], entry: Any) -> tuple[h.Box, Array, Array]:
     if entry is not None and entry.dim != 1:
         entry = None
     box = h.view_box(1, None, entry, ts)
@@ -176,7 +179,7 @@ def _curve_view(obj: Any, ts: Sequence[h.Track], entry: Any) -> tuple[h.Box, Arr
     return box, xs, h.grid_values(obj, [xs])
 
 
-def _add_curve_path(fig: go.Figure, obj: Any, t: h.Track, box: h.Box, i: int,
+def add_curve_path(fig: go.Figure, obj: Any, t: h.Track, box: h.Box, i: int,
                     **ref: Any) -> Array:
     pts = t.path[h.thin_indices(len(t.path))]
     cut = False
@@ -222,9 +225,9 @@ def tangent_1d(fun: Any, result: Any) -> go.Figure:
             f"result: tangent_1d draws runs in one variable, got {ts[0].path.shape[1]}",
             argument="result",
         )
-    box, xs, ys = _curve_view(obj, ts, h.catalog_entry(fun, [result]))
+    box, xs, ys = curve_view(obj, ts, h.catalog_entry(fun, [result]))
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name="f", line={"color": "#636EFA"}))
-    pts = _add_curve_path(fig, obj, ts[0], box, 0)
+    pts = add_curve_path(fig, obj, ts[0], box, 0)
     pts = pts[h.thin_indices(len(pts), 40)]
     if len(pts):
         fx, g = obj.values(pts), obj.gradients(pts)[:, 0]
@@ -287,13 +290,13 @@ def lr_comparison(sweep_result: Any) -> go.Figure:
     obj = h.resolve_objective(None, results)
     one_d = obj is not None and ts[0].path.shape[1] == 1
     if one_d:
-        box, xs, ys = _curve_view(obj, ts, h.catalog_entry(None, results))
+        box, xs, ys = curve_view(obj, ts, h.catalog_entry(None, results))
     for i, t in enumerate(ts):
         ref = {"row": i // cols + 1, "col": i % cols + 1}
         if one_d:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="f", showlegend=False,
                                      line={"color": "#636EFA"}), **ref)
-            _add_curve_path(fig, obj, t, box, i, **ref)
+            add_curve_path(fig, obj, t, box, i, **ref)
         else:
             idx = h.thin_indices(len(t.values))
             keep = idx[np.isfinite(t.values[idx])]
@@ -302,77 +305,4 @@ def lr_comparison(sweep_result: Any) -> go.Figure:
             if t.diverged and len(keep):
                 tr.diverged_note(fig, t, float(keep[-1]), float(t.values[keep[-1]]), **ref)
     fig.update_layout(**tr.LAYOUT, title="learning rates compared", showlegend=False)
-    return fig
-
-
-def animate(results: Any, fun: Any = None, max_frames: int = 100) -> go.Figure:
-    """The runs step by step: Plotly frames with Play/Pause buttons and a slider.
-
-    Over the contour for two variables, over the curve for one.
-
-    Parameters
-    ----------
-    results : Result or list of Result
-    fun : optional
-        The function (None: from the Result).
-    max_frames : int
-        Most frames (iterations are sampled evenly, first and last kept).
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-
-    Examples
-    --------
-    >>> from descend import minimize
-    >>> fig = animate(minimize("x**2 + 2*y**2", [2.0, 1.0], lr=0.1, max_iter=30))
-    >>> len(fig.frames) > 1, [b.label for b in fig.layout.updatemenus[0].buttons]
-    (True, ['Play', 'Pause'])
-    """
-    rs = h.as_results(results)
-    if not rs:
-        raise InvalidArgument("results: nothing to animate", argument="results")
-    ts = h.tracks(rs)
-    p = ts[0].path.shape[1]
-    if p == 2:
-        from .plot import contour
-
-        fig = contour(fun, paths=rs)
-        box: h.Box = (tuple(fig.layout.xaxis.range), tuple(fig.layout.yaxis.range))
-    elif p == 1:
-        obj = tr.need_objective(h.resolve_objective(fun, rs), "animate")
-        box, xs, ys = _curve_view(obj, ts, h.catalog_entry(fun, rs))
-        fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name="f"))
-        for i, t in enumerate(ts):
-            _add_curve_path(fig, obj, t, box, i)
-        fig.update_layout(**tr.LAYOUT, title="f")
-        fig.update_xaxes(range=list(box[0]))
-    else:
-        raise InvalidArgument(f"results: animate draws runs in 1 or 2 variables, got {p}",
-                              argument="results")
-    names = {t.label for t in ts}
-    where = [k for k, d in enumerate(fig.data) if d.name in names and d.mode == "lines+markers"]
-    drawn = [np.column_stack([fig.data[k].x, fig.data[k].y]) for k in where]
-    longest = max(len(d) for d in drawn)
-    steps = h.thin_indices(longest, max_frames)
-    frames = []
-    for s in steps:
-        data = [go.Scatter(x=d[: s + 1, 0], y=d[: s + 1, 1]) for d in drawn]
-        frames.append(go.Frame(data=data, traces=where, name=str(int(s))))
-    fig.frames = frames
-    for k, d in zip(where, drawn, strict=True):
-        fig.data[k].x, fig.data[k].y = d[:1, 0], d[:1, 1]
-    play = {"frame": {"duration": 60, "redraw": False}, "fromcurrent": True,
-            "transition": {"duration": 0}}
-    pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}
-    fig.update_layout(
-        updatemenus=[{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.08,
-                      "xanchor": "left", "direction": "left",
-                      "buttons": [{"label": "Play", "method": "animate", "args": [None, play]},
-                                  {"label": "Pause", "method": "animate",
-                                   "args": [[None], pause]}]}],
-        sliders=[{"currentvalue": {"prefix": "step "}, "x": 0.15, "len": 0.85, "y": -0.02,
-                  "steps": [{"label": str(int(s)), "method": "animate",
-                             "args": [[str(int(s))], pause]} for s in steps]}],
-    )
     return fig

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import datasets, functions
-from ._minimize import minimize
+from .. import datasets, functions
+from .._minimize import minimize
 
 Echo = Callable[[str], None]
 

@@ -2,15 +2,15 @@ r"""Dask statistics and gradient passes for :class:`~descend.linear_model.GDRegr
 
 The only module that imports dask; :mod:`descend.linear_model` imports it when a Dask
 collection arrives. :class:`DaskData` offers the operations of
-:class:`descend._losses.LocalData` over the row blocks of ``X`` and ``y``, so the
+:class:`descend.linear_model._losses.LocalData` over the row blocks of ``X`` and ``y``, so the
 estimator, its formulas and :func:`descend.minimize` stay the same:
 
 * ``stats()``: one pass, one task per block returning
-  :func:`~descend._losses.shifted_sums` about the first block's means (the shift the
+  :func:`~descend.linear_model._losses.shifted_sums` about the first block's means (the shift the
   in-memory pass uses), added up by a tree reduction; the same tasks flag blocks
   holding NaN or inf, so validation costs no extra read;
 * ``huber(...)``: each gradient sends the parameters to the blocks (persisted on
-  the workers), runs :func:`~descend._kernels.huber_pass` on each and adds the
+  the workers), runs :func:`~descend.linear_model._kernels.huber_pass` on each and adds the
   small partial sums here;
 * ``on_rows(...)``: a mini-batch is one row block, evaluated where it lives.
 
@@ -34,6 +34,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
+from .._data import check_finite, is_dask
+from .._types import Array
+from ..errors import DataError, InvalidArgument, InvalidType
 from . import _losses
 from ._dask_tasks import (
     _add,
@@ -46,9 +49,6 @@ from ._dask_tasks import (
     _rows_block,
     _take,
 )
-from ._data import check_finite, is_dask
-from ._types import Array
-from .errors import DataError, InvalidArgument, InvalidType
 
 __all__ = ["DaskData", "connect", "predict", "prepare", "read_table", "score"]
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError, InvalidArgument, InvalidType
+from .._files import atomic_write
+from ..errors import ExportError, InvalidArgument, InvalidType
 
 __all__ = ["FORMATS", "find_browser", "save", "session"]
 
@@ -142,20 +142,5 @@ def save(
         w = int(width or fig.layout.width or 800)
         h = int(height or fig.layout.height or 600)
         data = _image_bytes(fig, target, suffix[1:], w, h, scale)
-    _atomic_write(target, data)
+    atomic_write(target, data)
     return target
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -1,0 +1,33 @@
+"""Linear models fitted by gradient descent, as scikit-learn estimators.
+
+``_regressor``   GDRegressor: builds the loss and runs the loop
+``_losses``      the losses: value, gradient and curvature from sufficient statistics or a pass
+``_kernels``     the fused gradient passes (numba)
+``_dask``        the same passes over Dask blocks (imported only for Dask input)
+``_dask_tasks``  what a Dask worker runs (NumPy only, so workers stay small)
+
+The estimators load lazily: a Dask worker that imports ``_dask_tasks`` must not pull
+in scikit-learn.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._regressor import GDRegressor as GDRegressor
+
+_LAZY = {"GDRegressor": "._regressor"}
+
+__all__ = ["GDRegressor"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'descend.linear_model' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
