@@ -53,7 +53,7 @@ def test_clean_clamps_every_field_like_typed_input():
               "unknown": "x" * 10_000, "clicks": "abc"}
     s = clean(forged)
     assert s["methods"] == ["gd"] and s["cap"] == s["it"] == MAX_ITER_CAP
-    assert s["lr"] == DEFAULT["lr"] and s["view"] == "contour" and s["p1d"] == "too_large"
+    assert s["lr"] == DEFAULT["lr"] and s["view"] == "contour" and s["p1d"] == DEFAULT["p1d"]
     assert s["policy"] == "fixed" and s["gtol"] is None and s["x0"] == [-1.2, 1.0]
     assert s["data"] is None and "unknown" not in s and s["clicks"] == 0
     for key in ("methods", "cap", "lr", "view", "x0", "data"):
@@ -68,9 +68,12 @@ def test_clean_clamps_every_field_like_typed_input():
 def test_data_in_the_state_is_checked_like_an_upload():
     good = callbacks.parse_upload(_csv("x,y\n0,1\n1,3\n2,5\n"), "a.csv")["data"]
     assert clean({**DEFAULT, "data": good})["data"] == good
-    for bad in ({**good, "x": good["x"][:2]}, {**good, "stats": [3, 1, 3, -1, 0, 0]},
-                {**good, "stats": [10**9, 1, 3, 2, 0, 0]}, {**good, "x": ["a", 1, 2]},
-                {**good, "y": [1, 2, float("inf")]}, "text", [1, 2]):
+    for bad in ({**good, "cols": [good["cols"][0][:2], good["cols"][1]]},
+                {**good, "m2": [[-1, 0], [0, 1]]}, {**good, "n": 10**9},
+                {**good, "cols": [["a", 1, 2], [1, 2, 3]]}, {**good, "xi": 0, "yi": 0},
+                {**good, "cols": [[1, 2, 3], [1, 2, float("inf")]]}, {**good, "xi": True},
+                {**good, "columns": ["x"] * 13}, {**good, "m2": [[1, 2], [3, 4]]},
+                "text", [1, 2]):
         assert clean({**DEFAULT, "data": bad})["data"] is None
 
 

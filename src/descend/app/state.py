@@ -14,6 +14,7 @@ sandboxed worker before anything parses it in the server.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -21,11 +22,29 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from .. import functions, optimizers
+from .. import datasets, functions, optimizers
 
 __all__ = [
-    "DEFAULT", "MAX_ITER_CAP", "MAX_QUERY", "METHODS", "POLICIES", "PRESETS", "PRESETS_1D",
-    "VIEWS", "clean", "from_query", "reduce", "to_query",
+    "CHOICES",
+    "DEFAULT",
+    "FLAGS",
+    "HYPER",
+    "MAX_ITER_CAP",
+    "MAX_QUERY",
+    "METHODS",
+    "PARAMS",
+    "POLICIES",
+    "PRESETS",
+    "PRESETS_1D",
+    "PRESETS_1D_VERDICT",
+    "VIEWS",
+    "clean",
+    "data_xy",
+    "from_query",
+    "preset_1d_fraction",
+    "reduce",
+    "to_query",
+    "view_for",
 ]
 
 MAX_ITER_CAP = 100_000
@@ -33,37 +52,104 @@ MAX_QUERY = 4096  #: longest URL query read (characters)
 MAX_FORMULA = 1000  #: longest formula text kept (the parser's own limit)
 MAX_VARIABLES = 16
 MAX_SAMPLE = 2000  #: most data points the state carries (a sample of the upload)
+MAX_COLUMNS = 12  #: most numeric columns of an upload
+MAX_CELLS = 4000  #: most numbers in the state's sample (rows x columns)
 MAX_ROWS = 100_000  #: most rows of an upload
 MAX_ABS = 1e6  #: largest magnitude of a start coordinate or a data value
 LR_MIN, LR_MAX = 1e-5, 10.0
 METHODS = tuple(optimizers.names())
 POLICIES = ("fixed", "backtracking", "bb", "auto")
-VIEWS = ("contour", "surface", "loss", "tangent", "regression", "sweep")
-PRESETS = (*functions.names(), "regression")
-#: seed 003's step sizes, as fractions of 2 / L of the slope-only quadratic loss
-PRESETS_1D: dict[str, float] = {"too_small": 0.01, "good": 0.35, "too_large": 0.9,
+VIEWS = ("contour", "surface", "loss", "tangent", "regression", "sweep", "basins")
+#: the catalog, then the tutorials' own: the line fit over (intercept, slope) and the
+#: slope-only loss (one variable)
+PRESETS = (*functions.names(), "regression", "slope")
+#: the slope view's step sizes, as fractions of the largest stable step 2 / L; "too
+#: small" is worked out from the cap (see :func:`preset_1d_fraction`)
+PRESETS_1D: dict[str, float] = {"too_small": 0.0, "good": 0.35, "too_large": 0.9,
                                 "diverging": 1.25}
+#: the verdict of :func:`descend.verdict` each preset earns on the slope-only loss
+PRESETS_1D_VERDICT = {"too_small": "too_small", "good": "good", "too_large": "oscillating",
+                      "diverging": "diverged"}
 _LR: dict[str, float] = {"paraboloid": 0.1, "rosenbrock": 0.001, "regression": 0.02,
                          "himmelblau": 0.01, "beale": 0.001, "booth": 0.02}
+#: numeric settings: (lowest, highest, default, whole number)
+PARAMS: dict[str, tuple[float, float, float, bool]] = {
+    "beta": (0.0, 0.999, 0.9, False),     # momentum and nesterov
+    "b1": (0.0, 0.999, 0.9, False),       # adam
+    "b2": (0.5, 0.99999, 0.999, False),   # adam
+    "c": (1e-6, 0.5, 1e-4, False),        # Armijo constant: backtracking and bb
+    "shrink": (0.1, 0.9, 0.5, False),     # backtracking
+    "speed": (1, 1000, 30, True),         # iterations per second while playing
+    "batch": (1, 1000, 10, True),         # rows per mini-batch (fitting a line)
+    "grid": (8, 40, 24, True),            # starts per side (basins)
+    "sx": (0, 15, 0, True),               # the slice's variables (3 or more)
+    "sy": (0, 15, 1, True),
+}
+#: settings that change the runs: moving one shows the whole new path
+HYPER = ("beta", "b1", "b2", "c", "shrink")
+CHOICES: dict[str, tuple[str, ...]] = {"log": ("auto", "on", "off"),
+                                       "aspect": ("equal", "auto")}
+FLAGS: dict[str, bool] = {"forces": True, "mb": False}
 
 DEFAULT: dict[str, Any] = {
     "f": "rosenbrock", "formula": "", "error": "", "x0": [-1.2, 1.0], "methods": ["gd"],
     "lr": 0.001, "policy": "fixed", "it": 0, "cap": 1000, "gtol": 1e-6, "ftol": None,
-    "xtol": None, "view": "contour", "p1d": "too_large", "data": None, "variables": ["x", "y"],
+    "xtol": None, "view": "contour", "p1d": "good", "data": None, "variables": ["x", "y"],
     "notice": "", "clicks": 0,
+    **{k: v[2] for k, v in PARAMS.items()}, **{k: v[0] for k, v in CHOICES.items()},
+    **FLAGS, "xcol": "", "ycol": "",
 }
+
+
+@functools.lru_cache(maxsize=1)
+def _slope_lipschitz() -> float:
+    """``L = 2 mean(x^2)`` of the slope view's loss on :func:`descend.datasets.slope_line`."""
+    x, _ = datasets.slope_line()
+    return float(2.0 * (x @ x) / x.size)
+
+
+def preset_1d_fraction(name: str, cap: int) -> float:
+    """The step of a slope-view preset as a fraction of 2 / L.
+
+    On a quadratic, plain gradient descent with step ``a * 2/L`` shrinks the distance
+    to the minimum by ``|1 - 2a|`` per step: "good" (0.35) goes straight in, "too large"
+    (0.9) overshoots every step and still converges, "diverging" (1.25) grows. "Too
+    small" is chosen so that after ``cap`` steps 10 % of the way is still left.
+    """
+    if name == "too_small":
+        return float((1.0 - 0.1 ** (1.0 / max(int(cap), 1))) / 2.0)
+    return PRESETS_1D.get(name, 0.35)
 
 
 def _start(name: str) -> list[float]:
     if name == "regression":
         return [0.0, 0.0]
+    if name == "slope":
+        return [0.0]
     return [float(v) for v in functions.get(name).x0]
 
 
 def _variables(name: str) -> list[str]:
     if name == "regression":
         return ["intercept", "slope"]
+    if name == "slope":
+        return ["slope"]
     return list(functions.get(name).variables)
+
+
+def view_for(view: str, f: str, p: int) -> tuple[str, str]:
+    """The view to show for ``view`` asked with function ``f`` of ``p`` variables, and
+    why it differs ("" when it does not): never a silent substitution."""
+    if view == "regression" and f != "regression":
+        return "contour" if p != 1 else "tangent", ("fitting a line works on the regression "
+                                                    "function: pick it, or its tab")
+    if view == "tangent" and p != 1:
+        return "contour", "the slope view draws functions of one variable"
+    if view in ("contour", "surface", "basins") and p == 1:
+        return "tangent", f"the {view} needs two variables: showing the curve of this one"
+    if view == "basins" and p != 2:
+        return "contour", "the basins view needs exactly two variables"
+    return view, ""
 
 
 def _float(value: Any) -> float | None:
@@ -100,6 +186,15 @@ def _int(value: Any, lo: int, hi: int) -> int | None:
     return min(max(int(v), lo), hi)
 
 
+def _number(value: Any, lo: float, hi: float, whole: bool) -> float | int | None:
+    """``value`` clamped to [lo, hi] (a whole number when ``whole``); None if not a number."""
+    v = _float(value)
+    if v is None:
+        return None
+    v = min(max(v, lo), hi)
+    return round(v) if whole else v
+
+
 def _point(value: Any, p: int) -> list[float] | None:
     if isinstance(value, str):
         if len(value) > 40 * max(p, 1):
@@ -121,26 +216,63 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}\Z")
 
 
 def _data(value: Any) -> dict[str, Any] | None:
-    """Uploaded data as the state carries it, checked like an upload; None if it is not."""
+    """Uploaded data as the state carries it, checked like an upload; None if it is not.
+
+    ``columns`` (2 to 12 names), ``cols`` (a sample of each column, at most
+    :data:`MAX_CELLS` numbers in all), ``n`` rows in the file, each column's ``mean`` and
+    the matrix ``m2`` of mean products over all rows, and the columns in use as x and y
+    (``xi``, ``yi``).
+    """
     if not isinstance(value, dict):
         return None
-    x, y, stats = value.get("x"), value.get("y"), value.get("stats")
-    if not (isinstance(x, list) and isinstance(y, list) and isinstance(stats, list)):
+    names, cols, mean, m2 = (value.get(k) for k in ("columns", "cols", "mean", "m2"))
+    if not (isinstance(names, list) and 2 <= len(names) <= MAX_COLUMNS
+            and all(isinstance(v, str) and len(v) <= 40 for v in names)):
         return None
-    if not 2 <= len(x) == len(y) <= MAX_SAMPLE or len(stats) != 6:
+    c = len(names)
+    if not (isinstance(cols, list) and len(cols) == c and all(isinstance(v, list) for v in cols)
+            and isinstance(mean, list) and len(mean) == c and isinstance(m2, list)
+            and len(m2) == c and all(isinstance(r, list) and len(r) == c for r in m2)):
         return None
-    xs, ys, st = [_float(v) for v in x], [_float(v) for v in y], [_float(v) for v in stats]
-    if any(v is None or abs(v) > MAX_ABS for v in (*xs, *ys)) or any(v is None for v in st):
+    rows = len(cols[0])
+    if not (2 <= rows <= MAX_SAMPLE and rows * c <= MAX_CELLS
+            and all(len(v) == rows for v in cols)):
         return None
-    n, sx, sy, sxx, sxy, syy = (float(v) for v in st if v is not None)
-    if not (2 <= n <= MAX_ROWS and n == int(n) and abs(sx) <= MAX_ABS and abs(sy) <= MAX_ABS
-            and 0 <= sxx <= MAX_ABS**2 and 0 <= syy <= MAX_ABS**2
-            and abs(sxy) <= MAX_ABS**2 and sxx >= sx * sx * (1 - 1e-9) - 1e-300):
+    sample = [[_float(v) for v in col] for col in cols]
+    if any(v is None or abs(v) > MAX_ABS for col in sample for v in col):
+        return None
+    mu = [_float(v) for v in mean]
+    mm = [[_float(v) for v in r] for r in m2]
+    n = _float(value.get("n"))
+    if (n is None or not 2 <= n <= MAX_ROWS or n != int(n)
+            or any(v is None or abs(v) > MAX_ABS for v in mu)
+            or any(v is None or abs(v) > MAX_ABS**2 for r in mm for v in r)):
+        return None
+    mus = [float(v) for v in mu if v is not None]
+    mms = [[float(v) for v in r if v is not None] for r in mm]
+    for i in range(c):
+        if mms[i][i] < mus[i] ** 2 * (1 - 1e-9) - 1e-300:
+            return None
+        for j in range(i):
+            if abs(mms[i][j] - mms[j][i]) > 1e-9 * (1 + abs(mms[i][j])):
+                return None
+    xi, yi = value.get("xi"), value.get("yi")
+    if not (isinstance(xi, int) and isinstance(yi, int) and 0 <= xi < c and 0 <= yi < c
+            and xi != yi) or isinstance(xi, bool) or isinstance(yi, bool):
         return None
     name = value.get("name")
-    return {"name": name[:80] if isinstance(name, str) else "upload.csv",
-            "x": [float(v) for v in xs if v is not None],
-            "y": [float(v) for v in ys if v is not None], "stats": [n, sx, sy, sxx, sxy, syy]}
+    return {"name": name[:80] if isinstance(name, str) else "upload.csv", "columns": names,
+            "cols": [[float(v) for v in col if v is not None] for col in sample],
+            "n": int(n), "mean": mus, "m2": mms, "xi": xi, "yi": yi}
+
+
+def data_xy(data: Mapping[str, Any]) -> tuple[list[float], list[float], list[float]]:
+    """``(x sample, y sample, [n, mean x, mean y, mean xx, mean xy, mean yy])`` of the
+    columns in use."""
+    i, j = data["xi"], data["yi"]
+    m, m2 = data["mean"], data["m2"]
+    return (list(data["cols"][i]), list(data["cols"][j]),
+            [float(data["n"]), m[i], m[j], m2[i][i], m2[i][j], m2[j][j]])
 
 
 def clean(raw: Any) -> dict[str, Any]:
@@ -212,6 +344,23 @@ def clean(raw: Any) -> dict[str, Any]:
         s[key] = _tol(raw.get(key))
         if s[key] != raw.get(key):
             bad.append(key)
+    for key, (lo, hi, default, whole) in PARAMS.items():
+        v = _number(raw.get(key), lo, hi, whole)
+        s[key] = v if v is not None else default
+        if s[key] != raw.get(key):
+            bad.append(key)
+    for key, allowed in CHOICES.items():
+        s[key] = _choice(raw.get(key), allowed, allowed[0])
+        if s[key] != raw.get(key):
+            bad.append(key)
+    for key, default in FLAGS.items():
+        v = raw.get(key)
+        s[key] = v if isinstance(v, bool) else default
+        if s[key] != v:
+            bad.append(key)
+    for key in ("xcol", "ycol"):
+        v = raw.get(key)
+        s[key] = v[:80] if isinstance(v, str) else ""
     data = raw.get("data")
     s["data"] = _data(data)
     if data is not None and s["data"] != data:
@@ -261,7 +410,10 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
         name = event.get("name")
         if not isinstance(name, str) or name not in PRESETS:
             return {**s, "notice": f"unknown function {str(name)[:40]!r}"}
-        s.update(f=name, formula="", error="", x0=_start(name), it=0, lr=_LR.get(name, 0.01),
+        lr = _LR.get(name, 0.01)
+        if name == "slope":  # the step of the chosen preset, as a fraction of 2 / L
+            lr = preset_1d_fraction(s["p1d"], int(s["cap"])) * 2.0 / _slope_lipschitz()
+        s.update(f=name, formula="", error="", x0=_start(name), it=0, lr=lr,
                  variables=_variables(name))
     elif kind == "set_formula":
         text = event.get("text")
@@ -290,12 +442,38 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
         if isinstance(methods, list) and len(ms) < len(methods):
             s["notice"] = "optimizers: ignored unknown names"
     elif kind == "set_lr":
-        lr = _clip_lr(event.get("lr"))
-        if lr is None:
+        new_lr = _clip_lr(event.get("lr"))
+        if new_lr is None:
             return {**s, "notice": f"lr: expected a number > 0 (from {LR_MIN:g} to {LR_MAX:g})"}
-        s.update(lr=lr, it=0)
+        s.update(lr=new_lr, it=s["cap"])  # the whole new path
     elif kind == "set_policy":
-        s.update(policy=_choice(event.get("policy"), POLICIES, "fixed"), it=0)
+        s.update(policy=_choice(event.get("policy"), POLICIES, "fixed"), it=s["cap"])
+    elif kind == "set_param":
+        name = event.get("name")
+        if not isinstance(name, str) or name not in PARAMS:
+            return {**s, "notice": f"unknown setting {str(name)[:40]!r}"}
+        lo, hi, _, whole = PARAMS[name]
+        v = _number(event.get("value"), lo, hi, whole)
+        if v is None:
+            return {**s, "notice": f"{name}: expected a number from {lo:g} to {hi:g}"}
+        s[name] = v
+        if name in HYPER:
+            s["it"] = s["cap"]
+        elif name in ("batch", "grid"):
+            s["it"] = s["it"]
+    elif kind == "set_choice":
+        name, value = event.get("name"), event.get("value")
+        if isinstance(name, str) and name in CHOICES:
+            s[name] = _choice(value, CHOICES[name], s[name])
+        elif isinstance(name, str) and name in FLAGS:
+            s[name] = bool(value)
+    elif kind == "set_it":
+        it = _int(event.get("it"), 0, int(s["cap"]))
+        if it is None:
+            return {**s, "notice": "iteration: expected a whole number"}
+        s["it"] = it
+    elif kind == "tick":
+        s["it"] = min(int(s["it"]) + max(1, round(int(s["speed"]) / 10)), int(s["cap"]))
     elif kind == "set_option":
         name, value = event.get("name"), event.get("value")
         if name == "cap":
@@ -310,7 +488,7 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
             if tol is None and value not in (None, "", "none"):
                 s["notice"] = f"{name}: expected a number > 0, or nothing to turn it off"
             s[name] = tol
-            s["it"] = 0
+            s["it"] = s["cap"]
     elif kind == "step":
         # ``clicks``: the Step button's click count, so that clicks made while an answer
         # was on its way (the page then sends an older state) all count.
@@ -330,9 +508,17 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
         s["view"] = _choice(view, VIEWS, "contour")
         if s["view"] != view:
             s["notice"] = f"unknown view {str(view)[:40]!r}"
+        elif view == "regression" and s["f"] != "regression":
+            s = {**reduce(s, {"type": "set_preset", "name": "regression"}), "view": view,
+                 "notice": "fitting a line: the function is now the line's loss over "
+                           "(intercept, slope)"}
+        elif view == "tangent" and p != 1:
+            s = {**reduce(s, {"type": "set_preset", "name": "slope"}), "view": view,
+                 "notice": "the slope view: the function is now the loss over the slope "
+                           "alone (one variable)"}
     elif kind == "set_preset_1d":
         name = event.get("name")
-        s.update(p1d=_choice(name, PRESETS_1D, "too_large"), it=0)
+        s.update(p1d=_choice(name, PRESETS_1D, "good"), it=0)
     elif kind == "upload":
         if event.get("error"):
             return {**s, "notice": str(event["error"])[:300]}
@@ -341,6 +527,16 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
         s["notice"] = str(notice)[:300] if notice else ""
         if s["f"] == "regression" or s["view"] == "regression":
             s["x0"] = [0.0, 0.0] if s["f"] == "regression" else s["x0"]
+    elif kind == "set_columns":
+        data = s.get("data")
+        if not data:
+            return {**s, "notice": "columns: upload a CSV first"}
+        names = data["columns"]
+        xn, yn = event.get("x"), event.get("y")
+        if xn not in names or yn not in names or xn == yn:
+            return {**s, "notice": "columns: pick two different columns of the file"}
+        s.update(data={**data, "xi": names.index(xn), "yi": names.index(yn)}, x0=[0.0, 0.0],
+                 it=0)
     elif kind == "load_url":
         query = event.get("query")
         s = {**from_query(query if isinstance(query, str) else ""), "data": s.get("data"),
@@ -349,7 +545,7 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
 
 
 _KEYS = ("f", "formula", "x0", "methods", "lr", "policy", "it", "cap", "gtol", "ftol", "xtol",
-         "view", "p1d")
+         "view", "p1d", *PARAMS, *CHOICES, *FLAGS)
 
 
 def to_query(state: Mapping[str, Any]) -> str:
@@ -359,7 +555,12 @@ def to_query(state: Mapping[str, Any]) -> str:
         value = state.get(key, DEFAULT[key])
         if key == "formula" and state.get("f") != "custom":
             continue
-        if isinstance(value, list):
+        if key in DEFAULT and key not in ("f", "x0", "methods", "lr", "it", "view") \
+                and value == DEFAULT[key]:
+            continue  # short URLs: defaults are left out
+        if isinstance(value, bool):
+            out[key] = "1" if value else "0"
+        elif isinstance(value, list):
             out[key] = ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
         elif value is None:
             out[key] = "none"
@@ -400,6 +601,13 @@ def from_query(query: str) -> dict[str, Any]:
     for tol in ("gtol", "ftol", "xtol"):
         if tol in q:
             steps.append({"type": "set_option", "name": tol, "value": q[tol]})
+    for key in PARAMS:
+        if key in q:
+            steps.append({"type": "set_param", "name": key, "value": q[key]})
+    for key in (*CHOICES, *FLAGS):
+        if key in q:
+            value: Any = q[key] if key in CHOICES else q[key] == "1"
+            steps.append({"type": "set_choice", "name": key, "value": value})
     for ev in steps:
         s = reduce(s, ev)
     if "x0" in q:
