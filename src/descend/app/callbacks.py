@@ -392,7 +392,7 @@ _KEY = ("arrows at the current point: pink, the direction of −∇f (downhill);
         "grey, the plain gradient step −t∇f beside an adaptive one")
 
 
-def _answer(out: dict[str, Any], shown: str | None) -> tuple[Any, ...]:
+def _answer(out: dict[str, Any], shown: str | None, trigger: str | None) -> tuple[Any, ...]:
     s = out["state"]
     lr = float(s["lr"])
     var_opts = [{"label": v, "value": i} for i, v in enumerate(out["variables"])]
@@ -402,7 +402,11 @@ def _answer(out: dict[str, Any], shown: str | None) -> tuple[Any, ...]:
         ("state", "data"): s, ("url", "search"): out["query"],
         ("view-body", "children"): body_for(out, shown), ("status", "children"): out["status"],
         ("formula-error", "children"): out["error"], ("latex", "children"): out["latex"],
-        ("ticker", "disabled"): not out["playing"], ("ticker", "interval"): out["interval"],
+        # a frame never restarts the ticker (a Pause may have been clicked since it was
+        # sent); only Run starts it, and the last frame, Pause or any other action stop it
+        ("ticker", "disabled"): (no_update if out["playing"] and trigger == "ticker"
+                                 else not out["playing"]),
+        ("ticker", "interval"): out["interval"],
         ("preset", "value"): s["f"],
         ("formula", "value"): s["formula"] if s["f"] == "custom" else "",
         ("x0", "value"): ", ".join(f"{v:g}" for v in s["x0"]),
@@ -443,7 +447,7 @@ def register(app: Dash) -> None:
             trigger = "url"
         try:
             out = update(state, trigger, values)
-            return _answer(out, shown)
+            return _answer(out, shown, trigger)
         except Exception as exc:  # the last guard: a notice, never an HTTP 500
             _LOG.exception("explorer: request failed")
             notice = f"could not do that ({type(exc).__name__}); the page is unchanged"
@@ -482,6 +486,10 @@ def register(app: Dash) -> None:
         f"{list(layout.TOGGLED)!r}, {list(layout.GRAPH_IDS)!r}, "
         f"{json.dumps(options)}); }}",
         [*toggled, *boxes, *tabs], Input("ui", "data"),
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]  # Pause stops at once
+        "function(n) { return true; }", Output("ticker", "disabled", allow_duplicate=True),
+        Input("pause", "n_clicks"), prevent_initial_call=True,
     )
     app.clientside_callback(  # type: ignore[no-untyped-call]
         "function(a, b, c, d) { return window.descendExplorer.throttle(a, b, c, d); }",

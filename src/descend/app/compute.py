@@ -260,6 +260,7 @@ def _clock(deadline: float) -> Any:
 _RUNS: LRU[tuple[Run, ...]] = LRU(128)
 RUN_CACHE_POINTS = 20_000  #: runs with more path points than this in all are not kept
 RUN_CACHE_MIN_S = 0.002  #: runs quicker than this are not kept
+SHORT_RUNS = 6000  #: iterations in all below which runs need no time limit
 
 
 def _runs_key(state: Mapping[str, Any]) -> str:
@@ -320,9 +321,13 @@ def _runs(state: Mapping[str, Any], prob: Problem | None,
         return []
     lr = policy_of(state)
     out = []
+    # short runs go without the clock (minimize's fast loop for plain gd needs no callback):
+    # their work is bounded by the cap already
+    short = int(state["cap"]) * len(state["methods"]) <= SHORT_RUNS
     for m in state["methods"]:
         res = minimize(prob.fun, x0, method=method_of(m, state), lr=lr,
-                       max_iter=int(state["cap"]), callback=_clock(deadline), **tol)
+                       max_iter=int(state["cap"]),
+                       callback=None if short else _clock(deadline), **tol)
         out.append(Run(m, res, res.status is Status.CALLBACK))
     return out
 

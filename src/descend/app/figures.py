@@ -56,8 +56,12 @@ def _json(fig: go.Figure) -> Fig:
 
 
 def _floats(a: Any) -> list[float | None]:
-    arr = np.asarray(a, dtype=np.float64)
-    return [float(v) if np.isfinite(v) else None for v in arr.ravel()]
+    arr = np.asarray(a, dtype=np.float64).ravel()
+    finite = np.isfinite(arr)
+    if finite.all():
+        out: list[float | None] = arr.tolist()
+        return out
+    return [float(v) if ok else None for v, ok in zip(arr.tolist(), finite, strict=True)]
 
 
 @dataclasses.dataclass(frozen=True)

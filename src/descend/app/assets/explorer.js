@@ -5,22 +5,27 @@
 (function () {
   "use strict";
 
-  /* A click anywhere in the contour's plot area sets the start at the exact
-     coordinates under the pointer (pixels through the axes' p2d), not a grid point. */
+  /* A click anywhere in the contour's plot area (where the function is drawn or not)
+     sets the start at the exact coordinates under the pointer (pixels through the
+     axes' p2d), not a grid point. A drag (zoom) is not a click. */
   function hook(gd) {
-    if (!gd || gd.__descendHooked || !gd.on) { return; }
+    if (!gd || gd.__descendHooked) { return; }
     gd.__descendHooked = true;
-    gd.on("plotly_click", function (data) {
-      var ev = data && data.event;
+    var down = null;
+    gd.addEventListener("mousedown", function (ev) { down = [ev.clientX, ev.clientY]; }, true);
+    gd.addEventListener("click", function (ev) {
       var area = gd.querySelector(".nsewdrag");
       var full = gd._fullLayout;
-      if (!ev || !area || !full || !full.xaxis || !full.yaxis) { return; }
+      if (!area || !full || !full.xaxis || !full.yaxis) { return; }
+      if (down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) { return; }
       var box = area.getBoundingClientRect();
-      var x = full.xaxis.p2d(ev.clientX - box.left);
-      var y = full.yaxis.p2d(ev.clientY - box.top);
+      var px = ev.clientX - box.left, py = ev.clientY - box.top;
+      if (px < 0 || py < 0 || px > box.width || py > box.height) { return; }
+      var x = full.xaxis.p2d(px);
+      var y = full.yaxis.p2d(py);
       if (!isFinite(x) || !isFinite(y)) { return; }
       window.dash_clientside.set_props("click", {data: {x: x, y: y, t: Date.now()}});
-    });
+    }, true);
   }
 
   document.addEventListener("mousedown", function (e) {
@@ -80,26 +85,33 @@
     return out;
   }
 
-  /* <label for=id> names the widget's own focusable element for screen readers. */
+  /* <label for=id> names the widget's own focusable element for screen readers: a
+     dropdown's button (label first, then its value), a slider's thumb, an input inside
+     a box; a list of radio buttons or checkboxes is named as a group. */
   function label() {
     document.querySelectorAll("label[for]").forEach(function (lab) {
       var host = document.getElementById(lab.htmlFor);
       if (!host) { return; }
       var name = lab.textContent.trim();
-      var focus = host.matches("input, select, textarea, button") ? null :
-        host.querySelectorAll("[role=slider], input, button, [tabindex='0'], [role=combobox]");
-      if (focus) {
-        focus.forEach(function (el) {
-          if (!el.getAttribute("aria-label")) { el.setAttribute("aria-label", name); }
-        });
-      }
+      if (!lab.id) { lab.id = lab.htmlFor + "-label"; }
       var box = document.getElementById(lab.htmlFor + "-box");
-      var group = host.querySelectorAll("input[type=radio], input[type=checkbox]");
-      if (group.length && !host.getAttribute("role")) {
-        host.setAttribute("role", "group");
-        host.setAttribute("aria-label", name);
-      }
       if (box && box.title) { host.setAttribute("aria-description", box.title); }
+      else { host.removeAttribute("aria-description"); }
+      if (host.getAttribute("aria-haspopup") === "listbox") {
+        var ids = (host.getAttribute("aria-labelledby") || "").split(" ").filter(
+          function (x) { return x && x !== lab.id; });
+        host.setAttribute("aria-labelledby", [lab.id].concat(ids).join(" "));
+        return;
+      }
+      if (host.getAttribute("role") === "listbox" ||
+          host.querySelector("input[type=radio], input[type=checkbox]")) {
+        host.setAttribute("aria-label", name);
+        return;
+      }
+      if (host.matches("input, select, textarea, button")) { return; }
+      host.querySelectorAll("[role=slider], input, textarea").forEach(function (el) {
+        if (!el.getAttribute("aria-label")) { el.setAttribute("aria-label", name); }
+      });
     });
   }
 
