@@ -393,6 +393,12 @@ def test_fitting_a_line_with_an_upload(server, browser, hosts, tmp_path):
     page.wait_for_function("() => { const gd = document.querySelector('#regression-landscape "
                            ".js-plotly-plot'); return gd && gd._fullData.some(d => (d.name ||"
                            " '').startsWith('mini-batch')); }", timeout=WAIT)
+    # the picture for the README: the tutorial's own line, full batch and mini-batch
+    page.goto(server + "?f=regression&view=regression&mb=1&it=300")
+    page.wait_for_function("() => { const gd = document.querySelector('#regression-landscape "
+                           ".js-plotly-plot'); return gd && gd._fullData.some(d => (d.name ||"
+                           " '').startsWith('mini-batch')); }", timeout=WAIT)
+    page.locator("#regression").scroll_into_view_if_needed()
     _shot(page, "explorer-line", "app-line.png")
     page.close()
 

@@ -96,11 +96,18 @@ def spans_decades(z: Any) -> float:
     return float(np.log10(top / max(low, top * 1e-12)))
 
 
-def log_scale(state: Mapping[str, Any], z: Any) -> bool:
-    """Colour by ``log10(1 + f - min f)``: the toggle, or on "auto" more than 3 decades."""
+def log_scale(state: Mapping[str, Any], z: Any, key: Any = None) -> bool:
+    """Colour by ``log10(1 + f - min f)``: the toggle, or on "auto" more than 3 decades
+    (``key``: what identifies ``z``, to remember the answer)."""
     if state["log"] == "auto":
-        return spans_decades(z) > DECADES
+        if key is None:
+            return spans_decades(z) > DECADES
+        return _DECADES.get(key, lambda: spans_decades(z)) > DECADES
     return bool(state["log"] == "on")
+
+
+_DECADES: LRU[float] = LRU(64)
+_ZRANGE: LRU[tuple[float, float]] = LRU(64)
 
 
 #: backgrounds by (view, function, box, log): the grid trace, the minima and the layout
@@ -135,23 +142,32 @@ def _background(kind: str, prob: Problem, box: h.Box, log: bool) -> Fig:
     return _BACKGROUNDS.get((kind, prob.key, box, log), make)
 
 
-def _levels(bg: Fig, raw_min: float, rs: Sequence[Run], log: bool) -> dict[str, Any]:
+def _zrange(bg: Fig, key: Any) -> tuple[float, float]:
+    def make() -> tuple[float, float]:
+        z = np.asarray(_plain(bg["data"][0]["z"]), dtype=np.float64)
+        finite = z[np.isfinite(z)]
+        return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+
+    return _ZRANGE.get(key, make)
+
+
+def _levels(bg: Fig, key: Any, raw_min: float, rs: Sequence[Run], log: bool
+            ) -> dict[str, Any]:
     """Contour levels (and colours) over the values from the lowest on the grid up to a
     bit above the highest the whole runs reach: the lines resolve where the paths are."""
-    z = np.asarray(_plain(bg["data"][0]["z"]), dtype=np.float64)
-    finite = z[np.isfinite(z)]
+    lo, top = _zrange(bg, key)
     vals = np.concatenate([r.whole.values for r in rs]) if rs else np.empty(0)
     vals = vals[np.isfinite(vals)]
-    if finite.size == 0 or vals.size == 0:
+    if lo == top or vals.size == 0:
         return {}
-    lo, top = float(finite.min()), float(finite.max())
     hi = float(np.log10(1.0 + max(float(vals.max()) - raw_min, 0.0))) if log \
         else float(vals.max())
     hi = lo + 1.15 * (hi - lo)
     if not (hi > lo and hi < top):
         return {}
     return {"autocontour": False, "contours": {"start": lo, "end": hi, "size": (hi - lo) / 24,
-                                               "coloring": "heatmap"}}
+                                               "coloring": "heatmap"},
+            "zauto": False, "zmin": lo, "zmax": top}
 
 
 def _plain(seq: Any) -> Any:
@@ -262,7 +278,7 @@ def _fast_paths(kind: str, prob: Problem, rs: Sequence[Run], state: Mapping[str,
                 ) -> Drawing:
     """The contour or surface of a function of two variables with the runs so far."""
     box = _box_of(prob, rs)
-    log = log_scale(state, _grid_z(prob, box))
+    log = log_scale(state, _grid_z(prob, box), (prob.key, box))
     bg = _background(kind, prob, box, log)
     lift = 0.0
     if kind == "surface":
@@ -272,7 +288,8 @@ def _fast_paths(kind: str, prob: Problem, rs: Sequence[Run], state: Mapping[str,
     traces, notes = _path_traces(kind, prob, rs, box, lift)
     base = dict(bg["data"][0])
     if kind == "contour":
-        base.update(_levels(bg, float(np.nanmin(_grid_z(prob, box))), rs, log))
+        base.update(_levels(bg, (kind, prob.key, box, log),
+                            float(np.nanmin(_grid_z(prob, box))), rs, log))
     data = [base, *traces, *bg["data"][1:]]
     layout = dict(bg["layout"])
     arrows = force_arrows(rs, box) if kind == "contour" and state["forces"] else []
@@ -294,7 +311,8 @@ def _fast_paths(kind: str, prob: Problem, rs: Sequence[Run], state: Mapping[str,
     for i, t in enumerate(traces, start=1):
         locs += [("data", i, axis) for axis in moving if axis in t]
     if kind == "contour":
-        locs += [("data", 0, k) for k in ("contours", "autocontour") if k in base]
+        locs += [("data", 0, k) for k in ("contours", "autocontour", "zmin", "zmax", "zauto")
+                 if k in base]
     return Drawing({kind: {"data": data, "layout": layout}}, f"{kind}:{key[:20]}",
                    {kind: locs})
 
@@ -487,7 +505,7 @@ def _regression(state: Mapping[str, Any], prob: Problem | None, rs: Sequence[Run
     if state["mb"]:
         from .. import GDRegressor  # scikit-learn's estimator API: loaded when asked for
 
-        est = GDRegressor(batch_size=int(state["batch"]), standardize=False,
+        est = GDRegressor(batch_size=int(state["batch"]), standardize=True,
                           lr="auto", max_iter=min(int(state["cap"]), 200), tol=None,
                           random_state=0)
         with warnings.catch_warnings(record=True):  # said in the legend instead
