@@ -189,10 +189,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_app(port: int) -> subprocess.Popen[bytes]:
+def _start_app(port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child's
     proc = subprocess.Popen([sys.executable, "-m", "descend", "app", "--port", str(port)],
-                            env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            env=_env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    if log:
+        out.close()  # type: ignore[union-attr]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -389,11 +391,13 @@ def _forgeries(dash: Dash, base: dict[str, Any]) -> list[tuple[str, Any]]:
 @pytest.mark.timeout(300)
 def test_forged_requests_do_not_slow_an_ordinary_user():
     port = _free_port()
-    proc = _start_app(port)
+    ARTIFACTS.mkdir(exist_ok=True)
+    proc = _start_app(port, ARTIFACTS / "hostile-server.log")
     try:
         dash = Dash(port)
         # the ordinary user's first answers: the page's load, a typed formula (checked once)
         _, first, _ = dash.send("url", {"url": "?f=rosenbrock"}, {})
+        assert "state" in first["response"], first
         base = first["response"]["state"]["data"]
         status, typed, _ = dash.send("formula", {"formula": "x**2 + 3*y**2"}, {"state": base})
         assert status == 200 and typed["response"]["formula-error"]["children"] == ""
@@ -454,8 +458,9 @@ def test_forged_requests_do_not_slow_an_ordinary_user():
             stop.set()
             for t in threads:
                 t.join()
+        slowest = max(ordinary, key=lambda o: o[2])
         summary = {
-            "ordinary_requests": len(ordinary),
+            "ordinary_requests": len(ordinary), "ordinary_slowest": slowest[0],
             "ordinary_max_s": round(max(dt for *_, dt in ordinary), 3),
             "ordinary_errors": sum(1 for _, s_, _ in ordinary if s_ != 200),
             "forged": [{"kind": n, "status": s_, "seconds": round(dt, 3), "ok": ok}

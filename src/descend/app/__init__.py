@@ -13,6 +13,7 @@ Dash is imported only when the app is built, so the formula checker's child proc
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,12 +27,36 @@ if TYPE_CHECKING:
     from dash import Dash
     from flask import Flask, Response
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "serve", "server"]
+__all__ = ["MAX_BODY_BYTES", "MAX_STATE_BYTES", "create_app", "serve", "server"]
 
 _ASSETS = Path(__file__).resolve().parent / "assets"
 
 #: largest request body read (a 10 MB upload arrives base64-encoded: 13.4 MB, plus the state)
 MAX_BODY_BYTES = 16 * 1024 * 1024
+#: largest body of a request that is not an upload (the page's state is about 100 kB)
+MAX_STATE_BYTES = 2 * 1024 * 1024
+
+
+class _Prefixed:
+    """A stream that yields ``head`` and then the rest of ``stream`` (a body whose start
+    was read to look at it)."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            if size is None or size < 0:
+                out, self.head = self.head + self.stream.read(), b""
+                return bytes(out)
+            out, self.head = self.head[:size], self.head[size:]
+            if len(out) < size:
+                out += self.stream.read(size - len(out))
+            return bytes(out)
+        return bytes(self.stream.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
 
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -62,6 +87,23 @@ def _harden(flask_app: Flask) -> None:
 
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     flask_app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    upload = re.compile(rb'"changedPropIds"\s*:\s*\[\s*"upload\.contents"\s*\]')
+
+    @flask_app.before_request
+    def _small_unless_upload() -> Any:
+        """Only an upload may send more than :data:`MAX_STATE_BYTES` (the page's state is
+        far smaller): a large body of anything else is refused before it is parsed."""
+        from flask import request
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        size = request.content_length or 0
+        if size > MAX_STATE_BYTES and request.path.endswith("_dash-update-component"):
+            head = request.stream.read(MAX_STATE_BYTES)
+            if not upload.search(head):
+                raise RequestEntityTooLarge(
+                    f"only an upload may send more than {MAX_STATE_BYTES // 1024**2} MB")
+            request.environ["wsgi.input"] = _Prefixed(head, request.stream)
+        return None
 
     @flask_app.after_request
     def _headers(resp: Response) -> Response:
@@ -117,7 +159,12 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1,
 
     from . import worker
 
+    # what an upload needs is imported now, in this thread (plotly looks for pandas too,
+    # and a module half imported by another thread would fail it)
+    import pandas  # noqa: F401
+
     threading.Thread(target=worker.warm, daemon=True).start()
+    sys.setswitchinterval(0.002)  # short requests are not kept waiting behind long ones
     wsgi = __getattr__("server")
     previous = signal.signal(signal.SIGTERM, _stop)
     try:

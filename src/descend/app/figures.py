@@ -59,8 +59,7 @@ def _floats(a: Any) -> list[float | None]:
     arr = np.asarray(a, dtype=np.float64).ravel()
     finite = np.isfinite(arr)
     if finite.all():
-        out: list[float | None] = arr.tolist()
-        return out
+        return list(arr.tolist())
     return [float(v) if ok else None for v, ok in zip(arr.tolist(), finite, strict=True)]
 
 

@@ -4,13 +4,15 @@ The child is a plain interpreter (``python -m descend.app.worker``) that imports
 :mod:`descend.formula`: it reads one JSON request per line on its standard input and
 answers one JSON line each. It runs with an address-space limit (``RLIMIT_AS``, 2 GiB)
 and each request with a wall-clock timeout; a child that runs over is killed and a new
-one started at once, and the request gets a message instead of a Formula. Requests wait
-for the child at most the timeout (a hostile client cannot queue everyone behind it).
+a spare child, started ahead and warm, takes over at once (a new spare starts behind it),
+so the next request gets a normal answer; the request that ran over gets a message
+instead of a Formula. Requests wait for the child at most the timeout (a hostile client
+cannot queue everyone behind it).
 
-The child never outlives the program that started it, however that program ends: it
+The children never outlive the program that started them, however that program ends: it
 leaves on end of input (its parent closed the pipe or died) and, while busy, when its
 parent process id changes (the parent died; a watcher thread looks four times a
-second). The parent kills it at exit (``atexit``). No ``multiprocessing`` machinery is
+second). The parent kills them at exit (``atexit``). No ``multiprocessing`` machinery is
 used, so there is no fork server and no resource tracker to leave behind.
 
 Only text the child accepted is parsed in the server process (:func:`formula` checks
@@ -55,6 +57,7 @@ class _Child:
             [sys.executable, "-m", "descend.app.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
         self.ready = False
+        self.replacement = False  #: started after another child was killed
         self._buf = b""
 
     def _line(self, deadline: float) -> bytes | None:
@@ -115,38 +118,45 @@ class _Child:
 
 _lock = threading.Lock()  # one request in the child at a time
 _child: _Child | None = None
+_spare: _Child | None = None  #: started ahead, to take over at once from a killed child
 _atexit = {"registered": False}
 
 
 def _current() -> _Child:
-    """The child (started when needed); called with ``_lock`` held."""
-    global _child
+    """The child (started when needed), and a spare started beside it; called with
+    ``_lock`` held."""
+    global _child, _spare
     if _child is None or _child.proc.poll() is not None:
         if _child is not None:
             _child.kill()
-        _child = _Child()
+        if _spare is not None and _spare.proc.poll() is None:
+            _child, _spare = _spare, None
+        else:
+            _child = _Child()
         if not _atexit["registered"]:
             atexit.register(shutdown)
             _atexit["registered"] = True
+    if _spare is None or _spare.proc.poll() is not None:
+        _spare = _Child()
     return _child
 
 
 def _replace() -> None:
-    """Kill the child and start the next at once (it imports while nobody waits)."""
+    """Kill the child; the spare (warm by now) takes over and a new spare starts."""
     global _child
     if _child is not None:
         _child.kill()
     _child = None
-    _current()
+    _current().replacement = True
 
 
 def shutdown() -> None:
-    """Stop the child (at exit, on SIGTERM through :func:`descend.app.serve`, in tests)."""
-    global _child
-    child = _child
-    _child = None
-    if child is not None:
-        child.kill()
+    """Stop the children (at exit, on SIGTERM through :func:`descend.app.serve`, in tests)."""
+    global _child, _spare
+    for child in (_child, _spare):
+        if child is not None:
+            child.kill()
+    _child = _spare = None
 
 
 def warm() -> None:
@@ -168,7 +178,8 @@ def check(text: Any, timeout: float = TIMEOUT_S) -> dict[str, Any]:
 
     Answers are cached; a timeout or a crash is remembered for :data:`FAILED_TTL_S`
     (it may have been the machine's fault, so not for ever). A request waits at most
-    ``timeout`` for another one to finish.
+    ``timeout`` for another one to finish and for a fresh child to be ready, then at
+    most ``timeout`` for its own answer.
     """
     if not isinstance(text, str):
         return {"error": "formula: expected text"}
@@ -178,13 +189,20 @@ def check(text: Any, timeout: float = TIMEOUT_S) -> dict[str, Any]:
     failed = _failed.get(text)
     if failed is not None and time.monotonic() - failed[0] < FAILED_TTL_S:
         return dict(failed[1])
+    start = time.monotonic()
+    busy = {"error": "formula: the checker is busy with another formula; try again"}
     if not _lock.acquire(timeout=timeout):
-        return {"error": "formula: the checker is busy with another formula; try again"}
+        return busy
     try:
         child = _current()
-        if not child.wait_ready(time.monotonic() + START_S):
-            _replace()
-            return {"error": "formula: the checker did not start; try again"}
+        # a child still starting after another formula ran over is waited for until
+        # ``timeout`` after the request came, so one request never waits much longer
+        ready_by = (max(start + timeout, time.monotonic() + 0.05) if child.replacement
+                    else time.monotonic() + START_S)
+        if not child.wait_ready(ready_by):
+            if child.proc.poll() is not None:
+                _replace()
+            return {"error": "formula: the checker is starting; try again in a moment"}
         out = child.ask(text, timeout)
         if out is None:
             crashed = child.proc.poll() is not None
