@@ -7,7 +7,7 @@ the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessi
 clicks Step (carrying the stores the server sent back, ``state`` and ``drawn``, the key of
 the figure on the page, as the page does) with a pause of ``--think`` seconds (default 0.5,
 a fast clicker), a Run every 10th click (and the next three clicks are frames of its
-playing, ``tick``), a Reset every 50th instead of a Run, and every 10th a drag of the
+playing, ``tick``), a Reset every 50th instead of a Run, and every 50th a drag of the
 learning rate: three live redraws of the whole 1,000-step path 120 ms apart, as the page
 sends them while the slider is dragged (``drag``). Each session starts Rosenbrock at its
 own point (x = -1.2 + 0.002 i), so no two sessions ask for the same runs (the server's
@@ -106,7 +106,7 @@ class Callback:
 
 def kind_of(n: int, stores: dict[str, Any]) -> str:
     """The n-th action of a session: Reset every 50th, Run every 10th, a drag of the
-    learning rate every 10th (a burst of throttled redraws), frames of the run after a
+    learning rate every 50th (a burst of throttled redraws), frames of the run after a
     Run (the page plays it), Steps otherwise."""
     if "state" not in stores:
         return "load"
@@ -114,7 +114,7 @@ def kind_of(n: int, stores: dict[str, Any]) -> str:
         return "reset"
     if n % 10 == 9:
         return "run"
-    if n % 10 == 4:
+    if n % 50 == 24:
         return "drag"
     if n % 10 in (0, 1, 2) and n >= 10:
         return "tick"
