@@ -387,6 +387,13 @@ _OUTPUTS = [
     ("ycol", "options"), ("ycol", "value"), ("ui", "data"), ("forces-key", "children"),
 ]
 
+#: triggers that only move the iteration shown, and the outputs they change
+_MOVES = ("step", "ticker", "iteration", "pause", "reset", "run")
+_MOVING = {("state", "data"), ("url", "search"), ("view-body", "children"),
+           ("status", "children"), ("ticker", "disabled"), ("ticker", "interval"),
+           ("notice", "children"), ("drawn", "data"), ("iteration", "max"),
+           ("iteration", "value"), ("formula-error", "children")}
+
 _KEY = ("arrows at the current point: pink, the direction of −∇f (downhill); the run's "
         "colour, the next step to scale; orange, the velocity's share of it (momentum); "
         "grey, the plain gradient step −t∇f beside an adaptive one")
@@ -428,6 +435,8 @@ def _answer(out: dict[str, Any], shown: str | None, trigger: str | None) -> tupl
     }
     for k in (*_SLIDER_PARAMS, *_NUMBER_PARAMS):
         values[(k, "value")] = s[k]
+    if trigger in _MOVES:  # only the iteration moved: the controls stay as they are
+        return tuple(values[o] if o in _MOVING else no_update for o in _OUTPUTS)
     return tuple(values[o] for o in _OUTPUTS)
 
 
