@@ -190,7 +190,7 @@ def _free_port() -> int:
 
 
 def _start_app(port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child's
+    out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "descend", "app", "--port", str(port)],
                             env=_env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     if log:

@@ -155,13 +155,12 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1,
             os.execv(gunicorn, args)
         subprocess.run(args, check=False)  # pragma: no cover
         return
+    # what an upload needs (pandas) is imported now, in this thread: plotly looks for it
+    # too, and a module half imported by another thread would fail it
+    import pandas  # noqa: F401
     from waitress import serve as waitress_serve
 
     from . import worker
-
-    # what an upload needs is imported now, in this thread (plotly looks for pandas too,
-    # and a module half imported by another thread would fail it)
-    import pandas  # noqa: F401
 
     threading.Thread(target=worker.warm, daemon=True).start()
     sys.setswitchinterval(0.002)  # short requests are not kept waiting behind long ones
