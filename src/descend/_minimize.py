@@ -31,7 +31,7 @@ def minimize(
     fun: Any,
     x0: Any,
     *,
-    grad: Callable[[Array], Any] | None = None,
+    grad: Callable[[Array], Any] | str | None = None,
     method: str | optimizers.Optimizer = "gd",
     lr: StepSize | StepPolicy = 0.1,
     max_iter: int = 1000,
@@ -52,9 +52,14 @@ def minimize(
         :func:`descend.functions.get`.
     x0 : array_like or float
         The start, ``(p,)`` (a scalar means ``p = 1``).
-    grad : callable, optional
-        ``grad(x) -> (p,)``. Without it a callable gets central finite differences
-        (``h_i = cbrt(eps) * max(1, |x_i|)``) and the message says so.
+    grad : callable or str, optional
+        ``grad(x) -> (p,)``, or how to get the gradient of a callable ``fun``:
+        ``"auto"`` (the default, as None) differentiates ``fun`` exactly when it is
+        written with ``jax.numpy`` (jit-compiled ``value_and_grad``) or ``torch``
+        (autograd), else by central finite differences
+        (``h_i = cbrt(eps) * max(1, |x_i|)``); ``"fd"`` forces finite differences;
+        ``"jax"`` or ``"torch"`` force that library (an error when it cannot trace
+        ``fun``). ``Result.grad_method`` and the message say which was used.
     method : str or Optimizer
         ``"gd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
         ``"adam"``, or an object from :mod:`descend.optimizers`.
@@ -94,7 +99,7 @@ def minimize(
     """
     objective = as_objective(fun, grad, variables=variables)
     x = _check_x0(x0)
-    objective = objective.with_dimension(x.shape[0])
+    objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
     opt = optimizers.get(method)
     policy = linesearch.get(lr)
     criteria = Criteria.make(max_iter, gtol, ftol, xtol)
@@ -198,7 +203,8 @@ class Run:
         gnorm = float(np.sqrt(self.jac[k] @ self.jac[k]))
         info: dict[str, Any] = {"nit": nit, "gnorm": gnorm, "gtol": c.gtol or 0.0,
                                 "ftol": c.ftol or 0.0, "xtol": c.xtol or 0.0,
-                                "fd": self.objective.finite_differences}
+                                "grad_method": self.objective.grad_method,
+                                "grad_note": self.objective.grad_note}
         if status is Status.FTOL and self.values is not None and nit >= 1:
             info["df"] = abs(float(self.values[nit - 1, k] - self.values[nit, k]))
         else:
@@ -241,7 +247,7 @@ class Run:
             step_sizes=steps, method=self.method,
             lr_max=lr_max if math.isfinite(lr_max) else None,
             variables=self.objective.variables or tuple(f"x{i + 1}" for i in range(path.shape[1])),
-            objective=self.objective,
+            grad_method=self.objective.grad_method, objective=self.objective,
         )
 
 

@@ -185,7 +185,7 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
     variables = minimize_kwargs.pop("variables", None)
     objective = as_objective(fun, grad, variables=variables)
     x = _check_x0(x0)
-    objective = objective.with_dimension(x.shape[0])
+    objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
     if objective.vectorized:
         objective.check(x)
         run = run_batch(objective, np.repeat(x[None], rates.size, axis=0), lr=Fixed(rates),
@@ -249,7 +249,7 @@ def suggest_lr(fun: Any, x0: Any, **kw: Any) -> float:
         )
     objective = as_objective(fun, kw.get("grad"), variables=kw.get("variables"))
     x = _check_x0(x0)
-    objective = objective.with_dimension(x.shape[0])
+    objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
     _, g = objective.check(x)
     with np.errstate(all="ignore"):
         lip, _ = estimate_lipschitz(objective.gradient, x, g)

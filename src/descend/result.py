@@ -18,7 +18,7 @@ from ._types import Array
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["MESSAGES", "Intermediate", "Result", "Status", "describe"]
+__all__ = ["GRAD_NOTES", "MESSAGES", "Intermediate", "Result", "Status", "describe"]
 
 
 class Status(enum.StrEnum):
@@ -55,6 +55,14 @@ FD_NOTE = (
     "gradient by central finite differences (h_i = cbrt(machine eps) * max(1, |x_i|))"
 )
 
+#: The note each gradient source adds to a message (``Result.grad_method`` names
+#: the source); a formula's or the user's own gradient adds none.
+GRAD_NOTES: dict[str, str] = {
+    "finite-differences": FD_NOTE,
+    "jax": "exact gradient by JAX",
+    "torch": "exact gradient by PyTorch",
+}
+
 
 def describe(status: Status, **info: Any) -> str:
     """Render the message for ``status`` from :data:`MESSAGES`.
@@ -62,12 +70,23 @@ def describe(status: Status, **info: Any) -> str:
     Keys: ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol`` for the
     convergence and limit messages; ``why`` and ``advice`` (built by
     :func:`divergence_advice`) for divergence; ``fd=True`` appends the finite
-    differences note.
+    differences note; ``grad_method`` (see :data:`GRAD_NOTES`) appends the note of
+    that gradient source, with ``grad_note`` (how, or why a JAX or PyTorch function
+    fell back to finite differences) in parentheses.
     """
     fd = bool(info.pop("fd", False))
+    method = info.pop("grad_method", None)
+    detail = info.pop("grad_note", "")
     text = MESSAGES[Status(status)].format(**info)
-    if fd:
-        text += "; " + FD_NOTE
+    if fd and method is None:
+        method = "finite-differences"
+    note = GRAD_NOTES.get(method or "")
+    if note is not None:
+        if detail and method == "finite-differences":
+            note += f" because {detail}"
+        elif detail:
+            note = f"{note} ({detail})"
+        text += "; " + note
     return text
 
 
@@ -139,6 +158,11 @@ class Result:
         For a diverged run, the estimate of the largest stable fixed step.
     variables : tuple of str
         Names of the coordinates (from a formula, else ``x1..xp``).
+    grad_method : str
+        Where the gradient came from: ``"formula"`` (a formula's or catalog
+        function's exact gradient), ``"user"`` (the ``grad`` given), ``"jax"`` or
+        ``"torch"`` (automatic differentiation of a callable written with that
+        library) or ``"finite-differences"``.
     """
 
     x: Array
@@ -157,6 +181,7 @@ class Result:
     method: str = "gd"
     lr_max: float | None = None
     variables: tuple[str, ...] = field(default=())
+    grad_method: str = "user"
     objective: Any = field(default=None, repr=False)
 
     def __repr__(self) -> str:

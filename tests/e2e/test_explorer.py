@@ -496,6 +496,7 @@ def test_upload_with_a_missing_value_is_refused(server, browser, hosts, tmp_path
     bad = tmp_path / "gaps.csv"
     bad.write_text("x,y\n0,1\n1,\n2,5\n")
     page.locator("#upload input[type=file]").set_input_files(str(bad))
-    expect(page.locator("#notice")).to_contain_text("1 row(s) have a missing", timeout=WAIT)
+    expect(page.locator("#notice")).to_contain_text("column 'y' contains NaN at row 1",
+                                                    timeout=WAIT)
     page.close()
 

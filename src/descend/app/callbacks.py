@@ -11,7 +11,6 @@ value at most every 120 ms (``assets/explorer.js``) and the whole new path is dr
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
 import math
@@ -63,9 +62,11 @@ _NUMBER_PARAMS = ("c", "shrink", "batch", "grid")
 def parse_upload(contents: Any, filename: Any) -> dict[str, Any]:
     """A CSV upload as ``{"data": ..., "notice": ...}`` or ``{"error": message}``.
 
-    Rows with a missing or non-finite value are not dropped silently: the upload is
-    refused with the rows named. Non-numeric columns are named in the notice; with more
-    than two numeric columns the first two are used and the notice asks which to use.
+    Read by :func:`descend.io.read_frame` (the one table reader): duplicate or unnamed
+    headers are refused, and rows with a missing or non-finite value are not dropped
+    silently: the upload is refused with the column and row named. Non-numeric columns
+    are named in the notice; with more than two numeric columns the first two are used
+    and the notice asks which to use.
     """
     if not isinstance(contents, str) or "," not in contents:
         return {"error": "upload: nothing was received"}
@@ -80,24 +81,23 @@ def parse_upload(contents: Any, filename: Any) -> dict[str, Any]:
         return {"error": f"upload: more than {MAX_ROWS:,} rows; send at most {MAX_ROWS:,}"}
     import pandas as pd
 
+    from .. import io as dio  # the one table reader: NaN rows are refused, not dropped
+    from ..errors import DescendError
+
+    shown = filename[:80] if isinstance(filename, str) and filename else "upload.csv"
     try:
-        frame = pd.read_csv(io.StringIO(text), nrows=MAX_ROWS + 1)
-    except (ValueError, pd.errors.ParserError) as exc:
-        return {"error": f"upload: could not read the CSV ({str(exc)[:120]})"}
-    if len(frame) > MAX_ROWS:
-        return {"error": f"upload: more than {MAX_ROWS:,} rows; send at most {MAX_ROWS:,}"}
-    cols = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        frame = dio.read_frame(text.encode("utf-8"), format="csv", name=shown,
+                               max_rows=MAX_ROWS, what="upload")
+        cols = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        if len(cols) < 2:
+            return {"error": "upload: expected two numeric columns (x, y)"}
+        if len(cols) > MAX_COLUMNS:
+            return {"error": f"upload: {len(cols)} numeric columns; send at most "
+                             f"{MAX_COLUMNS}"}
+        xy = dio.numeric_columns(frame, cols, name=shown, what="upload")
+    except DescendError as exc:
+        return {"error": str(exc).splitlines()[0][:300]}
     other = [str(c) for c in frame.columns if c not in cols]
-    if len(cols) < 2:
-        return {"error": "upload: expected two numeric columns (x, y)"}
-    if len(cols) > MAX_COLUMNS:
-        return {"error": f"upload: {len(cols)} numeric columns; send at most {MAX_COLUMNS}"}
-    xy = frame[cols].to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.all(np.isfinite(xy), axis=1))
-    if len(bad):
-        rows = ", ".join(str(int(r) + 2) for r in bad[:5]) + (", ..." if len(bad) > 5 else "")
-        return {"error": f"upload: {len(bad):,} row(s) have a missing or non-finite value "
-                         f"(lines {rows} of the file); remove or fill them and upload again"}
     if len(xy) < 2 or float(np.abs(xy).max()) > 1e6:
         return {"error": "upload: need at least 2 rows with |values| <= 1e6"}
     keep_n = min(len(xy), compute.SAMPLE, MAX_CELLS // len(cols))
@@ -110,8 +110,7 @@ def parse_upload(contents: Any, filename: Any) -> dict[str, Any]:
         notes.append(f"the file has {len(cols)} numeric columns: fitting y = {names[1]} "
                      f"against x = {names[0]}; choose the columns under 'x column' and "
                      "'y column'")
-    name = filename if isinstance(filename, str) else "upload.csv"
-    return {"data": {"name": name[:80], "columns": names,
+    return {"data": {"name": shown, "columns": names,
                      "cols": [xy[keep, j].tolist() for j in range(len(cols))],
                      "n": len(xy), "mean": xy.mean(axis=0).tolist(),
                      "m2": (xy.T @ xy / len(xy)).tolist(), "xi": 0, "yi": 1},

@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 from .. import linesearch, optimizers
 from .._data import check_finite, check_numeric_frame, is_dask
 from .._minimize import minimize
+from .._text import count
 from .._types import Array
 from ..errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
 from ..objective import Objective
@@ -275,7 +276,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             )
         except ValueError as exc:
             if "could not convert" in str(exc) or "convert string" in str(exc):
-                raise InvalidType(f"X and y must hold numbers: {exc}", argument="X") from None
+                raise DataError(f"X and y must hold numbers: {exc}", argument="X") from None
             raise
         if check_x:
             check_finite(out[0] if fit else out, "X", names)
@@ -475,8 +476,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             return f"GDRegressor: the fit diverged: {res.message}"
         kappa = self.condition_number_
         unit = "epochs" if self.batch_size is not None else "iterations"
-        msg = (f"GDRegressor: not converged after {self.n_iter_} {unit}: the relative error "
-               f"of the coefficients may be up to {bound:.2g} (tol {target:g}). The "
+        error = (f"may be up to {bound:.2g}" if math.isfinite(bound) else
+                 "cannot be bounded (collinear or constant columns?)")
+        msg = (f"GDRegressor: not converged after {count(self.n_iter_, unit[:-1])}: the "
+               f"relative error of the coefficients {error} (tol {target:g}). The "
                f"{'standardized ' if self.standardize else ''}problem's condition number is "
                f"about {kappa:.3g}")
         if math.isfinite(kappa) and target > 0:
