@@ -39,13 +39,9 @@ test: lint typecheck pytest
 
 # The documentation site, offline, into docs/_build/html (open docs/_build/html/index.html).
 # Any Sphinx warning or gallery exception fails the build; then the built pages are checked
-# in chromium (tests/docs). The explorer's screenshots come from the browser tests
-# (tests/e2e/test_screenshots.py, run by make test); taken here when missing.
-SCREENSHOTS := docs/_screenshots/explorer-race.png
-$(SCREENSHOTS): | $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_screenshots.py
-
-docs: install $(SCREENSHOTS)
+# in chromium (tests/docs). The explorer's pictures (docs/app*.png) are the ones the browser
+# tests take (tests/e2e/test_explorer.py, run by make test).
+docs: install
 	rm -rf docs/_build/html docs/auto_examples docs/reference
 	$(PY) -m sphinx -b html -W --keep-going -E -q docs docs/_build/html
 	DESCEND_DOCS_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/docs
@@ -55,4 +51,4 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache docs/_build \
-		docs/auto_examples docs/reference docs/_screenshots
+		docs/auto_examples docs/reference
