@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import logging
 import pkgutil
 import shutil
 import textwrap
@@ -260,6 +261,9 @@ def start_browser(app: Any) -> None:
     """One headless browser for every thumbnail of the build (kaleido; closed at the end)."""
     from descend._figures import export  # the session descend.plot.gallery uses too
 
+    # kaleido's browser manager logs its temporary directory's clean-up at INFO level,
+    # which reaches the build's output once Sphinx has configured logging
+    logging.getLogger("choreographer").setLevel(logging.WARNING)
     _BROWSER.enter_context(export.session())
 
 
