@@ -73,3 +73,17 @@ y1 = 1.5 + 2.0 * x1 + rng.normal(0, 0.3, x1.size)
 one = GDRegressor(lr=0.1, max_iter=200, standardize=False).fit(x1[:, None], y1)
 fig = plot.regression_landscape(x1, y1, one)
 fig.show()
+
+# %%
+# Saving and loading a model
+# --------------------------
+# :func:`descend.save_model` writes a fitted regressor as JSON (its parameters, feature
+# names, exact coefficients); :func:`descend.load_model` checks every field before it builds
+# the estimator again, which predicts exactly what the original did. ``descend fit --save``
+# and ``descend predict model.json new.csv`` use the same format.
+from descend import load_model, save_model
+
+save_model(robust, folder / "robust.json", target="y")
+again = load_model(folder / "robust.json")
+print(again.feature_names_in_, again.coef_.round(3))
+print("same predictions:", np.array_equal(again.predict(X), robust.predict(X)))
