@@ -1,9 +1,8 @@
 r"""Multi-start: many runs from many starts, and the distinct minima they find.
 
 :func:`multistart` draws ``K`` starts uniformly in a box (or takes them as given),
-advances all runs together as one ``(K, p)`` batch through the loop beneath
-:func:`descend.minimize` when the function is vectorized (formulas, catalog
-entries), and clusters the end points of the converged runs into
+advances all runs together as one ``(K, p)`` batch through the loop
+(:mod:`descend._loop`), and clusters the end points of the converged runs into
 :class:`Minimum` tuples.
 """
 
@@ -19,16 +18,15 @@ from ._minimize import minimize, run_batch
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
 from .objective import Objective, as_objective
-from .result import Result, Status
+from .result import Reason, Result, Status
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-from .stopping import CODES
 
 __all__ = ["Minimum", "MultiStartResult", "cluster_minima", "multistart"]
 
-#: ``Status`` values by code (``stopping.CODES``), to turn a batch's codes into statuses.
-_STATUS_VALUES = np.array(["" if s is None else s.value for s in CODES])
+#: ``Status`` values by reason code (0, still going when the steps ran out: ``max_iter``).
+_STATUS_VALUES = np.array([(r or Reason.MAX_ITER).status.value for r in Reason])
 
 #: Redraw rounds for random starts whose gradient is zero.
 _REDRAWS = 100
@@ -132,11 +130,9 @@ class MultiStartResult:
     def result(self, k: int) -> Result:
         """Run ``k`` as a full :class:`~descend.result.Result` with its path.
 
-        For a batched run it is recomputed by :func:`descend.minimize` from
-        ``starts[k]`` (deterministic: the same iterates, bit for bit for fixed steps;
-        a diverged run keeps one more point, the one past the divergence bound; a
-        catalog entry that took the compiled loop of :mod:`descend._compiled` agrees to
-        rounding).
+        It is recomputed by :func:`descend.minimize` from ``starts[k]`` (deterministic:
+        the same iterates, status and message; a batch that took the compiled loop of
+        :mod:`descend._compiled` agrees to rounding).
         """
         k = int(k)
         if not -len(self.fun) <= k < len(self.fun):
@@ -264,14 +260,14 @@ def multistart(
 
     Notes
     -----
-    Formulas and catalog functions advance all ``K`` runs together as one ``(K, p)``
-    array through :func:`descend._minimize.run_batch` (nothing recorded;
-    :meth:`MultiStartResult.result` recomputes a run's path with
-    :func:`descend.minimize`). With ``method="gd"`` and a fixed ``lr`` that batch may
-    run compiled (numba, :mod:`descend._compiled`; the same outcome, 10-20 times
-    faster), once ``K * max_iter`` reaches 1e8 or the formula was compiled before in the
-    process; ``DESCEND_NO_COMPILE=1`` turns that off. A plain callable falls back to one
-    :func:`descend.minimize` per start.
+    All ``K`` runs advance together as one ``(K, p)`` array through the loop (nothing
+    recorded; :meth:`MultiStartResult.result` recomputes a run's path with
+    :func:`descend.minimize`); a callable that is not vectorized is evaluated row by row.
+    With ``method="gd"`` and a fixed ``lr`` on a formula or catalog function the batch
+    may run compiled (numba, :mod:`descend._compiled`; the same outcome to rounding,
+    10-20 times faster): when the formula was compiled before in the process, or once the
+    loop has measured that the steps left take longer than compiling;
+    ``DESCEND_NO_COMPILE=1`` turns that off.
 
     Examples
     --------
@@ -313,18 +309,11 @@ def multistart(
                 argument="bounds",
             )
         objective = objective.with_dimension(x0.shape[1])
-    if objective.vectorized:
-        objective.check(x0[0])
-        run = run_batch(objective, x0, record=False, **minimize_kwargs)
-        status = _STATUS_VALUES[run.codes]
-        return MultiStartResult(objective, x0, run.x, run.fun, status, run.nit.copy(),
-                                minimize_kwargs)
-    results = [minimize(objective, x, **minimize_kwargs) for x in x0]
-    return MultiStartResult(
-        objective, x0, np.array([r.x for r in results]), np.array([r.fun for r in results]),
-        np.array([r.status.value for r in results]), np.array([r.nit for r in results]),
-        minimize_kwargs, results,
-    )
+    objective.check(x0[0])
+    out = run_batch(objective, x0, record=False, **minimize_kwargs)
+    c = out.carry
+    return MultiStartResult(objective, x0, c.x, c.f, _STATUS_VALUES[c.code], c.nit.copy(),
+                            minimize_kwargs)
 
 
 def _check_starts(starts: Any) -> Array:

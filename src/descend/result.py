@@ -1,13 +1,17 @@
-"""What a run returns: :class:`Status`, :class:`Result`, and the one message table.
+"""What a run returns: :class:`Status`, :class:`Result`, and the one table of outcomes.
 
-Every sentence descend shows about how a run ended is built here, from
-:data:`MESSAGES`, so the library, the command line and the explorer say the same
-thing in the same words.
+Every sentence descend shows about how a run ended is built here: the loop ends each
+run with a :class:`Reason` (an integer code, so that a batch of runs keeps them in one
+array), :data:`REASONS` maps each to its :class:`Status` and message template, and
+:func:`describe` renders it. The library, the command line and the explorer say the
+same thing in the same words. :func:`verdict` (too small, good, oscillating, diverged)
+lives here too.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +22,10 @@ from ._types import Array
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["MESSAGES", "Intermediate", "Result", "Status", "describe"]
+__all__ = [
+    "MESSAGES", "REASONS", "VERDICTS", "Intermediate", "Reason", "Result", "Status", "describe",
+    "divergence_advice", "verdict",
+]
 
 
 class Status(enum.StrEnum):
@@ -37,35 +44,122 @@ class Status(enum.StrEnum):
         return self in (Status.GTOL, Status.FTOL, Status.XTOL)
 
 
-#: The one table of messages. Each entry is formatted with the keys documented
-#: in :func:`describe`.
-MESSAGES: dict[Status, str] = {
-    Status.GTOL: "converged: gradient norm {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations",
-    Status.FTOL: "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}",
-    Status.XTOL: "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}",
-    Status.MAX_ITER: (
+class Reason(enum.IntEnum):
+    """Why one run ended, finer than :class:`Status`: the codes the loop keeps per run.
+
+    ``RUNNING`` (0) means the run has not ended (its steps ran out in a resumable call).
+    Every code from ``F0_NONFINITE`` on is a divergence; the loop relies on that order.
+    """
+
+    RUNNING = 0
+    GTOL = 1
+    FTOL = 2
+    XTOL = 3
+    MAX_ITER = 4
+    SCHEDULE_END = 5
+    CALLBACK = 6
+    F0_NONFINITE = 7
+    G0_NONFINITE = 8
+    F_NONFINITE = 9
+    F_BOUND = 10
+    G_NONFINITE = 11
+    X_RUNAWAY = 12
+
+    @property
+    def status(self) -> Status:
+        """The :class:`Status` a user sees for this reason."""
+        return REASONS[self][0]
+
+    @property
+    def diverged(self) -> bool:
+        return self >= Reason.F0_NONFINITE
+
+
+#: The first divergence code: ``code >= FIRST_DIVERGENCE`` means the run diverged.
+FIRST_DIVERGENCE = int(Reason.F0_NONFINITE)
+
+_KEPT = "x is the last point where f and the gradient were finite"
+
+#: The one table: for each :class:`Reason`, its :class:`Status` and message template.
+#: Keys (see :func:`describe`): ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol``,
+#: ``fun`` (f at the end), ``bad`` (the value that failed), ``fbound``, ``xnorm``, ``xbound``,
+#: ``advice``.
+REASONS: dict[Reason, tuple[Status, str]] = {
+    Reason.GTOL: (Status.GTOL,
+                  "converged: gradient norm {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations"),
+    Reason.FTOL: (Status.FTOL,
+                  "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}"),
+    Reason.XTOL: (Status.XTOL,
+                  "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}"),
+    Reason.MAX_ITER: (Status.MAX_ITER, (
         "stopped: reached max_iter={nit} iterations with gradient norm {gnorm:.3g}"
-        " (not converged: raise max_iter or the learning rate)"
-    ),
+        " (not converged: raise max_iter or the learning rate)")),
+    Reason.SCHEDULE_END: (Status.MAX_ITER, (
+        "stopped: the lr schedule reached 0 at iteration {nit} with gradient norm {gnorm:.3g}"
+        " (not converged: give the schedule more steps or a final step > 0)")),
+    Reason.CALLBACK: (Status.CALLBACK, "stopped by the callback at iteration {nit}"),
+    Reason.F0_NONFINITE: (Status.DIVERGED,
+                          "diverged at iteration 0: f(x0) = {fun:.3g} is not finite"
+                          " (x0 outside the domain?)"),
+    Reason.G0_NONFINITE: (Status.DIVERGED,
+                          "diverged at iteration 0: the gradient at x0 is not finite"
+                          " (x0 outside the domain or at a singularity?)"),
+    Reason.F_NONFINITE: (Status.DIVERGED,
+                         "diverged at iteration {nit}: the next step made f non-finite"
+                         f" (f = {{bad:.3g}}); {_KEPT}; {{advice}}"),
+    Reason.F_BOUND: (Status.DIVERGED,
+                     "diverged at iteration {nit}: the next step took f to {bad:.3g}, past"
+                     " {fbound:.3g} = f(x0) + 1e10 max(1, |f(x0)|); {advice}"),
+    Reason.G_NONFINITE: (Status.DIVERGED,
+                         "diverged at iteration {nit}: the next step made the gradient"
+                         f" non-finite; {_KEPT}; {{advice}}"),
+    Reason.X_RUNAWAY: (Status.DIVERGED, (
+        "diverged at iteration {nit}: x ran away to |x| = {xnorm:.3g}, past {xbound:.3g}"
+        " (1e15 times the scale of x0), while f fell to {fun:.3g}: f seems to have no minimum"
+        " that way (it falls without bound, or flattens out towards infinity)")),
+}
+
+#: Messages by :class:`Status` (the commonest reason of each), for :func:`describe`.
+MESSAGES: dict[Status, str] = {
+    Status.GTOL: REASONS[Reason.GTOL][1],
+    Status.FTOL: REASONS[Reason.FTOL][1],
+    Status.XTOL: REASONS[Reason.XTOL][1],
+    Status.MAX_ITER: REASONS[Reason.MAX_ITER][1],
     Status.DIVERGED: "diverged at iteration {nit}: {why}; {advice}",
-    Status.CALLBACK: "stopped by the callback at iteration {nit}",
+    Status.CALLBACK: REASONS[Reason.CALLBACK][1],
 }
 
 FD_NOTE = (
     "gradient by central finite differences (h_i = cbrt(machine eps) * max(1, |x_i|))"
 )
 
+_DEFAULTS: dict[str, Any] = {
+    "nit": 0, "gnorm": math.nan, "gtol": 0.0, "df": math.nan, "ftol": 0.0, "dx": math.nan,
+    "xtol": 0.0, "fun": math.nan, "bad": math.nan, "fbound": math.nan, "xnorm": math.nan,
+    "xbound": math.nan, "why": "", "advice": "try a smaller learning rate",
+}
 
-def describe(status: Status, **info: Any) -> str:
-    """Render the message for ``status`` from :data:`MESSAGES`.
+
+def describe(status: Status | Reason, **info: Any) -> str:
+    """Render the message for a :class:`Reason` (or a :class:`Status`) from the tables.
 
     Keys: ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol`` for the
-    convergence and limit messages; ``why`` and ``advice`` (built by
-    :func:`divergence_advice`) for divergence; ``fd=True`` appends the finite
-    differences note.
+    convergence and limit messages; ``fun``, ``bad``, ``fbound``, ``xnorm``, ``xbound``
+    and ``advice`` (built by :func:`divergence_advice`) for divergence (``why`` with a
+    bare ``Status.DIVERGED``); ``fd=True`` appends the finite differences note. Missing
+    keys read as nan.
+
+    Examples
+    --------
+    >>> describe(Reason.GTOL, nit=70, gnorm=8.1e-7, gtol=1e-6)
+    'converged: gradient norm 8.1e-07 <= gtol=1e-06 after 70 iterations'
+    >>> describe(Status.MAX_ITER, nit=5, gnorm=0.5)[:36]
+    'stopped: reached max_iter=5 iterati'
     """
     fd = bool(info.pop("fd", False))
-    text = MESSAGES[Status(status)].format(**info)
+    template = (REASONS[status][1] if isinstance(status, Reason)
+                else MESSAGES[Status(status)])
+    text = template.format(**{**_DEFAULTS, **info})
     if fd:
         text += "; " + FD_NOTE
     return text
@@ -86,6 +180,46 @@ def _round_down(value: float) -> str:
     scaled = np.floor(value / 10.0**exp)
     out = scaled * 10.0**exp
     return f"{out:.{max(0, -exp)}f}" if exp < 0 else f"{out:g}"
+
+
+#: The four verdicts of :func:`verdict`, from the smallest step to the largest.
+VERDICTS = ("too_small", "good", "oscillating", "diverged")
+
+#: ``f`` counts as increasing when it grows by more than this times ``max(1, |f|)``.
+RISE_RTOL = 1e-12
+
+
+def verdict(result: Result) -> str:
+    r"""Label a run ``"too_small"``, ``"good"``, ``"oscillating"`` or ``"diverged"``.
+
+    The rules, tested in this order on the recorded path ``x_0, ..., x_n`` and values
+    ``f_0, ..., f_n``:
+
+    1. ``"diverged"``: ``result.status`` is ``"diverged"``.
+    2. ``"oscillating"``: the steps turn back at least twice, that is
+       :math:`\langle x_{k+1} - x_k,\ x_{k+2} - x_{k+1} \rangle < 0` for at least two
+       ``k`` (in 1-D: the sign of :math:`x_{k+1} - x_k` flips at least twice), or
+       ``f`` increases at some step, :math:`f_{k+1} > f_k + 10^{-12} \max(1, |f_k|)`;
+       whether or not the run converged.
+    3. ``"good"``: the run converged (``result.success``: gtol, ftol or xtol).
+    4. ``"too_small"``: otherwise; the run stopped (``max_iter``) with ``f`` decreasing
+       steadily, so a larger step would get further.
+
+    Examples
+    --------
+    >>> from descend import minimize
+    >>> [verdict(minimize("x**2", 3.0, lr=lr, max_iter=100)) for lr in (0.001, 0.1, 0.9, 1.1)]
+    ['too_small', 'good', 'oscillating', 'diverged']
+    """
+    if result.status is Status.DIVERGED:
+        return "diverged"
+    steps = np.diff(result.path, axis=0)
+    turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
+    values = result.values
+    rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
+    if turns >= 2 or bool(np.any(rises)):
+        return "oscillating"
+    return "good" if result.success else "too_small"
 
 
 @dataclass(frozen=True)
@@ -139,6 +273,9 @@ class Result:
         For a diverged run, the estimate of the largest stable fixed step.
     variables : tuple of str
         Names of the coordinates (from a formula, else ``x1..xp``).
+    reason : Reason
+        Why the run ended, finer than ``status`` (for example ``SCHEDULE_END``, a
+        ``max_iter`` status).
     """
 
     x: Array
@@ -158,6 +295,7 @@ class Result:
     lr_max: float | None = None
     variables: tuple[str, ...] = field(default=())
     objective: Any = field(default=None, repr=False)
+    reason: Reason = Reason.MAX_ITER
 
     def __repr__(self) -> str:
         x = np.array2string(self.x, precision=6, separator=", ")
