@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -315,9 +317,11 @@ def test_save_then_predict_round_trip(run, table, tmp_path):
     assert res.exit_code == 0, res.stderr
     fitted = json.loads(res.stdout)
     model = json.loads((tmp_path / "model.json").read_text())
-    assert model["features"] == ["a", "b"]
+    assert model["features"] == ["a", "b"] and model["target"] == "y"
     assert model["descend_version"] == descend.__version__
-    assert model["loss"] == "mse" and model["settings"]["lr"] == "auto"
+    assert model["params"]["loss"] == "mse" and model["params"]["lr"] == "auto"
+    assert descend.load_model(tmp_path / "model.json").coef_.tolist() == [
+        fitted["coef"]["a"], fitted["coef"]["b"]]
     assert (tmp_path / "fit.html").stat().st_size > 0
 
     new = frame[["b", "a"]].head(5)  # other order, no target
@@ -440,3 +444,511 @@ def test_python_dash_m(tmp_path):
                          capture_output=True, text=True, env=env, check=False, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["success"] is True
+
+
+# -- issue 20: every estimator setting, scores, predictions with kept columns ------------------
+
+
+def _help(*command: str) -> str:
+    """``--help`` as a wide terminal shows it (no line of it wrapped)."""
+    res = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0
+    return res.stdout
+
+
+def test_every_gdregressor_parameter_has_a_fit_option(run):
+    import typer.main
+
+    from descend.cli import commands
+
+    params = descend.GDRegressor().get_params()
+    assert set(commands.FIT_OPTIONS) == set(params), "a GDRegressor parameter has no option"
+    fit_cmd = typer.main.get_command(app).commands["fit"]
+    options = {o for p in fit_cmd.params for o in (*p.opts, *p.secondary_opts)}
+    for name, option in commands.FIT_OPTIONS.items():
+        if name == "callback":
+            continue
+        assert option in options, option
+        default = next(p.default for p in fit_cmd.params if option in p.opts)
+        expected = params[name]
+        if name == "shuffle":
+            default = commands._SHUFFLE[default]
+        if name == "tol":
+            default = float(default)
+        if name == "warm_start":
+            default, expected = default is not None, False
+        assert default == expected, (name, default, expected)
+
+
+def test_choices_are_the_library_s_and_flags_show_no_type(run):
+    import typing
+
+    from descend.cli import commands
+    from descend.linear_model import _regressor
+
+    assert list(typing.get_args(commands.Method)) == descend.optimizers.names()
+    assert list(typing.get_args(commands.Loss)) == list(_regressor._LOSSES)
+    helps = {c: _help(c) for c in ("minimize", "sweep", "multistart", "fit", "predict",
+                                    "functions", "demo", "gallery", "app")}
+    helps["(root)"] = _help()
+    for command, text in helps.items():
+        assert "<bool>" not in text, command
+    assert "mse|sse|rmse|huber" in helps["fit"]
+    assert "gd|momentum|nesterov|adagrad|rmsprop|adam" in " ".join(helps["sweep"].split())
+    assert "--install-completion" in helps["(root)"]
+    line = one_error_line(run("fit", "d.csv", "--target", "y", "--loss", "l1"))
+    assert "--loss" in line and "huber" in line
+
+
+def test_public_words_name_tutorials_by_topic(run):
+    texts = [_help()] + [_help(c) for c in ("minimize", "sweep", "multistart", "fit",
+                                             "predict", "functions", "demo", "gallery", "app")]
+    texts.append(_readme_cli_section())
+    texts += [p.read_text() for p in (Path(descend.__file__).parent / "cli").glob("*.py")]
+    texts.append((Path(descend.__file__).parent / "io.py").read_text())
+    for text in texts:
+        assert not re.search(r"seed 00\d", text.lower())
+    assert "the paraboloid, fitting a line, choosing a step, the slope view" in _help("demo")
+
+
+def test_fit_reports_scores_on_training_and_held_out_rows(run, table):
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    path, frame = table
+    res = run("fit", str(path), "--target", "y", "--features", "a,b", "--test-size", "0.3",
+              "--random-state", "4", "--json")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["rows"] == 35 and doc["n_features"] == 2 and doc["features"] == ["a", "b"]
+    assert doc["train"]["rows"] == 35 and doc["held_out"]["rows"] == 15
+    assert doc["held_out"]["what"] == "held out (30% of the rows)"
+    assert doc["converged"] is True and doc["why"] is None and doc["unit"] == "iterations"
+    from sklearn.model_selection import train_test_split
+
+    X_tr, X_te, y_tr, y_te = train_test_split(frame[["a", "b"]], frame["y"], test_size=0.3,
+                                              random_state=4)
+    m = descend.GDRegressor(random_state=4).fit(X_tr, y_tr)
+    for part, (X, y) in (("train", (X_tr, y_tr)), ("held_out", (X_te, y_te))):
+        assert doc[part]["r2"] == pytest.approx(r2_score(y, m.predict(X)), rel=1e-9)
+        assert doc[part]["rmse"] == pytest.approx(
+            mean_squared_error(y, m.predict(X)) ** 0.5, rel=1e-9)
+    again = run("fit", str(path), "--target", "y", "--features", "a,b", "--test-size", "0.3",
+                "--random-state", "4", "--json")
+    assert json.loads(again.stdout) == doc  # the same split and fit
+    text = run("fit", str(path), "--target", "y", "--features", "a,b", "--validation",
+               str(path)).stdout
+    for word in ("training", "validation (data.csv)", "R^2", "RMSE", "50 rows, 2 features",
+                 "converged after"):
+        assert word in text, word
+
+
+def test_random_state_makes_minibatch_fits_repeatable(run, table):
+    path, _ = table
+    args = ["fit", str(path), "--target", "y", "--features", "a,b", "--batch-size", "16",
+            "--max-iter", "20", "--json"]
+    a = json.loads(run(*args, "--random-state", "7").stdout)
+    b = json.loads(run(*args, "--random-state", "7").stdout)
+    assert a["coef"] == b["coef"] and a["unit"] == "epochs"
+
+
+def test_fit_options_reach_the_estimator(run, table, monkeypatch):
+    from descend.linear_model import GDRegressor
+
+    path, _ = table
+    seen = {}
+    real = GDRegressor.fit
+
+    def spy(self, X, y):
+        seen.update(self.get_params())
+        return real(self, X, y)
+
+    monkeypatch.setattr(GDRegressor, "fit", spy)
+    res = run("fit", str(path), "--target", "y", "--features", "a,b", "--alpha", "0.5",
+              "--no-standardize", "--no-intercept", "--shuffle", "blocks", "--batch-size", "10",
+              "--random-state", "3", "--epsilon", "2.0", "--loss", "huber", "--method", "adam",
+              "--lr", "0.01", "--max-iter", "5", "--tol", "none", "--json")
+    assert res.exit_code == 0, res.stderr
+    expected = {"alpha": 0.5, "standardize": False, "fit_intercept": False,
+                "shuffle": "blocks", "batch_size": 10, "random_state": 3, "epsilon": 2.0,
+                "loss": "huber", "method": "adam", "lr": 0.01, "max_iter": 5, "tol": None}
+    assert {k: seen[k] for k in expected} == expected
+    assert json.loads(res.stdout)["converged"] is False
+
+
+def test_not_converged_says_why_and_strict_exits_3(run, table):
+    path, _ = table
+    res = run("fit", str(path), "--target", "y", "--features", "a,b", "--max-iter", "1",
+              "--json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert doc["converged"] is False
+    assert doc["why"].startswith("not converged after 1 iteration: the relative error")
+    assert "warning" not in res.stderr  # the reason is in the report, not repeated
+    text = run("fit", str(path), "--target", "y", "--features", "a,b", "--max-iter", "1",
+               "--strict")
+    assert text.exit_code == 3
+    assert "fit: not converged after 1 iteration;" in text.stdout
+    assert "1 iterations" not in text.stdout + text.stderr
+
+
+def test_verbose_goes_to_stderr_with_json(run, table):
+    path, _ = table
+    res = run("fit", str(path), "--target", "y", "--features", "a,b", "--verbose", "2",
+              "--json")
+    assert res.exit_code == 0, res.stderr
+    json.loads(res.stdout)
+    assert "iteration 2: loss" in res.stderr
+
+
+def test_warm_start_continues_from_a_saved_model(run, table):
+    path, _ = table
+    base = ["fit", str(path), "--target", "y", "--features", "a,b", "--json"]
+    first = json.loads(run(*base, "--max-iter", "3", "--tol", "none",
+                           "--save", "m.json").stdout)
+    more = json.loads(run(*base, "--warm-start", "m.json", "--max-iter", "1",
+                          "--tol", "none").stdout)
+    fresh = json.loads(run(*base, "--max-iter", "1", "--tol", "none").stdout)
+    assert more["loss"] < fresh["loss"] and more["loss"] < first["loss"]
+    line = one_error_line(run("fit", str(path), "--target", "y", "--features", "b,a",
+                              "--warm-start", "m.json"))
+    assert "--warm-start" in line and "a, b" in line
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predict_keeps_columns_and_writes_atomically(run, table, tmp_path, suffix):
+    path, frame = table
+    assert run("fit", str(path), "--target", "y", "--features", "a,b",
+               "--save", "model.json").exit_code == 0
+    new = frame[["a", "b"]].head(4).assign(id=[7, 8, 9, 10], site=["p", "q", "r", "s"])
+    new.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / f"preds{suffix}"
+    res = run("predict", "model.json", "new.csv", "--keep", "id,site", "--out", str(out))
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr.strip() == f"wrote 4 predictions to {out}"
+    got = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert got.columns.tolist() == ["id", "site", "prediction"]
+    assert got["id"].tolist() == [7, 8, 9, 10] and got["site"].tolist() == ["p", "q", "r", "s"]
+    model = descend.load_model(tmp_path / "model.json")
+    np.testing.assert_array_equal(got["prediction"], model.predict(new[["a", "b"]]))
+    before = out.read_bytes()
+    line = one_error_line(run("predict", "model.json", "new.csv", "--keep", "nope",
+                              "--out", str(out)))
+    assert "--keep: no column 'nope'" in line
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["data.csv", "model.json", "new.csv", out.name])
+
+
+def test_predict_keeps_a_stored_parquet_index_and_prints_csv(run, table, tmp_path):
+    path, frame = table
+    run("fit", str(path), "--target", "y", "--features", "a,b", "--save", "model.json")
+    new = frame[["a", "b"]].head(3).set_index(pd.Index(["u1", "u2", "u3"], name="user"))
+    new.to_parquet(tmp_path / "new.parquet")
+    res = run("predict", "model.json", "new.parquet", "--keep", "user")
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "user,prediction" and lines[1].startswith("u1,") and len(lines) == 4
+    doc = json.loads(run("predict", "model.json", "new.parquet", "--keep", "user",
+                         "--json").stdout)
+    assert doc["kept"] == {"user": ["u1", "u2", "u3"]} and len(doc["predictions"]) == 3
+    assert doc["target"] == "y"
+    new.reset_index().rename(columns={"user": "prediction"}).to_csv("clash.csv", index=False)
+    assert "'prediction' is the name" in one_error_line(
+        run("predict", "model.json", "clash.csv", "--keep", "prediction"))
+
+
+@pytest.mark.parametrize("verb", ["fit", "predict"])
+@pytest.mark.parametrize("kind", ["dev_zero", "fifo", "directory"])
+def test_every_reader_refuses_non_regular_files(run, table, tmp_path, verb, kind):
+    path, _ = table
+    run("fit", str(path), "--target", "y", "--features", "a,b", "--save", "model.json")
+    target = tmp_path / "odd.csv"
+    {"dev_zero": lambda: target.symlink_to("/dev/zero"), "fifo": lambda: os.mkfifo(target),
+     "directory": target.mkdir}[kind]()
+    import signal
+
+    signal.alarm(30)  # a FIFO used to block for ever, /dev/zero to grow to 4 GB
+    try:
+        args = (["fit", str(target), "--target", "y"] if verb == "fit"
+                else ["predict", "model.json", str(target)])
+        line = one_error_line(run(*args))
+    finally:
+        signal.alarm(0)
+    assert "is not a regular file" in line and "no such file" not in line
+    if verb == "predict":
+        line = one_error_line(run("predict", str(target), "data.csv"))
+        assert line.startswith("error: model: ") and "is not a regular file" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("dup.csv", "x,y,y\n1,2,3\n", "the column name 'y' appears more than once"),
+        ("dupx.csv", "x,x,y\n1,2,3\n", "the column name 'x' appears more than once"),
+        ("index.csv", ",x,y\n0,1,2\n1,2,3\n", "column 1 has no name"),
+        ("header.csv", "x,y\n", "has a header but no data rows"),
+        ("bad.parquet", "PAR1 not really", "not a Parquet file"),
+    ],
+)
+def test_bad_tables_exit_2_with_one_line(run, table, tmp_path, name, content, needle):
+    path, _ = table
+    run("fit", str(path), "--target", "y", "--features", "a,b", "--save", "model.json")
+    (tmp_path / name).write_text(content)
+    assert needle in one_error_line(run("fit", name, "--target", "y"))
+    assert needle in one_error_line(run("predict", "model.json", name))
+
+
+def test_zero_row_and_truncated_parquet_exit_2(run, table, tmp_path):
+    path, frame = table
+    run("fit", str(path), "--target", "y", "--features", "a,b", "--save", "model.json")
+    frame[["a", "b", "y"]].head(0).to_parquet(tmp_path / "empty.parquet")
+    frame[["a", "b", "y"]].to_parquet(tmp_path / "full.parquet")
+    data = (tmp_path / "full.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) - 100])
+    for name, needle in (("empty.parquet", "no data rows"), ("cut.parquet", "as Parquet")):
+        assert needle in one_error_line(run("fit", name, "--target", "y"))
+        assert needle in one_error_line(run("predict", "model.json", name))
+
+
+def test_strict_on_sweep_and_multistart(run):
+    bad = run("sweep", "x**2", "--x0", "3", "--lr", "1.5,2", "--max-iter", "50", "--strict")
+    assert bad.exit_code == 3 and "diverged" in bad.stdout
+    ok = run("sweep", "x**2", "--x0", "3", "--lr", "0.1,1.5", "--strict")
+    assert ok.exit_code == 0
+    bad = run("multistart", "x**2 + y**2", "--bounds", "-1,1,-1,1", "--starts", "5",
+              "--lr", "1.5", "--max-iter", "20", "--seed", "0", "--strict")
+    assert bad.exit_code == 3 and "0 of 5 runs converged" in bad.stdout
+    ok = run("multistart", "x**2 + y**2", "--bounds", "-1,1,-1,1", "--starts", "5",
+             "--seed", "0", "--strict")
+    assert ok.exit_code == 0, ok.stdout
+
+
+def test_shell_completion_is_documented_and_works(run):
+    res = run("--show-completion", "bash")
+    assert res.exit_code == 0 and "_DESCEND_COMPLETE" in res.stdout
+    assert "descend --install-completion" in _readme_cli_section()
+
+
+# -- every example in --help and in the README's CLI section runs and does what it says -------
+
+EXAMPLE = re.compile(r"^\s*Example: (descend .+?)(?:, then .*)?\s*$")
+
+
+def _help_examples() -> list[str]:
+    import typer.main
+
+    runner = CliRunner()
+    found = []
+    for name in typer.main.get_command(app).commands:
+        res = runner.invoke(app, [name, "--help"], env={"COLUMNS": "250"})
+        found += [m.group(1) for m in map(EXAMPLE.match, res.stdout.splitlines()) if m]
+    return found
+
+
+def _readme_cli_section() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    return readme.split("\n## Command line", 1)[1].split("\n## ", 1)[0]
+
+
+def _readme_examples() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", _readme_cli_section(), flags=re.S)
+    lines = [shlex.join(shlex.split(line, comments=True)) for b in blocks
+             for line in b.splitlines() if line.strip()]
+    return [line for line in lines if line.startswith("descend ")]
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """The files the examples name: data.csv (a, b, y), new.csv (id, a, b), data/*.parquet."""
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=120), rng.normal(size=120)
+    frame = pd.DataFrame({"a": a, "b": b, "y": 2.0 + a - 0.5 * b + 0.01 * rng.normal(size=120)})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    frame[["a", "b"]].head(6).assign(id=range(6)).to_csv(tmp_path / "new.csv", index=False)
+    (tmp_path / "data").mkdir()
+    for i in range(0, 120, 40):
+        frame.iloc[i : i + 40].to_parquet(tmp_path / "data" / f"part-{i:03d}.parquet",
+                                          index=False)
+    return tmp_path
+
+
+def _check_example(line: str, res, tmp_path: Path) -> None:
+    """What each example says it does."""
+    assert res.exit_code == 0, (line, res.stdout, res.stderr)
+    args = shlex.split(line)[1:]
+    verb = args[0]
+    if "--strict" in args:
+        assert verb in ("minimize", "multistart", "fit", "sweep")  # exit 0 = it converged
+    if verb == "minimize" and "--log-every" in args:
+        assert res.stdout.startswith(SEED_001)
+    if verb == "minimize":
+        assert "status" in (json.loads(res.stdout) if "--json" in args else res.stdout)
+    if "--plot" in args:
+        assert (tmp_path / args[args.index("--plot") + 1]).stat().st_size > 0
+    if verb == "functions" and "--json" in args:
+        assert [f["name"] for f in json.loads(res.stdout)] == descend.functions.names()
+    elif verb == "functions":
+        assert all(name in res.stdout for name in descend.functions.names())
+    if verb == "sweep":
+        assert "too_small" in res.stdout and "diverged" in res.stdout and "good" in res.stdout
+    if verb == "multistart" and args[1] == "himmelblau":
+        doc = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+        assert len(doc["minima"]) == 4
+    if verb == "fit":
+        out = json.loads(res.stdout) if "--json" in args else None
+        if out is not None:
+            assert out["converged"] and ("held_out" in out) == ("--test-size" in args)
+        else:
+            assert "converged after" in res.stdout and "R^2" in res.stdout
+        if "--compare" in args:
+            assert "least squares" in res.stdout
+        if "--save" in args:
+            assert descend.load_model(tmp_path / args[args.index("--save") + 1]).converged_
+    if verb == "predict":
+        out = tmp_path / args[args.index("--out") + 1]
+        got = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
+        keep = args[args.index("--keep") + 1].split(",") if "--keep" in args else []
+        assert got.columns.tolist() == [*keep, "prediction"] and len(got) == 6
+    if verb in ("gallery", "demo") and "--out" in args:
+        folder = tmp_path / args[args.index("--out") + 1]
+        assert {p.suffix for p in folder.iterdir()} >= {".html", ".png"}
+    if verb == "demo":
+        assert "the paraboloid" in res.stdout.lower() or "Epoch" in res.stdout
+
+
+#: Example lines already run and checked, with the same inputs (the README repeats some).
+_CHECKED: set[str] = set()
+
+
+def _run_examples(lines, tmp_path, monkeypatch):
+    import descend.app
+
+    served = []
+    monkeypatch.setattr(descend.app, "serve", lambda **kw: served.append(kw))
+    monkeypatch.chdir(tmp_path)
+    order = sorted(lines, key=lambda line: shlex.split(line)[1] == "predict")  # fit first
+    for line in order:
+        if shlex.split(line)[1] == "predict" and not (tmp_path / "model.json").exists():
+            CliRunner().invoke(app, ["fit", "data.csv", "--target", "y", "--save",
+                                     "model.json"])
+        if line in _CHECKED and line.startswith("descend gallery"):
+            continue  # the same figures, 40 s of PNG export: once is enough
+        res = CliRunner().invoke(app, shlex.split(line)[1:], env={"COLUMNS": "250"})
+        _check_example(line, res, tmp_path)
+        _CHECKED.add(line)
+        if shlex.split(line)[1] == "app":
+            port = int(shlex.split(line)[shlex.split(line).index("--port") + 1]) \
+                if "--port" in line else 8050
+            assert served[-1]["port"] == port
+
+
+def test_every_help_example_runs_and_does_what_it_says(inputs, monkeypatch):
+    lines = _help_examples()
+    import typer.main
+
+    commands = set(typer.main.get_command(app).commands)
+    assert {shlex.split(line)[1] for line in lines} == commands  # one example at least each
+    _run_examples(lines, inputs, monkeypatch)
+
+
+def test_every_readme_cli_example_runs(inputs, monkeypatch):
+    lines = _readme_examples()
+    assert len(lines) >= 8
+    _run_examples(lines, inputs, monkeypatch)
+
+
+# -- Ctrl-C: exit 130, one line, no partial file ----------------------------------------------
+
+_SLOW_WRITER = """
+import pathlib, sys, time
+import pandas as pd
+
+def slow(self, path, *args, **kwargs):
+    pathlib.Path(path).write_text("half a file")
+    pathlib.Path("READY").touch()
+    time.sleep(120)
+
+pd.DataFrame.to_csv = slow
+pd.DataFrame.to_parquet = slow
+_write = pathlib.Path.write_bytes
+
+def slow_bytes(self, data):
+    if self.name.startswith(".model.json"):
+        slow(None, self)
+    return _write(self, data)
+
+pathlib.Path.write_bytes = slow_bytes
+from descend.cli import main
+sys.argv = ["descend", *sys.argv[1:]]
+main()
+"""
+
+
+def _interrupt(args: list[str], cwd: Path, ready) -> subprocess.CompletedProcess[str]:
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(Path(descend.__file__).parents[1]),
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready(proc) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["predict", "model.json", "new.csv", "--out", "preds.csv"],
+        ["predict", "model.json", "new.csv", "--out", "preds.parquet"],
+        ["fit", "data.csv", "--target", "y", "--save", "model.json"],
+    ],
+    ids=["predict-csv", "predict-parquet", "fit-save"],
+)
+def test_ctrl_c_while_writing_leaves_no_partial_file(inputs, args, monkeypatch):
+    monkeypatch.chdir(inputs)
+    assert CliRunner().invoke(app, ["fit", "data.csv", "--target", "y",
+                                    "--save", "model.json"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()}
+    done = _interrupt(args, inputs, lambda proc: (inputs / "READY").exists())
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "error: interrupted\n"
+    (inputs / "READY").unlink()
+    after = {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()}
+    assert after == before  # no partial output, no temporary file, the old model intact
+
+
+def test_ctrl_c_during_a_long_run_exits_130_with_one_line(tmp_path):
+    args = ["minimize", "x**2 + y**2", "--x0", "6,-3", "--lr", "1e-9", "--gtol", "none",
+            "--max-iter", "100000000", "--log-every", "100000", "--plot", "p.html"]
+    lines: list[str] = []
+
+    def ready(proc):
+        lines.append(proc.stdout.readline())
+        return lines[-1].startswith("Epoch")
+
+    done = _interrupt(args, tmp_path, ready)
+    assert done.returncode == 130 and done.stderr == "error: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [(["minimize", "rosenbrok", "--x0", "1"], "rosenbrock"),
+     (["minimize", "himelblau"], "himmelblau"),
+     (["minimize", "sinn(x)", "--x0", "1"], "sin"),
+     (["minimize", "sinn", "--x0", "1"], "sin")],
+)
+def test_a_near_miss_of_a_name_is_refused_not_minimized(run, args, suggestion):
+    line = one_error_line(run(*args))
+    assert f"did you mean {suggestion}?" in line

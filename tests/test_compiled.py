@@ -30,6 +30,10 @@ MIXED = ("exp(x/3) + log(1 + y^2) + sqrt(x^2 + 1) + abs(x - y) + sin(x)*cos(y) +
 FIVE_D = ("(a - 1)^2 + 2*(b + 1)^2 + abs(c - d) + exp(u/4) + log(1 + a^2)"
           " + sqrt(b^2 + 1) + sin(c)*cos(d) + 3*u^2")
 ONE_D = "log(x) + (x - 2)^2"
+#: Every function added for issue 18, kinks included (relu, sign, abs, max and min).
+NEW = ("sigmoid(x) + softplus(y) + relu(x - y)^2 + max(x, y, 1)^2/4 + min(x, -y)^2"
+       " + erf(x/3)*y + exp2(x/4) + log2(2 + y^2) + log10(3 + x^2) + ln(4 + x^2)"
+       " + log(5 + y^2, 3) + sign(x)*y/10 + abs(x - 1)")
 
 
 def both(fun, x0, **kw) -> tuple[Outcome, Outcome]:
@@ -67,7 +71,7 @@ def _compile_once():
     """Compile every expression of this module once, up front."""
     for fun, dim in [(PARABOLOID, None), (functions.get("rosenbrock"), None),
                      (functions.get("himmelblau"), None), (MIXED, None), (FIVE_D, None),
-                     (ONE_D, None)]:
+                     (ONE_D, None), (NEW, None)]:
         assert _compiled.prepare(fun, dim) is not None, fun
     yield
 
@@ -137,6 +141,35 @@ def test_formula_with_every_function():
         a, b = both(MIXED, x0, **kw)
         assert_same(a, b, rtol=1e-11)  # tanh: NumPy's own SIMD routine, within an ulp
     assert any(r.startswith("F_") for r in reasons(b))
+
+
+def test_formula_with_every_new_function():
+    rng = np.random.default_rng(7)
+    x0 = rng.uniform(-3, 3, (200, 2))
+    x0[:10, 1] = x0[:10, 0]  # relu(x - y) and max(x, y) at their kinks
+    x0[10:20, 0] = 1.0  # abs(x - 1) at its kink
+    x0[20:25] = [[800.0, -800.0]]  # sigmoid and softplus far out: no overflow
+    for kw in [dict(lr=0.05, max_iter=300), dict(lr=0.05, max_iter=300, gtol=None, ftol=1e-12),
+               dict(lr=3.0, max_iter=50)]:
+        a, b = both(NEW, x0, **kw)
+        # erf: scipy's against libm's, exp in sigmoid and softplus: NumPy's SIMD against
+        # libm's; within a few ulps per step
+        assert_same(a, b, rtol=1e-9)
+    assert any(r.startswith("F_") for r in reasons(b))
+
+
+def test_new_functions_decline_cleanly_without_their_compiled_helpers(monkeypatch):
+    from descend._compiled import steps
+
+    monkeypatch.setattr(steps, "FORMULA_HELPERS", {})
+    monkeypatch.setattr(_compiled, "_kernels", type(_compiled._kernels)())
+    obj = as_objective("sigmoid(x) + max(x, y)^2 + relu(y)")
+    x0 = np.random.default_rng(8).uniform(-1, 1, (4, 2))
+    assert _compiled.prepare(obj.source) is None
+    assert _compiled._cached(obj.source) == (True, None)  # declined, and remembered
+    out = run_batch(obj, x0, lr=0.01, max_iter=20, record=False)  # the NumPy loop
+    assert out.backend == "numpy"
+    assert out.carry.nit.tolist() == [20] * 4 and np.isfinite(out.carry.f).all()
 
 
 def test_five_variables_with_abs_at_its_kink():

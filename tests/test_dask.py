@@ -102,6 +102,14 @@ def test_parquet_dataframe_fit_equals_in_memory(client, data, tmp_path, kw):
     b = on_dask(kw, ddf[cols], ddf["y"])
     same_fit(a, b)
     assert list(b.feature_names_in_) == cols
+    from descend.linear_model import _dask
+
+    with warnings.catch_warnings():  # dask's Parquet reader uses a deprecated pandas call
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        r2, rmse, n = _dask.metrics(b, ddf[cols], ddf["y"])  # X and y read as one frame
+    assert n == N and r2 == pytest.approx(a.score(frame[cols], frame["y"]), rel=1e-9)
+    resid = frame["y"] - a.predict(frame[cols])
+    assert rmse == pytest.approx(float(np.sqrt(np.mean(resid**2))), rel=1e-9)
 
 
 def test_predict_is_lazy_and_score_matches(client, data):
@@ -158,10 +166,15 @@ def test_cli_fit_dask_equals_in_memory(data, tmp_path, monkeypatch):
     runner = CliRunner()
     ref = runner.invoke(app, ["fit", "all.parquet", "--target", "y", "--json"])
     got = runner.invoke(app, ["fit", str(parts / "*.parquet"), "--target", "y", "--dask",
-                              "--workers", "2", "--memory-limit", "1GB", "--json"])
+                              "--workers", "2", "--memory-limit", "1GB", "--json",
+                              "--validation", "all.parquet"])
     assert ref.exit_code == 0 and got.exit_code == 0, got.stderr
     a, b = json.loads(ref.stdout), json.loads(got.stdout)
     assert b["n_iter"] == a["n_iter"] and b["converged"] == a["converged"]
+    assert b["train"]["rows"] == a["train"]["rows"] == b["held_out"]["rows"] == N
+    for scores in (b["train"], b["held_out"]):  # the same rows: the same R^2 and RMSE
+        assert scores["r2"] == pytest.approx(a["train"]["r2"], rel=1e-9)
+        assert scores["rmse"] == pytest.approx(a["train"]["rmse"], rel=1e-9)
     for k, v in a["coef"].items():
         assert b["coef"][k] == pytest.approx(v, rel=RTOL)
     assert b["intercept"] == pytest.approx(a["intercept"], rel=RTOL)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from descend.errors import FormulaError, InvalidArgument
-from descend.formula import MAX_LENGTH, Formula, parse
+from descend.formula import MAX_LENGTH, MAX_VARIABLES, Formula, parse
 
 ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
 CANARY = "CANARY"
@@ -101,7 +101,7 @@ HOSTILE = [
     "(" * 10_000 + "x" + ")" * 10_000,
     "-" * 150 + "x",
     "+".join(f"sin(x{i % 8})" for i in range(70)),
-    "+".join(f"v{i}" for i in range(17)),
+    "+".join(f"v{i}" for i in range(MAX_VARIABLES + 1)),
     # look-alikes, control characters, other encodings
     "ｘ**2",
     "x²",
@@ -188,7 +188,7 @@ def test_variables_order_and_missing_names() -> None:
     assert f.grad([1.0, 2.0]).tolist() == [1.0, 0.0]
     with pytest.raises(FormulaError, match="'y' is not among"):
         parse("x + y", variables="x")
-    for bad in (["x", "x"], ["sin"], ["_a"], ["1x"], [f"v{i}" for i in range(17)]):
+    for bad in (["x", "x"], ["sin"], ["_a"], ["1x"], [f"v{i}" for i in range(MAX_VARIABLES + 1)]):
         with pytest.raises(InvalidArgument):
             parse("x", variables=[*bad, "x"])
 

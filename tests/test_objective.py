@@ -67,3 +67,53 @@ def test_finite_differences_are_accurate():
     np.testing.assert_allclose(finite_difference_gradient(fun, x), exact, rtol=1e-9)
     obj = as_objective(fun)
     assert obj.finite_differences and obj.with_dimension(2).fd_calls == 4
+
+
+# -- catalog names (issue 15) --------------------------------------------------------------
+
+
+def test_a_catalog_name_is_the_catalog_entry():
+    a = minimize("rosenbrock", [-1.2, 1], lr="backtracking", max_iter=50)
+    b = minimize(functions.get("rosenbrock"), [-1.2, 1], lr="backtracking", max_iter=50)
+    np.testing.assert_array_equal(a.path, b.path)
+    assert a.fun == b.fun and a.variables == ("x", "y")
+    for spelling in ("Rosenbrock", " rosenbrock ", "ROSENBROCK"):
+        assert as_objective(spelling).source is functions.get("rosenbrock")
+    assert as_objective("Three-hump camel").source.name == "three_hump_camel"
+    obj = as_objective("himmelblau")
+    assert obj.p == 2 and obj.name == "himmelblau" and obj.vectorized
+
+
+def test_a_name_of_any_dimension_takes_the_start_points():
+    res = minimize("rastrigin", [0.1, -0.2, 0.05], lr=0.001, max_iter=20)
+    ref = minimize(functions.get("rastrigin", dim=3), [0.1, -0.2, 0.05], lr=0.001, max_iter=20)
+    np.testing.assert_array_equal(res.path, ref.path)
+    assert res.variables == ("x1", "x2", "x3")
+    assert as_objective("ackley").with_dimension(5).p == 5
+    with pytest.raises(InvalidArgument, match="x0: has 3 coordinates"):
+        minimize("rosenbrock", [1.0, 2.0, 3.0])
+    with pytest.raises(InvalidArgument, match="x0: has 3 coordinates"):
+        minimize(functions.get("rastrigin"), [1.0, 2.0, 3.0])  # an object keeps its dim
+
+
+def test_a_catalog_name_has_fixed_variables():
+    assert as_objective("rosenbrock", variables="x, y").variables == ("x", "y")
+    with pytest.raises(InvalidArgument, match="variables: rosenbrock has the fixed"):
+        as_objective("rosenbrock", variables="a, b")
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [("rosenbrok", "rosenbrock"), ("himelblau", "himmelblau"), ("Rastrign", "rastrigin"),
+     ("styblinski_tan", "styblinski_tang"), ("sinn", "sin"), ("sigmoyd", "sigmoid")],
+)
+def test_a_near_miss_of_a_name_is_refused(text, suggestion):
+    with pytest.raises(FormulaError, match=rf"did you mean {suggestion}\?") as info:
+        minimize(text, [1.0])
+    assert info.value.position == 0 and info.value.text == text
+
+
+def test_names_far_from_any_catalog_entry_stay_formulas():
+    assert as_objective("x").variables == ("x",)
+    assert as_objective("rosen", variables="rosen").variables == ("rosen",)
+    assert as_objective("booth + x", variables=None).variables == ("booth", "x")

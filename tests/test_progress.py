@@ -104,7 +104,7 @@ def test_gdregressor_callback_per_epoch_with_minibatches():
     def stop(info):
         raise StopIteration
 
-    with pytest.warns(Warning, match="not converged after 1 epochs"):
+    with pytest.warns(Warning, match="not converged after 1 epoch: "):
         m = GDRegressor(batch_size=50, max_iter=7, tol=None, callback=stop).fit(X, y)
     assert m.n_iter_ == 1
 

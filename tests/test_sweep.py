@@ -71,6 +71,4 @@ def test_suggest_lr_on_a_callable_and_bad_keywords():
 def test_exports():
     for name in ("multistart", "sweep", "suggest_lr", "MultiStartResult", "SweepResult"):
         assert name in descend.__all__ and hasattr(descend, name)
-    # isort-style, as ruff keeps it: CONSTANTS, then Classes, then the rest
-    assert descend.__all__ == sorted(
-        descend.__all__, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
+    assert descend.__all__ == sorted(descend.__all__)

@@ -36,11 +36,13 @@ from .result import verdict as verdict
 if TYPE_CHECKING:
     from .formula import Formula as Formula
     from .formula import parse as parse
+    from .io import load_model as load_model
     from .io import read_table as read_table
+    from .io import save_model as save_model
     from .linear_model import GDRegressor as GDRegressor
 
 _LAZY = {"Formula": ".formula", "parse": ".formula", "read_table": ".io",
-         "GDRegressor": ".linear_model"}
+         "save_model": ".io", "load_model": ".io", "GDRegressor": ".linear_model"}
 
 
 def __getattr__(name: str) -> Any:
@@ -60,8 +62,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = [
-    "VERDICTS",
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_sweep.py checks
     "Formula",
     "GDRegressor",
     "Intermediate",
@@ -71,6 +72,7 @@ __all__ = [
     "Result",
     "Status",
     "SweepResult",
+    "VERDICTS",
     "__version__",
     "clear_caches",
     "cluster_minima",
@@ -78,11 +80,13 @@ __all__ = [
     "errors",
     "functions",
     "linesearch",
+    "load_model",
     "minimize",
     "multistart",
     "optimizers",
     "parse",
     "read_table",
+    "save_model",
     "schedules",
     "suggest_lr",
     "sweep",

@@ -8,15 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._text import listing, plural
 from .errors import DataError
 
 _SHOW = 5
 
 
 def _rows(rows: Any) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:_SHOW])
-    more = f" and {rows.size - _SHOW} more" if rows.size > _SHOW else ""
-    return f"row{'s' if rows.size > 1 else ''} {shown}{more}"
+    """``'row 4'``, ``'rows 4, 9'``, ``'rows 0, 1, 2, 3, 4 and 7 more'``."""
+    return f"{plural(rows.size, 'row')} {listing([int(r) for r in rows], most=_SHOW)}"
 
 
 def is_dask(obj: Any) -> bool:
@@ -32,14 +32,31 @@ def check_numeric_frame(frame: pd.DataFrame, what: str) -> None:
             if pd.api.types.is_complex_dtype(col):
                 raise DataError(f"{what}: column {name!r} holds complex numbers", argument=what)
             continue
-        bad = pd.to_numeric(col, errors="coerce").isna() & col.notna()
-        example = col[bad].iloc[0] if bad.any() else col.iloc[0]
-        where = _rows(np.flatnonzero(bad.to_numpy()))
-        raise DataError(
-            f"{what}: column {name!r} is not numeric (dtype {col.dtype}): {where} "
-            f"hold values such as {example!r:.40}; convert or drop the column",
-            argument=what,
-        )
+        raise DataError(f"{what}: column {name!r} is not numeric (dtype {col.dtype}): "
+                        f"{_not_numbers(col)}; convert or drop the column", argument=what)
+
+
+def _not_numbers(col: pd.Series) -> str:
+    """What a non-numeric column holds, with the first rows that are not numbers."""
+    present = col.notna().to_numpy()
+    if not present.any():
+        return "it holds no values at all"
+    try:
+        bad = (pd.to_numeric(col, errors="coerce").isna().to_numpy() & present)
+    except (TypeError, ValueError):  # values pandas cannot even try (lists, dicts, ...)
+        bad = present
+    if not bad.any():  # every value converts: dates, or numbers stored as text
+        example = col[present].iloc[0]
+        return f"its values are not numbers, such as {_shown(example)}"
+    rows = np.flatnonzero(bad)
+    example = col.iloc[int(rows[0])]
+    such = "" if rows.size == 1 else "values such as "
+    return f"{_rows(rows)} {plural(rows.size, 'holds')} {such}{_shown(example)}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def check_finite(
@@ -52,6 +69,8 @@ def check_finite(
     counted from ``offset`` (the first row of ``a`` in a larger table).
     """
     arr = np.asarray(a)
+    if arr.size == 0:
+        return
     two_d = arr.reshape(arr.shape[0], -1)
     with np.errstate(all="ignore"):
         if np.isfinite(two_d.sum()):  # one contiguous read: nothing to look for
@@ -69,8 +88,7 @@ def check_finite(
                 if arr.ndim == 1:
                     label = "the target"
                 raise DataError(
-                    f"{what}: {label} contains {kind} (NaN and inf are not allowed) at "
-                    f"{_rows(rows)}; drop or impute "
-                    "those rows",
+                    f"{what}: {label} contains {kind} at {_rows(rows)} (NaN and inf are not "
+                    f"allowed); drop or impute {plural(rows.size, 'that row', 'those rows')}",
                     argument=what,
                 )

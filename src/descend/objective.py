@@ -2,8 +2,15 @@
 
 An :class:`Objective` gives one interface over the ways a user can hand descend a
 function: a Python callable (with or without its gradient), a formula string, a
-parsed :class:`~descend.formula.Formula`, or an entry of :mod:`descend.functions`.
-The loop in :func:`descend.minimize` only ever talks to an ``Objective``.
+parsed :class:`~descend.formula.Formula`, or an entry of :mod:`descend.functions` (by
+object or by name: ``"rosenbrock"``). The loop in :func:`descend.minimize` only ever
+talks to an ``Objective``.
+
+A string is a catalog name when it is one (case, spaces and hyphens forgiven, as
+:func:`descend.functions.get` does), and a formula otherwise; a string that is one unknown
+name close to a catalog name or to a function of the formula grammar (``"rosenbrok"``,
+``"sinn"``) is refused with a :class:`~descend.errors.FormulaError` that says "did you
+mean ...?", rather than minimized as the linear function of one variable it would be.
 """
 
 from __future__ import annotations
@@ -11,15 +18,18 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
 
-__all__ = ["Objective", "as_objective", "finite_difference_gradient"]
+if TYPE_CHECKING:
+    from .functions import TestFunction
+
+__all__ = ["Objective", "as_objective", "finite_difference_gradient", "resolve_name"]
 
 _EPS = float(np.finfo(np.float64).eps)
 _FD_SCALE = _EPS ** (1.0 / 3.0)
@@ -71,7 +81,8 @@ class Objective:
     name : str
         A short label for messages and figures.
     source : object
-        What the user passed (a Formula, a catalog entry, or the callable).
+        What the user passed (a Formula, a catalog entry, or the callable); for a catalog
+        name, its entry.
     """
 
     fun: Callable[[Array], Any]
@@ -84,6 +95,9 @@ class Objective:
     source: Any = None
     fun1: Callable[[Array], Any] | None = None
     grad1: Callable[[Array], Any] | None = None
+    #: For a catalog name of any dimension (``"rastrigin"``): the objective in ``p``
+    #: dimensions, so that the start point decides the dimension.
+    resize: Callable[[int], Objective] | None = field(default=None, repr=False, compare=False)
 
     def value(self, x: Array) -> float:
         """f at one point (p,), as a Python float; nan where Python's math gives up."""
@@ -125,6 +139,8 @@ class Objective:
 
     def with_dimension(self, p: int) -> Objective:
         """This objective, with its dimension fixed (checked against a known one)."""
+        if self.resize is not None and self.p != p and p >= 1:
+            return self.resize(p)
         if self.p is not None and self.p != p:
             names = f" {', '.join(self.variables)}" if self.variables else ""
             raise InvalidArgument(
@@ -185,18 +201,30 @@ def as_objective(
     Parameters
     ----------
     fun : callable, str, Formula, TestFunction or Objective
-        A callable ``fun(x) -> float``; a formula string such as ``"x**2 + y**2"``
-        (parsed safely, with its exact gradient); a parsed ``Formula``; or an entry
-        of :mod:`descend.functions` (by object).
+        A callable ``fun(x) -> float``; a catalog name such as ``"rosenbrock"`` (see
+        :func:`descend.functions.names`; ``rastrigin``, ``ackley`` and
+        ``styblinski_tang`` take the dimension of the start point); a formula string
+        such as ``"x**2 + y**2"`` (parsed safely, with its exact gradient); a parsed
+        ``Formula``; or an entry of :mod:`descend.functions` (by object).
     grad : callable, optional
         ``grad(x) -> (p,)``. Without it, a callable gets central finite
         differences; formulas and catalog entries always use their exact gradient.
     variables : sequence of str or str, optional
-        Order of the variables of a formula string.
+        Order of the variables of a formula string. A catalog name has fixed variables:
+        giving others is an error.
+
+    Raises
+    ------
+    descend.errors.FormulaError
+        For a formula string the parser refuses, including a single unknown name close
+        to a catalog name or a function (``"rosenbrok"``: did you mean rosenbrock?).
     """
     if isinstance(fun, Objective):
         return fun
     if isinstance(fun, str):
+        entry = resolve_name(fun) if variables is None else _catalog_entry(fun)
+        if entry is not None:
+            return _named(entry, grad, variables)
         from .formula import parse
 
         fun = parse(fun, variables=variables)
@@ -232,6 +260,78 @@ def as_objective(
 
         return Objective(fun, fd_grad, finite_differences=True, name=name, source=fun)
     return Objective(fun, grad, name=name, source=fun)
+
+
+def resolve_name(text: str, dim: int | None = None) -> TestFunction | None:
+    """The catalog entry that ``text`` names, or None when ``text`` is a formula.
+
+    Case, spaces and hyphens are forgiven (``"Three-hump camel"``). A text that is one
+    unknown name close to a catalog name or to a function of the formula grammar is
+    refused: a typo, not the linear function of one variable it would parse as.
+
+    Parameters
+    ----------
+    text : str
+        A catalog name or a formula.
+    dim : int, optional
+        The dimension, for the entries that take any (default 2).
+
+    Raises
+    ------
+    descend.errors.FormulaError
+        For a near miss (``"rosenbrok"``: did you mean rosenbrock?; ``"sinn"``: did you
+        mean sin?).
+
+    Examples
+    --------
+    >>> resolve_name("Rosenbrock").name
+    'rosenbrock'
+    >>> resolve_name("x**2 + y**2") is None
+    True
+    """
+    entry = _catalog_entry(text, dim)
+    if entry is not None:
+        return entry
+    from . import functions
+    from .formula import FUNCTIONS, _refuse_near_miss
+
+    _refuse_near_miss(text, functions.names(), "a catalog function")
+    _refuse_near_miss(text, FUNCTIONS, "a function")
+    return None
+
+
+def _catalog_entry(text: str, dim: int | None = None) -> TestFunction | None:
+    from . import functions
+
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    return functions.get(key, dim=dim) if key in functions.names() else None
+
+
+def _named(entry: TestFunction, grad: Callable[[Array], Any] | None, variables: Any
+           ) -> Objective:
+    """The objective of a catalog entry given by name; any-dimension entries resize."""
+    from . import functions
+
+    if variables is not None:
+        given = [v.strip() for v in variables.split(",")] if isinstance(variables, str) else [
+            str(v) for v in variables]
+        if tuple(given) != entry.variables:
+            raise InvalidArgument(
+                f"variables: {entry.name} has the fixed variables "
+                f"{', '.join(entry.variables)}, got {variables!r}",
+                argument="variables",
+            )
+    objective = as_objective(entry, grad)
+    try:
+        functions.get(entry.name, dim=entry.dim + 1)
+    except InvalidArgument:  # a two-dimensional function only
+        return objective
+    name = entry.name
+
+    def resize(p: int) -> Objective:
+        return _named(functions.get(name, dim=p), grad, None)
+
+    return replace(objective, resize=resize)
 
 
 def _is_formula(obj: Any) -> bool:

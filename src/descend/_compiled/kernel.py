@@ -49,7 +49,9 @@ def _printer() -> Any:
     import sympy
     from sympy.printing.pycode import PythonCodePrinter
 
-    class Printer(PythonCodePrinter):  # type: ignore[misc]
+    from ..formula import _NumberPrinting
+
+    class Printer(_NumberPrinting, PythonCodePrinter):  # type: ignore[misc]
         def _print_Pow(self, expr: Any, rational: bool = False) -> str:
             # NumPy raises float64 arrays to an integer power with libm's pow (x**2: x*x,
             # the same number); numba's integer power multiplies, which can differ by an
@@ -62,12 +64,18 @@ def _printer() -> Any:
             a = self._print(expr.args[0])
             return f"(1.0 if {a} > 0 else (-1.0 if {a} < 0 else (0.0 if {a} == 0 else {a})))"
 
+        def _print_Heaviside(self, expr: Any) -> str:
+            h0 = float(expr.args[1]) if len(expr.args) > 1 else 0.5
+            return f"_descend_heaviside({self._print(expr.args[0])}, {h0!r})"
+
         def _print_re(self, expr: Any) -> str:  # numpy.real of a real array: itself
             return f"({self._print(expr.args[0])})"
 
         def _print_im(self, expr: Any) -> str:  # numpy.imag of a real array: zeros
             return "0.0"
 
+    # Numbers beyond 2**53 print as floats (_NumberPrinting); sigmoid, softplus, relu,
+    # max and min print as calls of steps.FORMULA_HELPERS (their _pythoncode).
     return Printer({"fully_qualified_modules": False, "inline": True,
                     "allow_unknown_functions": False, "user_functions": {}})
 
@@ -81,13 +89,16 @@ def functions(formula: Formula) -> tuple[Callable[..., Any], Callable[..., Any]]
     """
     import sympy
 
+    from .steps import FORMULA_HELPERS
+
     symbols = [sympy.Symbol(v, real=True) for v in formula.variables]
     expr = sympy.Float(float(formula.expr)) if formula.expr.is_number else formula.expr
     parts = tuple(sympy.Float(float(d)) if d.is_number else d for d in formula.partials)
     printer = _printer()
-    value = sympy.lambdify(symbols, expr, modules="math", printer=printer, cse=True,
+    modules = [FORMULA_HELPERS, "math"]
+    value = sympy.lambdify(symbols, expr, modules=modules, printer=printer, cse=True,
                            dummify=True)
-    grad = sympy.lambdify(symbols, parts, modules="math", printer=printer, cse=True,
+    grad = sympy.lambdify(symbols, parts, modules=modules, printer=printer, cse=True,
                           dummify=True)
     return value, grad
 

@@ -7,16 +7,20 @@ writes out the runs whose step code is not 0 and packs the others, and :func:`fi
 back the runs still going when the steps run out. No rule is decided here: the codes come
 from :func:`descend.stopping.step_code`, compiled into the generated kernel, and the code
 numbers that matter arrive as arguments (so this cached code never holds stale constants).
-Importing this module imports numba.
+:data:`FORMULA_HELPERS` are the compiled forms of the formula functions NumPy evaluates
+with several operations (``sigmoid``, ``softplus``, ``relu``, ``max``, ``min`` and the
+step of their derivatives), with NumPy's handling of NaN. Importing this module imports
+numba.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from numba import njit
 
-__all__ = ["finish", "settle", "start"]
+__all__ = ["FORMULA_HELPERS", "finish", "settle", "start"]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -96,3 +100,69 @@ def finish(
         f[i] = cur[2 * p, j]
         codes[i] = 0
         nsteps[i] = k
+
+
+# --- the functions of descend.formula that are not one call of the math module ----------
+
+_JIT = njit(cache=True, nogil=True, error_model="numpy", inline="always")
+
+
+@_JIT  # type: ignore[misc,unused-ignore]
+def _sigmoid(a: float) -> float:  # pragma: no cover - compiled
+    """As descend.formula's: exp(-|a|) never overflows; NaN gives NaN."""
+    e = math.exp(-abs(a))
+    return 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
+
+
+@_JIT  # type: ignore[misc,unused-ignore]
+def _relu(a: float) -> float:  # pragma: no cover - compiled
+    """numpy.maximum(a, 0.0): NaN stays NaN."""
+    return a if (a >= 0.0 or a != a) else 0.0
+
+
+@_JIT  # type: ignore[misc,unused-ignore]
+def _softplus(a: float) -> float:  # pragma: no cover - compiled
+    """max(a, 0) + log1p(exp(-|a|)), as descend.formula's."""
+    m = a if (a >= 0.0 or a != a) else 0.0
+    return m + math.log1p(math.exp(-abs(a)))
+
+
+@_JIT  # type: ignore[misc,unused-ignore]
+def _maximum(a: float, b: float) -> float:  # pragma: no cover - compiled
+    """numpy.maximum: NaN if either is NaN."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+@_JIT  # type: ignore[misc,unused-ignore]
+def _minimum(a: float, b: float) -> float:  # pragma: no cover - compiled
+    """numpy.minimum: NaN if either is NaN."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
+
+
+@_JIT  # type: ignore[misc,unused-ignore]
+def _heaviside(a: float, h0: float) -> float:  # pragma: no cover - compiled
+    """numpy.heaviside: 0 below 0, ``h0`` at 0, 1 above, NaN for NaN."""
+    if a < 0.0:
+        return 0.0
+    if a > 0.0:
+        return 1.0
+    return h0 if a == 0.0 else a
+
+
+#: Names the printer of descend._compiled writes for these functions, and what they call.
+FORMULA_HELPERS = {
+    "_descend_sigmoid": _sigmoid,
+    "_descend_softplus": _softplus,
+    "_descend_relu": _relu,
+    "_descend_maximum": _maximum,
+    "_descend_minimum": _minimum,
+    "_descend_heaviside": _heaviside,
+}

@@ -8,7 +8,6 @@ browser (a clientside callback and ``assets/explorer.js``).
 from __future__ import annotations
 
 import base64
-import io
 import math
 import secrets
 import time
@@ -49,19 +48,21 @@ def parse_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
         return {"error": f"upload: more than {MAX_ROWS:,} rows; send at most {MAX_ROWS:,}"}
     import pandas as pd
 
+    from .. import io as dio  # the one table reader: NaN rows are refused, not dropped
+    from ..errors import DescendError
+
+    shown = str(filename or "upload.csv")[:80]
     try:
-        frame = pd.read_csv(io.StringIO(text), nrows=MAX_ROWS + 1)
-    except (ValueError, pd.errors.ParserError) as exc:
-        return {"error": f"upload: could not read the CSV ({str(exc)[:120]})"}
-    if len(frame) > MAX_ROWS:
-        return {"error": f"upload: more than {MAX_ROWS:,} rows; send at most {MAX_ROWS:,}"}
-    cols = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    if len(cols) < 2:
-        return {"error": "upload: expected two numeric columns (x, y)"}
-    xy = frame[cols[:2]].to_numpy(dtype=np.float64)
-    xy = xy[np.all(np.isfinite(xy), axis=1)]
+        frame = dio.read_frame(text.encode("utf-8"), format="csv", name=shown,
+                               max_rows=MAX_ROWS, what="upload")
+        cols = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        if len(cols) < 2:
+            return {"error": "upload: expected two numeric columns (x, y)"}
+        xy = dio.numeric_columns(frame, cols[:2], name=shown, what="upload")
+    except DescendError as exc:
+        return {"error": str(exc)}
     if len(xy) < 2 or float(np.abs(xy).max()) > 1e6:
-        return {"error": "upload: need at least 2 finite rows with |values| <= 1e6"}
+        return {"error": "upload: need at least 2 rows with |values| <= 1e6"}
     keep = np.linspace(0, len(xy) - 1, min(len(xy), compute.SAMPLE)).astype(int)
     return {"data": {"name": str(filename or "upload.csv")[:80], "x": xy[keep, 0].tolist(),
                      "y": xy[keep, 1].tolist(),

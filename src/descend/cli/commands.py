@@ -1,8 +1,9 @@
 """The ``descend`` command line (Typer): thin, it parses and calls the public API.
 
 Exit codes: 0 a completed run (whatever its status, which is printed); 2 bad input
-(one ``error: ...`` line on stderr); 3 ``--strict`` and the run did not converge;
-1 an unexpected failure (one line; ``descend --debug ...`` shows the traceback).
+(one ``error: ...`` line on stderr); 3 ``--strict`` and nothing converged; 130
+interrupted (Ctrl-C: one line, and no partial output file); 1 an unexpected failure
+(one line; ``descend --debug ...`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click import exceptions as _cx  # type: ignore[attr-defined,unused-ignore]
@@ -24,7 +27,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as _cx  # type: ignore[no-redef,unused-ignore]
 
 from .. import __version__
-from .._files import atomic_path, atomic_write
+from .._files import atomic_path
 from .._tutorials import demo as _demo
 from ..errors import DescendError, InvalidArgument
 from . import render as r
@@ -34,9 +37,38 @@ _ABORT: type[BaseException] = vars(typer).get("Abort") or vars(_cx)["Abort"]
 
 _DEBUG = {"on": False}
 
+#: Exit codes, as the module docstring and the README say.
+EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 2, 3, 130
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Typer (which would exit 130 silently)."""
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """On/off flags take no value: show no ``<bool>`` beside them in ``--help``."""
+    for p in params:
+        if getattr(p, "is_flag", False) and not getattr(p, "count", False):
+            p.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(list(super().get_params(ctx)))
+
 
 class _Group(TyperGroup):
     """Turns every failure into one ``error: ...`` line and an exit code."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(list(super().get_params(ctx)))
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
 
     def main(  # type: ignore[override]
         self,
@@ -62,12 +94,15 @@ class _Group(TyperGroup):
             if isinstance(exc, _cx.UsageError) and ctx is not None:
                 where = f" (see '{ctx.command_path} --help')"
             _fail(exc.format_message() + where, exc.exit_code)
+        except (_Interrupted, KeyboardInterrupt):
+            _fail("interrupted", EXIT_INTERRUPTED)
         except _ABORT:
             _fail("aborted", 1)
         except DescendError as exc:
-            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 2)
+            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, EXIT_BAD_INPUT)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-            _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
+            _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc),
+                  EXIT_BAD_INPUT)
         except Exception as exc:
             if _DEBUG["on"]:
                 raise
@@ -86,9 +121,16 @@ app = typer.Typer(
     cls=_Group,
     help="Gradient descent you can see: minimize formulas, fit lines, compare learning rates.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _command(name: str | None = None) -> Callable[[_F], _F]:
+    """``@app.command`` with the command class that shows flags without a type."""
+    return app.command(name, cls=_Command)
 
 
 def _version(value: bool) -> None:
@@ -104,7 +146,10 @@ def _root(
     debug: Annotated[bool, typer.Option(
         "--debug", help="Show the full traceback of an unexpected failure.")] = False,
 ) -> None:
-    """descend: gradient descent you can see."""
+    """descend: gradient descent you can see.
+
+    Shell completion: descend --install-completion (bash, zsh, fish, PowerShell).
+    """
     _DEBUG["on"] = debug
 
 
@@ -117,7 +162,7 @@ def _write_gallery(out: Path) -> None:
         typer.echo(str(p))
 
 
-@app.command()
+@_command()
 def demo(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Also write the tutorial figures (HTML and PNG) to this directory."
@@ -125,26 +170,36 @@ def demo(
 ) -> None:
     """Replay the four tutorials and print what they print.
 
-    Example: descend demo --out out/figures
+    The tutorials: the paraboloid, fitting a line, choosing a step, the slope view.
+
+    Example: descend demo
     """
     _demo.run(typer.echo)
     if out is not None:
         _write_gallery(out)
 
 
-@app.command()
+@_command()
 def gallery(
     out: Annotated[Path, typer.Option(
         "--out", help="Directory for the figures (created if needed).")],
 ) -> None:
     """Write every tutorial figure as HTML (offline) and PNG.
 
-    Example: descend gallery --out docs/gallery
+    Example: descend gallery --out figures
     """
     _write_gallery(out)
 
 
 # -- shared options ---------------------------------------------------------------------------
+
+#: The optimizers of :mod:`descend.optimizers` (a test keeps the two lists equal).
+Method = Literal["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+#: The losses of :class:`descend.linear_model.GDRegressor` (a test keeps them equal).
+Loss = Literal["mse", "sse", "rmse", "huber"]
+#: ``--shuffle``: GDRegressor's ``shuffle`` True, "blocks", False.
+Shuffle = Literal["rows", "blocks", "none"]
+_SHUFFLE: dict[str, bool | str] = {"rows": True, "blocks": "blocks", "none": False}
 
 _X0 = Annotated[Any, typer.Option(
     "--x0", parser=r.float_list, metavar="N1,N2,...",
@@ -152,8 +207,7 @@ _X0 = Annotated[Any, typer.Option(
          "Default for a catalog name: its standard start.")]
 _VARS = Annotated[str | None, typer.Option(
     "--variables", help="Variable order, e.g. x,y (default: sorted).")]
-_METHOD = Annotated[str, typer.Option(
-    "--method", help="gd, momentum, nesterov, adagrad, rmsprop, adam.")]
+_METHOD = Annotated[Method, typer.Option("--method", help="The optimizer.")]
 _LR = Annotated[Any, typer.Option(
     "--lr", parser=r.step_size, metavar="FLOAT|auto|bb|backtracking",
     help="A fixed step, or auto, bb, backtracking.")]
@@ -166,10 +220,21 @@ _NAME = Annotated[str, typer.Argument(
     help="A formula such as 'x**2 + y**2', or a catalog name (see 'descend functions').")]
 
 
+_STRICT_RUN = Annotated[bool, typer.Option(
+    "--strict", help="Exit with status 3 when the run did not converge.")]
+_STRICT_RATES = Annotated[bool, typer.Option(
+    "--strict", help="Exit with status 3 when no learning rate converged.")]
+_STRICT_STARTS = Annotated[bool, typer.Option(
+    "--strict", help="Exit with status 3 when no start converged.")]
+_STRICT_FIT = Annotated[bool, typer.Option(
+    "--strict", help="Exit with status 3 when the fit did not converge.")]
+
+
 def _resolve(fun: str, x0: list[float] | None, variables: str | None
              ) -> tuple[Any, list[float], Any]:
     """FORMULA_OR_NAME -> (what minimize takes, x0, variables)."""
     from .. import functions
+    from ..objective import resolve_name
 
     key = fun.strip().lower().replace("-", "_").replace(" ", "_")
     if key in functions.names():
@@ -178,6 +243,8 @@ def _resolve(fun: str, x0: list[float] | None, variables: str | None
             raise InvalidArgument(f"--variables: {key} has fixed variables "
                                   f"{','.join(entry.variables)}")
         return entry, (x0 if x0 is not None else entry.x0.tolist()), None
+    if variables is None:
+        resolve_name(fun)  # a near miss of a name ("rosenbrok") is a typo, not a formula
     if x0 is None:
         raise InvalidArgument("--x0: required for a formula (one number per variable, "
                               "e.g. --x0 6,-3)")
@@ -191,7 +258,7 @@ def _echo_json(value: Any) -> None:
 # -- minimize ---------------------------------------------------------------------------------
 
 
-@app.command()
+@_command()
 def minimize(
     formula: _NAME,
     x0: _X0 = None,
@@ -210,18 +277,18 @@ def minimize(
         help="Stop when a step is at most this long (default: none, off).")] = None,
     log_every: Annotated[int | None, typer.Option(
         "--log-every", min=1,
-        help="Print seed 001's 'Epoch k: ...' line after every N-th step.")] = None,
+        help="Print an 'Epoch k: [x, y]' line after every N-th step, as the paraboloid "
+             "tutorial does.")] = None,
     plot: _PLOT = None,
     as_json: _JSON = False,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Exit with status 3 when the run did not converge.")] = False,
+    strict: _STRICT_RUN = False,
 ) -> None:
     """Minimize a formula or a catalog function by gradient descent.
 
     Prints a summary: status, message, x, f, iterations. With --json and
     --log-every, the epoch lines go to stderr: stdout stays one JSON object.
 
-    Example: descend minimize rosenbrock --lr backtracking
+    Example: descend minimize rosenbrock --lr bb --strict
 
     Example: descend minimize "x**2 + y**2" --x0 6,-3 --lr 0.001 --max-iter 5000 --log-every 500
     """
@@ -244,13 +311,13 @@ def minimize(
     else:
         r.console().print(r.result_table(res))
     if strict and not res.success:
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_NOT_CONVERGED)
 
 
 # -- functions --------------------------------------------------------------------------------
 
 
-@app.command("functions")
+@_command("functions")
 def functions_cmd(as_json: _JSON = False) -> None:
     """List the catalog of test functions: formula, minima, standard start.
 
@@ -272,7 +339,7 @@ def functions_cmd(as_json: _JSON = False) -> None:
 # -- sweep ------------------------------------------------------------------------------------
 
 
-@app.command()
+@_command()
 def sweep(
     formula: _NAME,
     lr: Annotated[Any, typer.Option(
@@ -284,6 +351,7 @@ def sweep(
     max_iter: Annotated[int, typer.Option("--max-iter", min=0, help="Most steps per run.")] = 100,
     plot: _PLOT = None,
     as_json: _JSON = False,
+    strict: _STRICT_RATES = False,
 ) -> None:
     """Run one descent per learning rate and say which rates are too small, good, too large.
 
@@ -293,24 +361,26 @@ def sweep(
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     fun, start, names = _resolve(formula, x0, variables)
-    with r.warnings_as_lines(), r.spinner(f"running {len(lr)} learning rates"):
+    with r.warnings_as_lines(), r.spinner(f"running {r.count(len(lr), 'learning rate')}"):
         res = _sweep(fun, start, lr, method=method, max_iter=max_iter, variables=names)
     if plot is not None:
         r.save_plot(res, plot)
     rows = res.table()
     if as_json:
         _echo_json(rows)
-        return
-    r.console().print(r.table("Learning-rate sweep",
-                              ["lr", "verdict", "status", "iterations", "final f"],
-                              [(x["lr"], x["verdict"], x["status"], str(x["nit"]), x["fun"])
-                               for x in rows]))
+    else:
+        r.console().print(r.table("Learning-rate sweep",
+                                  ["lr", "verdict", "status", "iterations", "final f"],
+                                  [(x["lr"], x["verdict"], x["status"], str(x["nit"]), x["fun"])
+                                   for x in rows]))
+    if strict and not any(run.success for run in res.results):
+        raise typer.Exit(EXIT_NOT_CONVERGED)
 
 
 # -- multistart -------------------------------------------------------------------------------
 
 
-@app.command()
+@_command()
 def multistart(
     formula: _NAME,
     starts: Annotated[int, typer.Option("--starts", min=1, help="How many random starts.")] = 100,
@@ -325,10 +395,11 @@ def multistart(
     max_iter: Annotated[int, typer.Option("--max-iter", min=0, help="Most steps per run.")] = 1000,
     plot: _PLOT = None,
     as_json: _JSON = False,
+    strict: _STRICT_STARTS = False,
 ) -> None:
     """Descend from many random starts in a box and list the distinct minima found.
 
-    Example: descend multistart himmelblau --starts 1000 --bounds -5,5,-5,5 --seed 0
+    Example: descend multistart himmelblau --starts 200 --bounds -5,5,-5,5 --seed 0 --lr bb --strict
     """
     from .. import functions
     from .._multistart import multistart as _multistart
@@ -358,38 +429,80 @@ def multistart(
                                                "start": res.starts[res.best_index]},
                     "starts": len(res), "converged": res.n_converged,
                     "variables": list(best.variables)})
-        return
-    rows = [(r.point(m["x"]), m["fun"], str(m["count"])) for m in minima]
-    title = f"Distinct minima: {res.n_converged} of {len(res)} runs converged"
-    r.console().print(r.table(title, ["x", "f", "count"], rows))
-    r.console().print(f"best: x = {r.point(best.x)}, f = {r.fmt(best.fun)} ({best.status.value})")
+    else:
+        rows = [(r.point(m["x"]), m["fun"], str(m["count"])) for m in minima]
+        typer.echo(f"Distinct minima: {res.n_converged} of {r.count(len(res), 'run')} "
+                   "converged")
+        r.console().print(r.table(None, ["x", "f", "count"], rows))
+        typer.echo(f"best: x = {r.point(best.x)}, f = {r.fmt(best.fun)} ({best.status.value})")
+    if strict and res.n_converged == 0:
+        raise typer.Exit(EXIT_NOT_CONVERGED)
 
 
 # -- fit and predict --------------------------------------------------------------------------
 
+#: ``descend fit``'s option for each parameter of GDRegressor (a test keeps this complete);
+#: ``callback`` draws the progress bar.
+FIT_OPTIONS = {"loss": "--loss", "method": "--method", "lr": "--lr", "max_iter": "--max-iter",
+               "tol": "--tol", "alpha": "--alpha", "fit_intercept": "--intercept",
+               "standardize": "--standardize", "batch_size": "--batch-size",
+               "shuffle": "--shuffle", "random_state": "--random-state",
+               "warm_start": "--warm-start", "verbose": "--verbose", "epsilon": "--epsilon",
+               "callback": "(the progress bar)"}
 
-@app.command()
+
+@_command()
 def fit(
     data: Annotated[Path, typer.Argument(metavar="DATA", help=(
         "A .csv or .parquet table; with --dask, a glob such as 'data/*.parquet'."))],
     target: Annotated[str, typer.Option("--target", help="The column to predict.")],
     features: Annotated[str | None, typer.Option(
         "--features", help="Columns to use, a,b (default: all the others).")] = None,
-    loss: Annotated[str, typer.Option("--loss", help="The loss to minimize.")] = "mse",
+    loss: Annotated[Loss, typer.Option("--loss", help="The loss to minimize.")] = "mse",
     method: _METHOD = "gd",
     lr: _LR = "auto",
+    max_iter: Annotated[int, typer.Option(
+        "--max-iter", min=1, help="Most iterations (epochs with --batch-size).")] = 1000,
+    tol: Annotated[Any, typer.Option(
+        "--tol", parser=r.optional_float, metavar=_TOL,
+        help="Relative accuracy of the coefficients to reach; 'none' runs --max-iter."
+    )] = "1e-8",
+    alpha: Annotated[float, typer.Option(
+        "--alpha", help="L2 penalty alpha * ||coef||^2 (the intercept is not penalized).")] = 0.0,
+    intercept: Annotated[bool, typer.Option(
+        "--intercept/--no-intercept", help="Fit an intercept, or fit through the origin.")] = True,
+    standardize: Annotated[bool, typer.Option(
+        "--standardize/--no-standardize",
+        help="Fit on standardized columns (results in original units).")] = True,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, help="Mini-batch size (default: the full batch).")] = None,
-    max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="Most epochs.")] = 1000,
-    tol: Annotated[float, typer.Option("--tol", min=0.0, help="Stopping tolerance.")] = 1e-8,
-    no_intercept: Annotated[bool, typer.Option(
-        "--no-intercept", help="Fit through the origin.")] = False,
+    shuffle: Annotated[Shuffle, typer.Option(
+        "--shuffle", help="Mini-batches each epoch: rows reshuffled (Dask: blocks), blocks of "
+        "consecutive rows in shuffled order, or none (in order).")] = "rows",
+    random_state: Annotated[int | None, typer.Option(
+        "--random-state", help="Seed of the shuffles and of --test-size's split.")] = None,
+    epsilon: Annotated[float, typer.Option(
+        "--epsilon", help="Huber threshold, in units of the target.")] = 1.35,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", min=0, metavar="N",
+        help="Print the loss every N iterations (stderr with --json).")] = 0,
+    warm_start: Annotated[Path | None, typer.Option(
+        "--warm-start", dir_okay=False, metavar="MODEL",
+        help="Start from a model saved by --save (same features).")] = None,
+    validation: Annotated[Path | None, typer.Option(
+        "--validation", dir_okay=False, metavar="FILE",
+        help="A table with the same columns: report R^2 and RMSE on it too.")] = None,
+    test_size: Annotated[float | None, typer.Option(
+        "--test-size", metavar="F",
+        help="Hold out this fraction of the rows (at random, see --random-state) and "
+             "report R^2 and RMSE on them.")] = None,
     compare: Annotated[bool, typer.Option(
         "--compare", help="Show the least-squares solution (np.linalg.lstsq) beside.")] = False,
     plot: _PLOT = None,
     save: Annotated[Path | None, typer.Option(
         "--save", dir_okay=False, help="Write the fitted model as JSON (for predict).")] = None,
     as_json: _JSON = False,
+    strict: _STRICT_FIT = False,
     dask: Annotated[bool, typer.Option(
         "--dask", help="Read DATA (a glob) with Dask and fit on a Dask cluster.")] = False,
     scheduler: Annotated[str | None, typer.Option(
@@ -400,11 +513,19 @@ def fit(
     memory_limit: Annotated[str | None, typer.Option(
         "--memory-limit", help="With --dask: memory per local worker, such as 2GB.")] = None,
 ) -> None:
-    """Fit a linear model to a table by gradient descent and show its coefficients.
+    """Fit a linear model to a table by gradient descent: coefficients, R^2 and RMSE.
 
-    Example: descend fit data.csv --target y --compare --save model.json;
-    descend fit 'data/*.parquet' --target y --dask --workers 4
+    Every setting of descend.GDRegressor has an option. The report gives the rows and
+    features, the iterations, whether the fit converged (and why not), and R^2 and RMSE
+    on the training rows and on the held-out ones (--validation or --test-size).
+
+    Example: descend fit data.csv --target y --compare --save model.json
+
+    Example: descend fit data.csv --target y --test-size 0.25 --random-state 0 --json
+
+    Example: descend fit 'data/*.parquet' --target y --dask --workers 2
     """
+    from .. import io as dio
     from ..linear_model import GDRegressor
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
@@ -416,46 +537,141 @@ def fit(
     if dask and compare:
         raise InvalidArgument("--compare: not available with --dask (it needs all rows in "
                               "memory)", argument="--compare")
-    unit = "epochs" if batch_size is not None else "iterations"
-    model = GDRegressor(loss, method=method, lr=lr, max_iter=max_iter, tol=tol,
-                        fit_intercept=not no_intercept, batch_size=batch_size)
-    if dask:
-        from ..linear_model import _dask
-
-        X, y = _dask.read_table(str(data), target, r.names_list(features, "--features"))
-        with _dask.connect(scheduler, workers, memory_limit), r.warnings_as_lines(), \
-                r.progress(f"fitting {data.name} on Dask ({unit})", max_iter) as update:
-            model.set_params(callback=_advance(update)).fit(X, y)
+    if validation is not None and test_size is not None:
+        raise InvalidArgument("--test-size: give --validation or --test-size, not both",
+                              argument="--test-size")
+    if test_size is not None and not (0.0 < test_size < 1.0):
+        raise InvalidArgument(f"--test-size: expected a fraction between 0 and 1, got "
+                              f"{test_size:g}", argument="--test-size")
+    params: dict[str, Any] = {
+        "loss": loss, "method": method, "lr": lr, "max_iter": max_iter, "tol": tol,
+        "alpha": alpha, "fit_intercept": intercept, "standardize": standardize,
+        "batch_size": batch_size, "shuffle": _SHUFFLE[shuffle], "random_state": random_state,
+        "verbose": verbose, "epsilon": epsilon}
+    if warm_start is not None:
+        model = dio.load_model(warm_start).set_params(**params, warm_start=True)
     else:
-        from ..io import read_table
+        model = GDRegressor(**params)
+    names = r.names_list(features, "--features")
+    unit = "epochs" if batch_size is not None else "iterations"
+    held: tuple[Any, Any] | None = None
+    with contextlib.ExitStack() as stack:
+        if dask:
+            from ..linear_model import _dask
 
-        with r.spinner(f"reading {data.name}"):
-            X, y = read_table(data, target, r.names_list(features, "--features"))
-        with r.warnings_as_lines(), \
-                r.progress(f"fitting {data.name} ({unit})", max_iter) as update:
-            model.set_params(callback=_advance(update)).fit(X, y)
-    names = [str(c) for c in X.columns]
-    coef = [float(v) for v in np.ravel(model.coef_)]
-    curve = np.asarray(getattr(model, "loss_curve_", []), dtype=float)
-    out: dict[str, Any] = {
-        "coef": dict(zip(names, coef, strict=True)), "intercept": float(model.intercept_),
-        "n_iter": int(model.n_iter_), "converged": bool(model.converged_),
-        "loss": float(curve[-1]) if curve.size else None,
-    }
-    ls = _lstsq(X.to_numpy(dtype=float), y.to_numpy(dtype=float), not no_intercept) \
-        if compare else None
-    if compare and ls is not None:
-        out["lstsq"] = {"coef": dict(zip(names, ls[0], strict=True)), "intercept": ls[1]}
+            X, y = dio.read_dask_table(str(data), target, names)
+            if validation is not None:
+                held = dio.read_dask_table(str(validation), target, list(X.columns))
+            elif test_size is not None:
+                X, y, held = _dask_split(X, y, test_size, random_state)
+            stack.enter_context(_dask.connect(scheduler, workers, memory_limit))
+            where = f"{data.name} on Dask"
+        else:
+            with r.spinner(f"reading {data.name}"):
+                X, y = dio.read_table(data, target, names)
+                if validation is not None:
+                    held = dio.read_table(validation, target, list(X.columns))
+            if test_size is not None:
+                X, y, held = _split(X, y, test_size, random_state)
+            where = data.name
+        _check_warm_start(model, warm_start, list(X.columns))
+        log = (contextlib.redirect_stdout(sys.stderr) if as_json and verbose
+               else contextlib.nullcontext())
+        with r.warnings_as_lines(keep=_convergence_warning()) as kept, log, \
+                r.progress(f"fitting {where} ({unit})", max_iter) as update:
+            callback = _advance(update) if update is not r.no_update else None
+            model.set_params(callback=callback).fit(X, y)
+        model.set_params(callback=None)
+        out = r.fit_report(model, target, unit, kept, loss,
+                           _scores(model, X, y, dask),
+                           None if held is None else _scores(model, *held, dask),
+                           _held_label(validation, test_size))
+    if compare:
+        ls = _lstsq(X.to_numpy(dtype=float), y.to_numpy(dtype=float), intercept)
+        out["lstsq"] = {"coef": dict(zip(out["features"], ls[0], strict=True)),
+                        "intercept": ls[1]}
     if save is not None:
-        atomic_write(save, r.dump_json(_model_doc(model, names, str(y.name), loss, {
-            "method": method, "lr": lr, "max_iter": max_iter, "tol": tol,
-            "batch_size": batch_size, "fit_intercept": not no_intercept}, out)) + "\n")
+        dio.save_model(model, save, target=target)
     if plot is not None:
         r.save_plot(model, plot)
     if as_json:
         _echo_json(out)
+    else:
+        r.print_fit(out)
+    if strict and not out["converged"]:
+        raise typer.Exit(EXIT_NOT_CONVERGED)
+
+
+def _convergence_warning() -> type[Warning]:
+    from ..errors import ConvergenceWarning
+
+    cls: type[Warning] = ConvergenceWarning
+    return cls
+
+
+def _check_warm_start(model: Any, path: Path | None, names: list[str]) -> None:
+    if path is None:
         return
-    r.console().print(r.fit_table(out, ls, loss))
+    had = getattr(model, "feature_names_in_", None)
+    if had is not None and [str(n) for n in had] != names:
+        raise InvalidArgument(f"--warm-start: {path} was fitted on the features "
+                              f"{', '.join(map(str, had))}; this fit has {', '.join(names)}",
+                              argument="--warm-start")
+    if had is None and int(model.n_features_in_) != len(names):
+        raise InvalidArgument(f"--warm-start: {path} has "
+                              f"{r.count(int(model.n_features_in_), 'coefficient')}; "
+                              f"this fit has {r.count(len(names), 'feature')}",
+                              argument="--warm-start")
+
+
+def _split(X: Any, y: Any, size: float, seed: int | None) -> tuple[Any, Any, tuple[Any, Any]]:
+    """Training rows and held-out rows, drawn by scikit-learn's train_test_split."""
+    from sklearn.model_selection import train_test_split
+
+    if len(X) < 2:
+        raise InvalidArgument(f"--test-size: {r.count(len(X), 'row')} cannot be split",
+                              argument="--test-size")
+    try:
+        Xa, Xb, ya, yb = train_test_split(X, y, test_size=size, random_state=seed)
+    except ValueError as exc:  # a fraction that leaves one side empty
+        raise InvalidArgument(f"--test-size: {exc}", argument="--test-size") from None
+    return Xa, ya, (Xb, yb)
+
+
+def _dask_split(X: Any, y: Any, size: float, seed: int | None
+                ) -> tuple[Any, Any, tuple[Any, Any]]:
+    """The same on Dask: each partition's rows split at random (dask's random_split)."""
+    key = "__descend_target__"
+    cols = list(X.columns)
+    train, test = X.assign(**{key: y}).random_split([1.0 - size, size], random_state=seed)
+    return train[cols], train[key].rename(y.name), (test[cols], test[key].rename(y.name))
+
+
+def _held_label(validation: Path | None, test_size: float | None) -> str | None:
+    if validation is not None:
+        return f"validation ({validation.name})"
+    if test_size is not None:
+        return f"held out ({test_size:.0%} of the rows)"
+    return None
+
+
+def _scores(model: Any, X: Any, y: Any, dask: bool) -> dict[str, Any]:
+    """Rows, R^2 and RMSE of the model's predictions of ``y`` (one pass on Dask)."""
+    if dask:
+        from ..linear_model import _dask
+
+        score, error, n = _dask.metrics(model, X, y)
+        return {"rows": n, "r2": score, "rmse": error}
+    truth = np.asarray(y, dtype=np.float64)
+    pred = np.asarray(model.predict(X), dtype=np.float64)
+    res = truth - pred
+    rmse = math.sqrt(float(np.mean(res * res)))
+    r2: float | None = None
+    if truth.size >= 2:
+        centred = truth - truth.mean()
+        tot = float(centred @ centred)
+        r2 = 1.0 - float(res @ res) / tot if tot > 0 else (1.0 if rmse == 0 else 0.0)
+    return {"rows": int(truth.size), "r2": r2, "rmse": rmse}
 
 
 def _advance(update: Any) -> Any:
@@ -475,59 +691,62 @@ def _lstsq(X: Any, y: Any, intercept: bool) -> tuple[list[float], float]:
     return [float(v) for v in sol[: X.shape[1]]], float(sol[-1]) if intercept else 0.0
 
 
-def _model_doc(model: Any, names: list[str], target: str, loss: str,
-               settings: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
-    return {"format": "descend-linear-model", "format_version": 1,
-            "descend_version": __version__, "target": target, "features": names,
-            "coef": [out["coef"][n] for n in names], "intercept": out["intercept"],
-            "loss": loss, "settings": settings, "n_iter": out["n_iter"],
-            "converged": out["converged"], "final_loss": out["loss"]}
-
-
-@app.command()
+@_command()
 def predict(
     model: Annotated[Path, typer.Argument(
-        exists=True, dir_okay=False, metavar="MODEL",
-        help="A model written by 'descend fit --save'.")],
+        metavar="MODEL", help="A model written by 'descend fit --save'.")],
     data: Annotated[Path, typer.Argument(
-        exists=True, dir_okay=False, metavar="DATA",
-        help="A .csv or .parquet table with the model's features.")],
+        metavar="DATA", help="A .csv or .parquet table with the model's features.")],
     out: Annotated[Path | None, typer.Option(
         "--out", dir_okay=False,
-        help="Write the table with a 'prediction' column (.csv or .parquet).")] = None,
+        help="Write the predictions (with the --keep columns) to a .csv or .parquet file.")
+    ] = None,
+    keep: Annotated[str | None, typer.Option(
+        "--keep", metavar="COLUMNS",
+        help="Columns of DATA to keep beside the prediction, such as an id: id or a,b.")
+    ] = None,
     as_json: _JSON = False,
 ) -> None:
     """Apply a saved model to a table; print or write the predictions.
 
-    Example: descend predict model.json new.csv --out preds.csv
+    Example: descend predict model.json new.csv --keep id --out predictions.csv
     """
+    from .. import io as dio
+
     r.check_output(out, "--out", (".csv", ".parquet"))
-    doc = r.read_model(model)
-    frame = r.read_frame(data)
-    X = r.numeric_columns(frame, doc["features"], data)
-    pred = X @ np.asarray(doc["coef"], dtype=float) + float(doc["intercept"])
+    fitted = dio.load_model(model)
+    names = getattr(fitted, "feature_names_in_", None)
+    if names is None:
+        raise InvalidArgument(f"MODEL: {model} does not name its features (it was fitted on "
+                              "an array); use it from Python with descend.io.load_model")
+    features = [str(n) for n in names]
+    frame = dio.read_frame(data)
+    X = dio.numeric_columns(frame, features, name=str(data))
+    import pandas as pd
+
+    target = getattr(fitted, "target_name_", None)
+    pred = np.asarray(fitted.predict(pd.DataFrame(X, columns=pd.Index(features))))
+    kept = r.kept_columns(frame, r.names_list(keep, "--keep") or [], str(data))
+    table = r.prediction_table(kept, pred, target)
     if out is not None:
-        result = frame.copy()
-        result["prediction"] = pred
         with atomic_path(out) as tmp:
             if out.suffix.lower() == ".parquet":
-                result.to_parquet(tmp, index=False)
+                table.to_parquet(tmp, index=False)
             else:
-                result.to_csv(tmp, index=False)
+                table.to_csv(tmp, index=False)
     if as_json:
-        _echo_json({"target": doc.get("target"), "predictions": pred})
+        _echo_json({"target": target, "predictions": pred,
+                    **({"kept": {c: kept[c].tolist() for c in kept.columns}} if keep else {})})
     elif out is None:
-        typer.echo("prediction")
-        for v in pred:
-            typer.echo(repr(float(v)))
+        typer.echo(table.to_csv(index=False), nl=False)
     else:
-        r.console(stderr=True).print(f"wrote {len(pred)} predictions to {out}")
+        typer.echo(f"wrote {r.count(len(table), 'prediction')} to {out}", err=True)
 
 
 # -- app --------------------------------------------------------------------------------------
 
 
-@app.command("app")
+@_command("app")
 def app_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(

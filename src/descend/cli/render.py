@@ -18,26 +18,29 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from .._text import count, listing
 from ..errors import InvalidArgument
 
 __all__ = [
     "PLOT_SUFFIXES",
     "check_output",
     "console",
+    "count",
     "dump_json",
-    "fit_table",
+    "fit_report",
     "float_list",
     "fmt",
     "jsonable",
+    "kept_columns",
     "names_list",
     "no_update",
-    "numeric_columns",
     "optional_float",
     "point",
+    "prediction_table",
+    "print_fit",
     "progress",
-    "read_frame",
-    "read_model",
     "result_table",
     "save_plot",
     "spinner",
@@ -146,23 +149,33 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     """A Rich table; numeric columns right-aligned."""
     t = Table(title=title, title_justify="left")
     for name in columns:
-        t.add_column(name, overflow="fold")
-    for row in rows:
-        t.add_row(*(v if isinstance(v, str) else fmt(v) for v in row))
+        t.add_column(Text(name), overflow="fold")
+    for row in rows:  # Text: a "[" in a name or value is shown, never read as markup
+        t.add_row(*(Text(v if isinstance(v, str) else fmt(v)) for v in row))
     return t
 
 
 @contextlib.contextmanager
-def warnings_as_lines() -> Iterator[None]:
-    """Show warnings raised inside as single ``warning: ...`` lines on stderr."""
+def warnings_as_lines(keep: type[Warning] | tuple[type[Warning], ...] = ()
+                      ) -> Iterator[list[str]]:
+    """Show warnings raised inside as single ``warning: ...`` lines on stderr.
+
+    Warnings of the ``keep`` categories are not shown: their messages (one line each)
+    are collected in the list this yields, for the caller's report.
+    """
+    kept: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        yield
+        yield kept
     seen: set[str] = set()
     for w in caught:
         line = " ".join(str(w.message).split())
-        if line not in seen:
-            seen.add(line)
+        if line in seen:
+            continue
+        seen.add(line)
+        if keep and issubclass(w.category, keep):
+            kept.append(line)
+        else:
             typer.echo(f"warning: {line}", err=True)
 
 
@@ -214,18 +227,62 @@ def result_table(res: Any) -> Table:
     return t
 
 
-def fit_table(out: dict[str, Any], lstsq: tuple[list[float], float] | None, loss: str) -> Table:
-    """Coefficients of a fit; the least-squares ones beside when given."""
+def fit_report(
+    model: Any, target: str, unit: str, why: Sequence[str], loss: str,
+    train: dict[str, Any], held: dict[str, Any] | None, held_label: str | None,
+) -> dict[str, Any]:
+    """What ``descend fit`` reports (and ``--json`` prints) about a fitted GDRegressor.
+
+    ``why``: the messages of the fit's ConvergenceWarning, the reason it did not
+    converge; ``train`` and ``held``: ``rows``, ``r2``, ``rmse``.
+    """
+    coef = [float(v) for v in np.ravel(model.coef_)]
+    named = getattr(model, "feature_names_in_", None)
+    names = [str(n) for n in named] if named is not None else \
+        [f"x{i}" for i in range(len(coef))]
+    curve = np.asarray(getattr(model, "loss_curve_", []), dtype=float)
+    converged = bool(model.converged_)
+    reason = None
+    if not converged:
+        lines = [w.removeprefix("GDRegressor: ") for w in why]
+        result = getattr(model, "result_", None)
+        reason = "; ".join(lines) or (str(result.message) if result is not None else None)
+    out: dict[str, Any] = {
+        "target": target, "features": names,
+        "coef": dict(zip(names, coef, strict=True)), "intercept": float(model.intercept_),
+        "rows": train["rows"], "n_features": len(names),
+        "n_iter": int(model.n_iter_), "unit": unit, "converged": converged, "why": reason,
+        "loss_function": loss, "loss": float(curve[-1]) if curve.size else None,
+        "train": train,
+    }
+    if held is not None:
+        out["held_out"] = {"what": held_label, **held}
+    return out
+
+
+def print_fit(out: dict[str, Any]) -> None:
+    """The fit report: coefficients (least squares beside), scores, and why not converged."""
+    lstsq = out.get("lstsq")
     columns = ["", "gradient descent"] + (["least squares"] if lstsq is not None else [])
     rows: list[list[Any]] = []
-    for i, (name, value) in enumerate(out["coef"].items()):
-        rows.append([name, value] + ([lstsq[0][i]] if lstsq is not None else []))
-    rows.append(["(intercept)", out["intercept"]] + ([lstsq[1]] if lstsq is not None else []))
+    for name, value in out["coef"].items():
+        rows.append([name, value] + ([lstsq["coef"][name]] if lstsq is not None else []))
+    rows.append(["(intercept)", out["intercept"]] + ([lstsq["intercept"]] if lstsq else []))
     state = "converged" if out["converged"] else "not converged"
+    steps = count(out["n_iter"], out["unit"].removesuffix("s"))
     final = "n/a" if out["loss"] is None else fmt(out["loss"])
-    t = table(f"fit: {state} after {out['n_iter']} iterations", columns, rows)
-    t.caption = f"final {loss}: {final}"
-    return t
+    scores = [("training", out["train"])]
+    if "held_out" in out:
+        scores.append((out["held_out"]["what"], out["held_out"]))
+    shown = console()
+    typer.echo(f"fit: {state} after {steps}; {count(out['rows'], 'row')}, "
+               f"{count(out['n_features'], 'feature')}; final {out['loss_function']} {final}")
+    shown.print(table(None, columns, rows))
+    shown.print(table(None, ["data", "rows", "R^2", "RMSE"],
+                      [(what, str(v["rows"]), "n/a" if v["r2"] is None else fmt(v["r2"]),
+                        v["rmse"]) for what, v in scores]))
+    if not out["converged"] and out["why"]:
+        typer.echo(out["why"])
 
 
 @contextlib.contextmanager
@@ -290,50 +347,43 @@ def spinner(text: str) -> Iterator[None]:
         yield
 
 
-# -- tables and models on disk ----------------------------------------------------------------
+# -- predictions ------------------------------------------------------------------------------
 
 
-def read_frame(path: Path) -> Any:
-    """A .csv or .parquet file as a DataFrame; unreadable files are a DataError."""
+def kept_columns(frame: Any, names: Sequence[str], shown: str) -> Any:
+    """The ``--keep`` columns of ``frame`` (a column, or a level of a stored index)."""
     import pandas as pd
 
-    from ..errors import DataError
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (OSError, ValueError, ImportError) as exc:
-        msg = " ".join(str(exc).split())
-        raise DataError(f"{path}: cannot read it as {suffix.lstrip('.') or 'csv'}: {msg}") from exc
-
-
-def numeric_columns(frame: Any, names: Sequence[str], path: Path) -> Any:
-    """The columns ``names`` of ``frame`` as a float array; checks they exist and are numbers."""
-    from .._data import check_finite, check_numeric_frame
-    from ..errors import DataError
-
-    missing = [n for n in names if n not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))} "
-                        f"(the model needs {', '.join(names)})")
-    check_numeric_frame(frame[list(names)], str(path))
-    X = frame[list(names)].to_numpy(dtype=float)
-    check_finite(X, str(path), list(names))
-    return X
+    kept = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    levels = [str(n) for n in frame.index.names if n is not None]
+    for name in names:
+        if name in kept.columns:
+            raise InvalidArgument(f"--keep: {name!r} named twice", argument="--keep")
+        if name in frame.columns:
+            kept[name] = frame[name].to_numpy()
+        elif name in levels:
+            kept[name] = frame.index.get_level_values(name).to_numpy()
+        else:
+            columns = [str(c) for c in frame.columns] + levels
+            raise InvalidArgument(f"--keep: no column {name!r} in {shown}; the columns are "
+                                  f"{listing(columns, most=20, quote=True)}", argument="--keep")
+    return kept
 
 
-def read_model(path: Path) -> dict[str, Any]:
-    """A model written by ``descend fit --save``, checked."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidArgument(f"{path}: not a descend model (not JSON: {exc})") from None
-    ok = (isinstance(doc, dict) and doc.get("format") == "descend-linear-model"
-          and isinstance(doc.get("features"), list) and isinstance(doc.get("coef"), list)
-          and len(doc["features"]) == len(doc["coef"])
-          and isinstance(doc.get("intercept"), int | float))
-    if not ok:
-        raise InvalidArgument(f"{path}: not a descend model written by 'descend fit --save'")
-    return dict(doc)
+def prediction_table(kept: Any, pred: Any, target: Any) -> Any:
+    """The ``--keep`` columns, then ``prediction`` (one per target for several)."""
+    table = kept.copy()
+    values = np.asarray(pred, dtype=np.float64)
+    if values.ndim == 1:
+        names, columns = ["prediction"], [values]
+    else:
+        targets = target if isinstance(target, list) and len(target) == values.shape[1] \
+            else [str(k) for k in range(values.shape[1])]
+        names = [f"prediction_{t}" for t in targets]
+        columns = list(values.T)
+    for name, column in zip(names, columns, strict=True):
+        if name in table.columns:
+            raise InvalidArgument(f"--keep: {name!r} is the name of the predictions' column",
+                                  argument="--keep")
+        table[name] = column
+    return table

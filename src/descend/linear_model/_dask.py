@@ -24,8 +24,8 @@ may exceed the cluster's memory); Huber and mini-batches persist ``X`` and ``y``
 from __future__ import annotations
 
 import contextlib
-import glob
-from collections.abc import Callable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dask as _dask_module
@@ -35,8 +35,9 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from .._data import check_finite, is_dask
+from .._text import count
 from .._types import Array
-from ..errors import DataError, InvalidArgument, InvalidType
+from ..errors import DataError, InvalidArgument
 from . import _losses
 from ._dask_tasks import (
     _add,
@@ -50,7 +51,7 @@ from ._dask_tasks import (
     _take,
 )
 
-__all__ = ["DaskData", "connect", "predict", "prepare", "read_table", "score"]
+__all__ = ["DaskData", "connect", "metrics", "predict", "prepare", "score"]
 
 dask: Any = _dask_module
 _da: Any = da  # untyped: its functions are called through Any
@@ -91,8 +92,8 @@ def _as_array(obj: Any, what: str) -> Any:
         return obj.to_dask_array()
     arr = obj if isinstance(obj, da.Array) else _da.asarray(obj)
     if arr.dtype.kind not in "biuf":
-        raise InvalidType(f"{what}: expected numbers, got a Dask array of dtype {arr.dtype}",
-                          argument=what)
+        raise DataError(f"{what}: expected numbers, got a Dask array of dtype {arr.dtype}",
+                        argument=what)
     return arr
 
 
@@ -135,7 +136,8 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
         known = True
     if known:
         if Xa.shape[0] != ya.shape[0]:
-            raise InvalidArgument(f"y: X has {Xa.shape[0]} rows but y has {ya.shape[0]}",
+            raise InvalidArgument(f"y: X has {count(int(Xa.shape[0]), 'row')} but y has "
+                                  f"{int(ya.shape[0])}",
                                   argument="y")
         if est.batch_size is not None:
             Xa = Xa.rechunk({0: int(est.batch_size)})
@@ -294,40 +296,42 @@ def score(est: Any, X: Any, y: Any) -> float:
     return float(1.0 - res / tot)
 
 
-# ------------------------------------------------------------------------- CLI
-def read_table(
-    pattern: str, target: str, features: Sequence[str] | None = None
-) -> tuple[Any, Any]:
-    """Dask dataframe ``X`` and series ``y`` from the CSV or Parquet files ``pattern`` matches.
+def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
+    """R^2, RMSE and the number of rows of ``est``'s predictions of ``y``, in one pass.
 
-    Nothing is read but the schema; dtypes are checked on it.
+    A dataframe ``X`` and series ``y`` are read as one frame (each block once); R^2
+    uses dask's blockwise variance (per-block means and squares, combined stably).
+    R^2 is None for fewer than two rows.
     """
-    import dask.dataframe as dd
-
-    files = sorted(glob.glob(pattern))
-    if not files:
-        raise InvalidArgument(f"path: no file matches {pattern!r}", argument="path")
-    suffix = files[0].rsplit(".", 1)[-1].lower()
-    if suffix == "csv":
-        frame = dd.read_csv(pattern)
-    elif suffix in ("parquet", "pq"):
-        frame = dd.read_parquet(files)
+    if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
+        # one array from one frame: read separately, X and y may be cut into different
+        # partitions (dask fuses the small partitions of a one-column read)
+        validate_data(est, _stand_in(X, len(X.columns)), "no_validation", reset=False,
+                      dtype=np.float64)
+        both = X.assign(**{_Y: y}).astype("float64").to_dask_array()
+        Xa, ya = both[:, :-1], both[:, -1]
+        if len(Xa.chunks[1]) > 1:
+            Xa = Xa.rechunk({1: -1})
+        pred = Xa.map_blocks(_predict_block, np.asarray(est.coef_), float(est.intercept_),
+                             drop_axis=1, dtype=np.float64)
     else:
-        raise InvalidArgument(f"path: expected .csv or .parquet files, got {files[0]!r}",
-                              argument="path")
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise InvalidArgument(f"target: no column {target!r} in {pattern}; columns are "
-                              f"{', '.join(columns)}", argument="target")
-    names = [c for c in columns if c != target] if features is None else list(features)
-    missing = [f for f in names if f not in columns]
-    if missing:
-        raise InvalidArgument(f"features: no column {missing[0]!r} in {pattern}; columns are "
-                              f"{', '.join(columns)}", argument="features")
-    _as_array(frame[[*names, target]], pattern)
-    return frame[names], frame[target]
+        pred = predict(est, X)
+        ya = _as_array(y, "y").astype(np.float64)
+        if ya.ndim == 2:
+            ya = ya[:, 0]
+    if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
+        ya = ya.rechunk(pred.chunks)
+    res, var, n = dask.compute(((ya - pred) ** 2).sum(), ya.var(), _da.ones_like(ya).sum())
+    n = int(n)
+    rmse = math.sqrt(float(res) / n) if n else math.nan
+    if n < 2:
+        return None, rmse, n
+    tot = float(var) * n
+    r2 = 1.0 - float(res) / tot if tot > 0 else (1.0 if res == 0 else 0.0)
+    return r2, rmse, n
 
 
+# ------------------------------------------------------------------------- CLI
 @contextlib.contextmanager
 def connect(
     scheduler: str | None, workers: int | None, memory_limit: str | None

@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import _loop, linesearch, optimizers
 from .._data import check_finite
+from .._text import count
 from .._types import Array
 from ..errors import ConvergenceWarning, DataError, UnderdeterminedWarning
 from ..objective import Objective
@@ -303,8 +304,10 @@ class LoopFit:
             return f"GDRegressor: the fit diverged: {res.message}"
         kappa = self.condition_number_
         unit = "epochs" if self.batch_size is not None else "iterations"
-        msg = (f"GDRegressor: not converged after {self.n_iter_} {unit}: the relative error "
-               f"of the coefficients may be up to {bound:.2g} (tol {target:g}). The "
+        error = (f"may be up to {bound:.2g}" if math.isfinite(bound) else
+                 "cannot be bounded (collinear or constant columns?)")
+        msg = (f"GDRegressor: not converged after {count(self.n_iter_, unit[:-1])}: the "
+               f"relative error of the coefficients {error} (tol {target:g}). The "
                f"{'standardized ' if self.standardize else ''}problem's condition number is "
                f"about {kappa:.3g}")
         if math.isfinite(kappa) and target > 0:

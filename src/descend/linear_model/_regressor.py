@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import linesearch, optimizers
 from .._data import check_finite, check_numeric_frame, is_dask
 from .._types import Array
-from ..errors import InvalidArgument, InvalidType
+from ..errors import DataError, InvalidArgument, InvalidType
 from . import _losses
 from ._fit import LoopFit
 
@@ -260,7 +260,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             )
         except ValueError as exc:
             if "could not convert" in str(exc) or "convert string" in str(exc):
-                raise InvalidType(f"X and y must hold numbers: {exc}", argument="X") from None
+                raise DataError(f"X and y must hold numbers: {exc}", argument="X") from None
             raise
         if check_x:
             check_finite(out[0] if fit else out, "X", names)
