@@ -112,20 +112,18 @@ COLD = r"""
 import json, os, sys, time
 import numpy as np
 K, STEPS, LR, GTOL, MODE = int(sys.argv[1]), int(sys.argv[2]), 1e-3, sys.argv[3], sys.argv[4]
-if MODE == "numpy":
+if MODE != "auto":
     os.environ["DESCEND_NO_COMPILE"] = "1"
 from descend import _catalog as c, functions, multistart
 gtol = None if GTOL == "none" else float(GTOL)
 x0 = np.random.default_rng(0).uniform(-1.0, 1.0, (K, 2))
 out = {}
 if MODE == "compiled":
-    t = time.perf_counter(); functions.get("paraboloid").formula
+    os.environ.pop("DESCEND_NO_COMPILE")
     from descend import _compiled
-    _compiled.prepare(functions.get("paraboloid")); out["compile"] = time.perf_counter() - t
-t = time.perf_counter()
-ms = multistart(functions.get("paraboloid"), x0, lr=LR, max_iter=STEPS, gtol=gtol)
-out["descend"] = time.perf_counter() - t
-assert int(ms.nit.max()) == STEPS
+    t = time.perf_counter()
+    _compiled.prepare(functions.get("paraboloid"))
+    out["compile"] = time.perf_counter() - t
 def hand(tests):
     x = x0.copy(); g = c.paraboloid_grad(x); fb = c.paraboloid(x) + 1e10
     done = np.zeros(K, bool)
@@ -137,14 +135,21 @@ def hand(tests):
             s = g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1]
             done |= (s <= 1e-12) | ~(fx <= fb)
     return x
-for name, tests in (("hand", False), ("hand + tests", True)):
-    t = time.perf_counter(); hand(tests); out[name] = time.perf_counter() - t
+t = time.perf_counter()
+if MODE.startswith("hand"):
+    hand(MODE == "hand+tests")
+else:
+    ms = multistart(functions.get("paraboloid"), x0, lr=LR, max_iter=STEPS, gtol=gtol)
+    assert int(ms.nit.max()) == STEPS
+out[MODE] = time.perf_counter() - t
 print(json.dumps(out))
 """
 
 
 def fresh(k: int, steps: int, gtol: str, mode: str) -> dict[str, float]:
-    """One cold measurement in a new process."""
+    """One cold measurement (the first call in a new process): ``mode`` is ``numpy``
+    (multistart, the compiled loop off), ``compiled`` (compiled first, timed apart),
+    ``auto`` (multistart as it chooses), ``hand`` or ``hand+tests``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", COLD, str(k), str(steps), gtol, mode],
                          capture_output=True, text=True, check=True, env=env)
@@ -155,16 +160,22 @@ def multistart_cold(runs: int = 5) -> None:
     k, steps = 10_000, 1000
     scale = 1e9 / (k * steps)
     print(f"\n2. multistart, NumPy backend, cold: {k} starts x {steps} steps, paraboloid "
-          f"(ns per point-step, median of {runs} fresh processes)")
+          f"(ns per point-step; each figure the first call in a fresh process, the four "
+          f"taking turns; median of {runs})")
+    modes = [("hand", "none"), ("hand+tests", "none"), ("numpy", "none"), ("numpy", "1e-12")]
+    got: dict[tuple[str, str], list[float]] = {m: [] for m in modes}
+    for _ in range(runs):
+        for mode, gtol in modes:
+            got[(mode, gtol)].append(fresh(k, steps, gtol, mode)[mode])
+    med = {m: statistics.median(v) for m, v in got.items()}
+    h, ht = med[("hand", "none")], med[("hand+tests", "none")]
+    print(f"  hand {h * scale:.2f}, hand + tests {ht * scale:.2f}")
     for gtol in ("none", "1e-12"):
-        got = [fresh(k, steps, gtol, "numpy") for _ in range(runs)]
-        med = {name: statistics.median(g[name] for g in got) * scale for name in got[0]}
-        ratios = [g["descend"] / g["hand"] for g in got]
-        ratios_t = [g["descend"] / g["hand + tests"] for g in got]
-        print(f"  gtol={gtol:<6} descend {med['descend']:.2f}, hand {med['hand']:.2f}, "
-              f"hand + tests {med['hand + tests']:.2f}; descend / hand "
-              f"{statistics.median(ratios):.2f}x (runs {min(ratios):.2f}-{max(ratios):.2f}), "
-              f"/ hand + tests {statistics.median(ratios_t):.2f}x")
+        d = med[("numpy", gtol)]
+        ratios = [a / b for a, b in zip(got[("numpy", gtol)], got[("hand", "none")],
+                                        strict=True)]
+        print(f"  descend, gtol={gtol:<6} {d * scale:.2f}: {d / h:.2f}x hand (turn by turn "
+              f"{min(ratios):.2f}-{max(ratios):.2f}), {d / ht:.2f}x hand + tests")
 
 
 # --- 3. the crossover ---------------------------------------------------------------------
@@ -177,8 +188,8 @@ def crossover(runs: int = 3) -> None:
     for _ in range(runs):
         a = fresh(k, 300, "none", "numpy")
         b = fresh(k, 3000, "none", "compiled")
-        per["numpy"].append(a["descend"] / (k * 300))
-        per["compiled"].append(b["descend"] / (k * 3000))
+        per["numpy"].append(a["numpy"] / (k * 300))
+        per["compiled"].append(b["compiled"] / (k * 3000))
         per["compile"].append(b["compile"])
     a_np, b_c, c_s = (statistics.median(per[n]) for n in ("numpy", "compiled", "compile"))
     star = c_s / (a_np - b_c)
@@ -188,7 +199,7 @@ def crossover(runs: int = 3) -> None:
     print(f"  {'point-steps':>12} {'auto':>8} {'numpy':>8} {'compiled':>9} {'auto/best':>10}")
     for work in (1e6, 1e7, 3e7, 1e8, 3e8):
         steps = int(work / k)
-        auto = statistics.median(fresh(k, steps, "none", "auto")["descend"]
+        auto = statistics.median(fresh(k, steps, "none", "auto")["auto"]
                                  for _ in range(runs))
         numpy = a_np * work
         compiled = c_s + b_c * work

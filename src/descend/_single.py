@@ -124,36 +124,39 @@ def advance(
     hypot, ndarray = math.hypot, np.ndarray
     ev = Counter(problem)
     k0, nit0 = carry.k, int(carry.nit[0])
-    taken = evaluated = looked = code = 0
+    code = looked = 0
     detail, t_stop, refused = math.nan, math.nan, None
-    t_fixed: Any = policy.value if type(policy) is linesearch.Fixed else None
-    if t_fixed is None and type(policy) is linesearch.Fixed and isinstance(pstate, float):
-        t_fixed = pstate  # one run of a sweep's per-run steps
-    plain = update is gd_update and t_fixed is not None
+    t: Any = policy.value if type(policy) is linesearch.Fixed else None
+    if t is None and type(policy) is linesearch.Fixed and isinstance(pstate, float):
+        t = pstate  # one run of a sweep's per-run steps
+    plain = update is gd_update and t is not None
     observed = log_every is not None or callback is not None
+    if tape is not None:
+        keep_x, keep_f, keep_g, keep_t = (tape.xs.append, tape.fs.append, tape.gs.append,
+                                          tape.ts.append)
+    j = -1
     for j in range(steps):
         if plain:  # gd with a fixed step: the same arithmetic without two calls
-            t, xn, fn = t_fixed, x - t_fixed * g, None
+            xn, fn = x - t * g, None
         else:
             d, ostate = update(g, ostate, x)
             t, xn, fn, pstate = pstep(k0 + j, pstate, ev, x, f, g, d)
             if not trusted:
                 t = _checked(t, policy, k0 + j)
         if fn is None:
-            looked += 1
             try:
                 fn = float(fun(xn))
             except (ArithmeticError, ValueError):
                 fn = problem.value(xn)  # nan for a numeric failure, the error otherwise
         else:
             fn = float(fn)
+            looked -= 1
         try:
             gv = grad(xn)
         except (ArithmeticError, ValueError):
             gv = problem.gradient(xn)
         if type(gv) is not ndarray or gv.dtype is not _F64:
             gv = np.asarray(gv, dtype=np.float64)
-        evaluated += 1
         gn = hypot(*gv.tolist()) if small else math.sqrt(float(gv @ gv))
         if not (quick and gscreen < gn < INF and -INF < fn <= fbs and t > zcut):
             gn = float(norms(gv))
@@ -165,24 +168,26 @@ def advance(
             if c:
                 code, t_stop = c, t
                 detail = abs(f - fn) if c == _FTOL else dx if c == _XTOL else math.nan
-        taken += 1
         if tape is not None:
-            tape.xs.append(xn)
-            tape.fs.append(fn)
-            tape.gs.append(gv)
-            tape.ts.append(t)
+            keep_x(xn)
+            keep_f(fn)
+            keep_g(gv)
+            keep_t(t)
         x, f, g = xn, fn, gv
         if observed:
             if log_every is not None and (k0 + j) % log_every == 0:
                 print(f"Epoch {k0 + j}: {[float(v) for v in xn]}")
             if callback is not None:
                 try:
-                    callback(Intermediate(xn, fn, nit0 + taken, float(norms(gv)), t))
+                    callback(Intermediate(xn, fn, nit0 + j + 1, float(norms(gv)), t))
                 except StopIteration:
                     if not code:
                         code, t_stop = _CALLBACK, t
         if code:
             break
+    evaluated = j + 1
+    taken = evaluated - (refused is not None or code == _SCHEDULE_END)
+    looked += evaluated
     carry.k = k0 + evaluated
     carry.opt_state, carry.policy_state = ostate, pstate
     carry.nfev[0] += ev.nf + ev.ng * fd
