@@ -61,7 +61,8 @@ def _agree(f, x0, lrs, method, grad=None):
             alone = minimize(f, starts[k], grad=grad, method=method, lr=lr, max_iter=2000)
             assert ms.status[k] == alone.status.value and ms.nit[k] == alone.nit
             np.testing.assert_allclose(ms.x[k], alone.x, rtol=1e-13, atol=0)
-            assert out.message(k) == alone.message
+            # unrecorded, the batch knows no best point: the message says no more
+            assert alone.message.split("; ended above its best")[0] == out.message(k)
     return {r.status for r in sw.results}, set(sw.verdicts)
 
 

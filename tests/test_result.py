@@ -31,8 +31,15 @@ def test_every_reason_has_a_status_and_a_message():
         assert "{" not in text and text == template.format(
             nit=3, gnorm=0.5, gtol=1e-6, df=1e-4, ftol=1e-3, dx=1e-5, xtol=1e-4, fun=2.0,
             bad=math.inf, fbound=9e10, xnorm=1e303, xbound=7e17, advice="try lr <= 1.0",
-            why="")
+            why="", gname="gradient norm")
     assert set(MESSAGES) == set(Status)
+
+
+def test_describe_appends_bounds_and_the_best_point():
+    text = describe(Reason.GTOL, nit=2, gnorm=0.0, gtol=1e-6, gname="projected gradient norm",
+                    on_bound="x = 1 (upper)", fun_best=0.5, nit_best=1)
+    assert text == ("converged: projected gradient norm 0 <= gtol=1e-06 after 2 iterations; "
+                    "on bound: x = 1 (upper); ended above its best: f = 0.5 at iteration 1")
 
 
 def test_describe_by_status_and_the_fd_note():

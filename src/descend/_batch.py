@@ -23,11 +23,12 @@ import numpy as np
 
 from . import linesearch
 from ._carry import settle, take
+from ._policies import scale
 from ._types import AnyArray, Array
 from .errors import InvalidArgument
 from .optimizers import gd_update
 from .result import FIRST_DIVERGENCE, Reason
-from .stopping import Criteria, norms, step_code, sumsq
+from .stopping import Criteria, norms, projected, step_code, sumsq
 
 if TYPE_CHECKING:
     from ._carry import Carry
@@ -87,8 +88,10 @@ class Tape:
             ts.append(np.array([t if np.ndim(t) == 0 else t[pos] for t in ht[:m]],
                                dtype=np.float64))
             have += m
+        c = self.carry
         return (np.concatenate(xs), np.concatenate(fs).astype(np.float64),
-                norms(np.concatenate(gs)), np.concatenate(ts).astype(np.float64))
+                c.gradient_norms(np.concatenate(xs), np.concatenate(gs)),
+                np.concatenate(ts).astype(np.float64))
 
 
 def _checked(t: Any, policy: Any, k: int) -> Any:
@@ -140,8 +143,12 @@ class _Block:
 class _Stepper:
     """The arithmetic of a step for a batch: the optimizer, the policy, f and the gradient."""
 
-    def __init__(self, problem: Any, opt: Optimizer, policy: Any, crit: Criteria) -> None:
+    def __init__(self, problem: Any, opt: Optimizer, policy: Any, crit: Criteria,
+                 carry: Carry) -> None:
         self.values, self.gradients = problem.values, problem.gradients
+        self.dt = carry.x.dtype
+        self.lo: Any = carry.lower
+        self.hi: Any = carry.upper
         self.update, self.pstep, self.policy = opt.update, policy.step, policy
         self.trusted = type(policy) in _TRUSTED
         self.plain = (opt.update is gd_update and type(policy) is linesearch.Fixed
@@ -158,6 +165,7 @@ class _Stepper:
         out = _Block()
         update, pstep, plain, t_fixed = self.update, self.pstep, self.plain, self.t_fixed
         gcut, fcut, xcut, zcut = self.gcut, self.fcut, self.xcut, self.zcut
+        dt, lo, hi = self.dt, self.lo, self.hi
         hi_f = np.full(n, -INF)
         lo_f, hi_s, lo_s, lo_df, lo_dx = (np.full(n, INF), np.full(n, -INF), np.full(n, INF),
                                           np.full(n, INF), np.full(n, INF))
@@ -165,16 +173,23 @@ class _Stepper:
         for j in range(m):
             if plain:  # gd with fixed steps: the same arithmetic without two calls
                 t = t_fixed if pstate is None else pstate
-                xn, fn = x - (t * g if pstate is None else t[:, None] * g), None
+                xn, fn = x - (t * g if pstate is None else scale(t, g)), None
             else:
                 d, ostate = update(g, ostate, x)
                 t, xn, fn, pstate = pstep(k + j, pstate, ev, x, f, g, d)
                 if not self.trusted:
                     t = _checked(t, self.policy, k + j)
+                if xn.dtype is not dt:
+                    xn = xn.astype(dt)
+            if lo is not None:  # a projected step; values computed off the box do not count
+                xp = np.minimum(np.maximum(xn, lo), hi).astype(dt, copy=False)
+                if fn is not None and not np.array_equal(xp, xn):
+                    fn = None
+                xn = xp
             out.own.append(fn is None)
-            fn = np.asarray(self.values(xn) if fn is None else fn, dtype=np.float64).reshape(n)
-            gv = np.asarray(self.gradients(xn), dtype=np.float64).reshape(xn.shape)
-            s = sumsq(gv)
+            fn = np.asarray(self.values(xn) if fn is None else fn, dtype=dt).reshape(n)
+            gv = np.asarray(self.gradients(xn), dtype=dt).reshape(xn.shape)
+            s = sumsq(gv if lo is None else projected(gv, xn, lo, hi))
             np.maximum(hi_f, fn, out=hi_f)
             np.minimum(lo_f, fn, out=lo_f)
             np.maximum(hi_s, s, out=hi_s)
@@ -242,7 +257,7 @@ def advance(
     x, f, g, fb = carry.x[act], carry.f[act], carry.g[act], carry.fbound[act]
     ostate, pstate = carry.opt_state, carry.policy_state
     ev = Counter(problem, carry, act)
-    stepper = _Stepper(problem, opt, policy, crit)
+    stepper = _Stepper(problem, opt, policy, crit, carry)
     vectorized = bool(getattr(problem, "vectorized", False))
     keep = record or not vectorized
     if not vectorized:
@@ -312,7 +327,10 @@ def _settle_block(
     x_start, f_start, g_start = begin
     fn = np.stack(hf)
     fp = np.concatenate([f_start[None], fn[:-1]])
-    gn = norms(np.stack(hg))
+    gs = np.stack(hg)
+    if carry.lower is not None:
+        gs = projected(gs, np.stack(hx), carry.lower, carry.upper)
+    gn = norms(gs)
     gcut, fcut, xcut = crit.cuts
     if xcut >= 0.0:
         dx = norms(np.diff(np.stack([x_start, *hx]), axis=0))
@@ -330,8 +348,9 @@ def _settle_block(
     refused = (code >= FIRST_DIVERGENCE) | (code == _SCHEDULE_END)
     fin = np.where(refused, first - 1, first)  # the step whose point the run keeps (-1: start)
     p = x_start.shape[1]
-    X, G = np.empty((cols.size, p)), np.empty((cols.size, p))
-    F = np.empty(cols.size)
+    X, G = np.empty((cols.size, p), dtype=x_start.dtype), np.empty((cols.size, p),
+                                                                    dtype=x_start.dtype)
+    F = np.empty(cols.size, dtype=f_start.dtype)
     XR, GR = np.full((cols.size, p), np.nan), np.full((cols.size, p), np.nan)
     for s in np.unique(fin).tolist():
         sel = fin == s

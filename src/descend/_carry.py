@@ -14,7 +14,7 @@ import numpy as np
 
 from ._types import AnyArray, Array
 from .result import FIRST_DIVERGENCE
-from .stopping import stable_step
+from .stopping import norms, projected, stable_step
 
 __all__ = ["Carry", "settle", "take"]
 
@@ -46,6 +46,11 @@ class Carry:
     fresh : bool
         ``f`` and ``g`` are those of the problem at ``x`` (false after a mini-batch epoch, or
         when the data changes: the next call evaluates first).
+    lower, upper : (p,) or None
+        Bounds on x: each step is projected onto the box, and ``gtol`` tests the projected
+        gradient (:func:`descend.stopping.projected`).
+
+    ``x``, ``f`` and ``g`` have the runs' dtype (float32 runs stay float32).
     """
 
     x: Array
@@ -64,6 +69,8 @@ class Carry:
     opt_state: Any = None
     policy_state: Any = None
     fresh: bool = True
+    lower: Array | None = None
+    upper: Array | None = None
 
     @property
     def running(self) -> AnyArray:
@@ -73,6 +80,23 @@ class Carry:
     @property
     def single(self) -> bool:
         return int(self.x.shape[0]) == 1
+
+    @property
+    def bounded(self) -> bool:
+        return self.lower is not None
+
+    def project(self, x: Any) -> Any:
+        """``x`` clipped to the box (itself without bounds), in the runs' dtype."""
+        if self.lower is None or self.upper is None:
+            return x
+        return np.minimum(np.maximum(x, self.lower), self.upper).astype(self.x.dtype,
+                                                                          copy=False)
+
+    def gradient_norms(self, x: Array, g: Array) -> Any:
+        """The norms ``gtol`` tests: of ``g``, projected onto the box when there is one."""
+        if self.lower is not None:
+            g = projected(g, x, self.lower, self.upper)
+        return norms(g)
 
 
 def settle(

@@ -38,8 +38,16 @@ from ._carry import Carry, settle, take
 from ._types import Array
 from .errors import InvalidArgument
 from .optimizers import Optimizer
-from .result import FIRST_DIVERGENCE, Reason, Result, describe, divergence_advice
-from .stopping import Criteria, divergence_bound, end_code, norms, point_code, runaway_bound
+from .result import FIRST_DIVERGENCE, Reason, Result, above, describe, divergence_advice
+from .stopping import (
+    Criteria,
+    divergence_bound,
+    end_code,
+    norms,
+    point_code,
+    projected,
+    runaway_bound,
+)
 
 __all__ = ["Carry", "Outcome", "Problem", "run", "start"]
 
@@ -64,39 +72,55 @@ class Problem(Protocol):
     def gradients(self, X: Array) -> Array: ...
 
 
+def dtype_of(x0: Any) -> np.dtype[Any]:
+    """The dtype runs from ``x0`` keep: float32 for float32 starts, float64 otherwise."""
+    return np.dtype(np.float32 if np.asarray(x0).dtype == np.float32 else np.float64)
+
+
 def _as_runs(x0: Any) -> Array:
-    x = np.array(x0, dtype=np.float64)
+    x = np.array(x0, dtype=dtype_of(x0))
     return x.reshape(1, -1) if x.ndim <= 1 else x
 
 
 def start(problem: Any, x0: Any, optimizer: Optimizer, policy: Any, criteria: Criteria, *,
-          scale: float = 1.0, f0: Any = None, g0: Any = None) -> Carry:
-    """The carry of runs starting at ``x0`` (``(p,)`` or ``(K, p)``): f and the gradient
-    there (or ``f0``, ``g0`` when the caller has them), the rules at ``x0`` (a start at a
-    minimum is done already), and the optimizer's and the policy's initial states.
-    ``scale``: the size of x that counts as ordinary (for the runaway bound)."""
+          scale: float = 1.0, f0: Any = None, g0: Any = None,
+          bounds: tuple[Array, Array] | None = None) -> Carry:
+    """The carry of runs starting at ``x0`` (``(p,)`` or ``(K, p)``; float32 starts stay
+    float32): f and the gradient there (or ``f0``, ``g0`` when the caller has them), the
+    rules at ``x0`` (a start at a minimum is done already), and the optimizer's and the
+    policy's initial states. ``scale``: the size of x that counts as ordinary (for the
+    runaway bound); ``bounds``: ``(lower, upper)`` of shape ``(p,)``, x0 clipped into them."""
     x = _as_runs(x0)
+    dt = x.dtype
     k_runs, single = x.shape[0], x.shape[0] == 1
+    lower = upper = None
+    if bounds is not None:
+        lower, upper = (np.asarray(b, dtype=np.float64) for b in bounds)
+        clipped = np.minimum(np.maximum(x, lower), upper).astype(dt)
+        if not np.array_equal(clipped, x):
+            x, f0, g0 = clipped, None, None
     with np.errstate(all="ignore"):
         if f0 is not None and g0 is not None:
-            f = np.asarray(f0, dtype=np.float64).reshape(k_runs)
-            g = np.asarray(g0, dtype=np.float64).reshape(x.shape)
+            f = np.asarray(f0, dtype=dt).reshape(k_runs)
+            g = np.asarray(g0, dtype=dt).reshape(x.shape)
         elif single:
-            f = np.array([problem.value(x[0])], dtype=np.float64)
-            g = np.asarray(problem.gradient(x[0]), dtype=np.float64).reshape(x.shape)
+            f = np.array([problem.value(x[0])], dtype=dt)
+            g = np.asarray(problem.gradient(x[0]), dtype=dt).reshape(x.shape)
         else:
-            f = np.asarray(problem.values(x), dtype=np.float64).reshape(k_runs)
-            g = np.asarray(problem.gradients(x), dtype=np.float64).reshape(x.shape)
-        gn = norms(g)
+            f = np.asarray(problem.values(x), dtype=dt).reshape(k_runs)
+            g = np.asarray(problem.gradients(x), dtype=dt).reshape(x.shape)
+        gn = norms(g if lower is None else projected(g, x, lower, upper))
         code = np.asarray(point_code(f, gn, criteria.cuts[0]), dtype=np.int8).reshape(k_runs)
-        fbound = np.asarray(divergence_bound(f), dtype=np.float64)
-        xbound = np.asarray(runaway_bound(norms(x), scale), dtype=np.float64)
+        fbound = np.asarray(divergence_bound(f.astype(np.float64)), dtype=np.float64)
+        xbound = np.asarray(runaway_bound(norms(x.astype(np.float64)), scale),
+                            dtype=np.float64)
     ones = np.ones(k_runs, dtype=np.int64)
     carry = Carry(
         x=x, f=f, g=g, code=code, nit=np.zeros(k_runs, dtype=np.int64),
         nfev=ones * (1 + _fd_calls(problem)), njev=ones.copy(), fbound=fbound, xbound=xbound,
-        detail=np.where(code == 0, np.nan, f), lr_max=np.full(k_runs, np.nan),
-        t_last=np.full(k_runs, np.nan),
+        detail=np.where(code == 0, np.nan, f.astype(np.float64)),
+        lr_max=np.full(k_runs, np.nan), t_last=np.full(k_runs, np.nan), lower=lower,
+        upper=upper,
     )
     live = carry.running
     if live.size:
@@ -139,12 +163,14 @@ class Outcome:
     backend: str = ""
     variables: tuple[str, ...] = field(default=())
 
-    def message(self, i: int) -> str:
-        """Run ``i``'s message from the one table."""
+    def message(self, i: int, best: tuple[float, int] | None = None) -> str:
+        """Run ``i``'s message from the one table; ``best``: the lowest f visited and its
+        iteration, known when the path was recorded (the message then says when a run
+        that did not diverge ended above it)."""
         c = self.carry
         reason = Reason(int(c.code[i]) or int(Reason.MAX_ITER))
         crit = self.criteria
-        gnorm = float(norms(c.g[i]))
+        gnorm = float(c.gradient_norms(c.x[i], c.g[i]))
         info: dict[str, Any] = {
             "nit": int(c.nit[i]), "gnorm": gnorm, "gtol": crit.gtol or 0.0,
             "ftol": crit.ftol or 0.0, "xtol": crit.xtol or 0.0, "fun": float(c.f[i]),
@@ -153,11 +179,33 @@ class Outcome:
             "xbound": float(c.xbound[i]), "fd": bool(getattr(self.problem, "finite_differences",
                                                              False)),
         }
+        if c.bounded:
+            info["gname"] = "projected gradient norm"
+            info["on_bound"] = ", ".join(self.on_bound(i))
+        if best is not None and not reason.diverged and above(float(c.f[i]), best[0]):
+            info["fun_best"], info["nit_best"] = best
         if reason.diverged:
             lr = self.lr if self.lr is None or np.ndim(self.lr) == 0 else float(self.lr[i])
             lr_max = float(c.lr_max[i])
             info["advice"] = divergence_advice(lr, lr_max if math.isfinite(lr_max) else None)
         return describe(reason, **info)
+
+    def names(self) -> tuple[str, ...]:
+        p = int(self.carry.x.shape[1])
+        return self.variables or tuple(f"x{j + 1}" for j in range(p))
+
+    def on_bound(self, i: int) -> tuple[str, ...]:
+        """Run ``i``'s coordinates that sit on a bound, as ``"x = 1 (upper)"``."""
+        c = self.carry
+        if c.lower is None or c.upper is None:
+            return ()
+        x = c.x[i].astype(np.float64)
+        out = []
+        for name, v, lo, hi in zip(self.names(), x, c.lower, c.upper, strict=True):
+            side = "lower" if v <= lo else "upper" if v >= hi else ""
+            if side:
+                out.append(f"{name} = {v:.6g} ({side})")
+        return tuple(out)
 
     def result(self, i: int) -> Result:
         """Run ``i`` with its path (when recorded; else its start and end)."""
@@ -165,21 +213,26 @@ class Outcome:
         reason = Reason(int(c.code[i]) or int(Reason.MAX_ITER))
         status = reason.status
         n = int(c.nit[i])
+        dt = c.x.dtype
         if self.tape is not None:
             path, values, gns, steps = self.tape.run(i, self.x0[i], self.f0[i], self.g0[i])
+            path, values = path.astype(dt, copy=False), values.astype(dt, copy=False)
+            gns, steps = gns.astype(dt, copy=False), steps.astype(dt, copy=False)
         else:
             path, values = c.x[i][None].copy(), c.f[i : i + 1].copy()
-            gns, steps = norms(c.g[i][None]), np.empty(0)
+            gns, steps = c.gradient_norms(c.x[i][None], c.g[i][None]), np.empty(0, dtype=dt)
+        k = int(np.argmin(np.where(np.isnan(values), np.inf, values))) if values.size else 0
+        first = int(c.nit[i]) - (path.shape[0] - 1)  # the iteration of the path's first row
+        best = (float(values[k]), first + k)
         lr_max = float(c.lr_max[i])
-        p = path.shape[1]
         return Result(
             x=c.x[i].copy(), fun=float(c.f[i]), jac=c.g[i].copy(), nit=n, nfev=int(c.nfev[i]),
             njev=int(c.njev[i]), success=status.success, status=status,
-            message=self.message(i), path=path, values=values, grad_norms=gns,
+            message=self.message(i, best), path=path, values=values, grad_norms=gns,
             step_sizes=steps, method=self.method,
             lr_max=lr_max if math.isfinite(lr_max) else None,
-            variables=self.variables or tuple(f"x{j + 1}" for j in range(p)),
-            objective=self.problem, reason=reason,
+            variables=self.names(), objective=self.problem, reason=reason,
+            x_best=path[k].copy(), fun_best=best[0], on_bound=self.on_bound(i),
         )
 
 

@@ -9,6 +9,7 @@ and its gradient at the new point, records them and applies the stopping rules o
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -20,22 +21,26 @@ from .errors import InvalidArgument, InvalidType
 from .linesearch import StepPolicy
 from .objective import Objective, as_objective
 from .result import Intermediate, Result
-from .stopping import Criteria
+from .stopping import Criteria, check_tol, default_gtol
 
-__all__ = ["check_x0", "minimize", "run_batch"]
+__all__ = ["check_bounds", "check_x0", "minimize", "problem_of", "resolve_gtol", "run_batch"]
 
 
 def minimize(
     fun: Any,
     x0: Any,
+    args: Any = (),
     *,
-    grad: Callable[[Array], Any] | None = None,
+    grad: Any = None,
+    jac: Any = None,
     method: str | optimizers.Optimizer = "gd",
     lr: StepSize | StepPolicy = 0.1,
     max_iter: int = 1000,
     ftol: float | None = None,
-    gtol: float | None = 1e-6,
+    gtol: float | str | None = "auto",
     xtol: float | None = None,
+    tol: float | None = None,
+    bounds: Any = None,
     callback: Callable[[Intermediate], Any] | None = None,
     log_every: int | None = None,
     variables: Any = None,
@@ -45,14 +50,22 @@ def minimize(
     Parameters
     ----------
     fun : callable, str, Formula or TestFunction
-        ``fun(x) -> float`` for ``x`` a float64 array ``(p,)``; or a formula such as
+        ``fun(x, *args) -> float`` for ``x`` an array ``(p,)``; or a formula such as
         ``"x**2 + y**2"`` (parsed safely, exact gradient); or a catalog entry from
         :func:`descend.functions.get`.
     x0 : array_like or float
-        The start, ``(p,)`` (a scalar means ``p = 1``).
+        The start, ``(p,)`` (a scalar means ``p = 1``). A float32 start keeps the run in
+        float32 (every point, value, gradient and the result); anything else runs in
+        float64.
+    args : tuple, optional
+        Extra arguments for ``fun`` and ``grad`` (a callable's), as in scipy.
     grad : callable, optional
-        ``grad(x) -> (p,)``. Without it a callable gets central finite differences
+        ``grad(x, *args) -> (p,)``. Without it a callable gets central finite differences
         (``h_i = cbrt(eps) * max(1, |x_i|)``) and the message says so.
+    jac : callable or bool, optional
+        scipy's name for ``grad`` (give one of them): a callable is ``grad``; ``True``
+        means ``fun`` returns ``(f, grad)``; ``False``, ``"2-point"``, ``"3-point"``:
+        finite differences.
     method : str or Optimizer
         ``"gd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
         ``"adam"``, an object from :mod:`descend.optimizers`, or any object with
@@ -66,6 +79,15 @@ def minimize(
     ftol, gtol, xtol : float or None
         Stop when ``|f(x_k) - f(x_{k+1})| < ftol``, ``||grad f|| <= gtol`` (also
         checked at ``x0``), or ``||x_{k+1} - x_k|| <= xtol``; ``None`` disables.
+        ``gtol="auto"``: 1e-6 in float64, scaled to the dtype's epsilon in float32
+        (:func:`descend.stopping.default_gtol`).
+    tol : float, optional
+        scipy's tolerance: sets ``gtol`` (give one of them).
+    bounds : sequence of (low, high) or scipy.optimize.Bounds, optional
+        One pair per coordinate, ``None`` for no bound on that side. Each step is
+        projected onto the box (projected gradient descent; ``x0`` is clipped into it),
+        ``gtol`` tests the projected gradient, and the message names the coordinates
+        that end on a bound.
     callback : callable, optional
         Called after each step with an :class:`~descend.result.Intermediate`
         (``x, fun, nit, grad_norm, step_size``); raising ``StopIteration`` ends the
@@ -79,7 +101,8 @@ def minimize(
     -------
     Result
         ``x, fun, jac, nit, nfev, njev, success, status, message`` and the path:
-        ``path`` ``(nit+1, p)``, ``values``, ``grad_norms``, ``step_sizes``.
+        ``path`` ``(nit+1, p)``, ``values``, ``grad_norms``, ``step_sizes``; the best
+        point ``x_best``, ``fun_best``; it reads as a mapping too (``res["x"]``).
 
     Examples
     --------
@@ -91,13 +114,21 @@ def minimize(
     (<Status.MAX_ITER: 'max_iter'>, 5000)
     >>> res.x.tolist()
     [0.00026968555624761565, -0.00013484277812380783]
+
+    scipy's conventions: ``args``, ``jac=True``, ``bounds``.
+
+    >>> res = minimize(lambda v, c: ((v - c) ** 2).sum(), [0.5], args=(3.0,),
+    ...                jac=lambda v, c: 2 * (v - c), bounds=[(0, 1)])
+    >>> res.x.tolist(), res.success, res.on_bound
+    ([1.0], True, ('x1 = 1 (upper)',))
     """
-    objective = as_objective(fun, grad, variables=variables)
+    objective = problem_of(fun, args, grad, jac, variables)
     x = check_x0(x0)
     objective = objective.with_dimension(x.shape[0])
     opt = optimizers.get(method)
     policy = linesearch.get(lr)
-    criteria = Criteria.make(max_iter, gtol, ftol, xtol)
+    criteria = Criteria.make(max_iter, resolve_gtol(gtol, tol, x.dtype), ftol, xtol)
+    box = check_bounds(bounds, x.shape[0])
     if log_every is not None and (
         isinstance(log_every, bool) or not isinstance(log_every, (int, np.integer)) or log_every < 1
     ):
@@ -109,8 +140,10 @@ def minimize(
             f"callback: expected a callable or None, got {type(callback).__name__}",
             argument="callback",
         )
+    if box is not None:
+        x = np.minimum(np.maximum(x, box[0]), box[1]).astype(x.dtype)
     f0, g0 = objective.check(x)
-    carry = _loop.start(objective, x, opt, policy, criteria, f0=f0, g0=g0)
+    carry = _loop.start(objective, x, opt, policy, criteria, f0=f0, g0=g0, bounds=box)
     _, out = _loop.run(objective, carry, opt, policy, criteria, record=True, callback=callback,
                        log_every=None if log_every is None else int(log_every))
     return out.result(0)
@@ -124,7 +157,7 @@ def run_batch(
     lr: StepSize | StepPolicy = 0.1,
     max_iter: int = 1000,
     ftol: float | None = None,
-    gtol: float | None = 1e-6,
+    gtol: float | str | None = "auto",
     xtol: float | None = None,
     record: bool = True,
     backend: str = "auto",
@@ -133,8 +166,8 @@ def run_batch(
     ``result(i)`` is run ``i`` (with its path when ``record``), ``carry`` the arrays."""
     opt = optimizers.get(method)
     policy = linesearch.get(lr)
-    criteria = Criteria.make(max_iter, gtol, ftol, xtol)
-    x = np.asarray(x0, dtype=np.float64)
+    x = np.asarray(x0, dtype=_loop.dtype_of(x0))
+    criteria = Criteria.make(max_iter, resolve_gtol(gtol, None, x.dtype), ftol, xtol)
     if x.ndim != 2:
         raise InvalidArgument(f"x0: expected a batch (K, p), got shape {x.shape}",
                               argument="x0")
@@ -144,9 +177,10 @@ def run_batch(
 
 
 def check_x0(x0: Any) -> Array:
-    """``x0`` as a finite float64 vector ``(p,)``, or an error naming ``x0``."""
+    """``x0`` as a finite vector ``(p,)`` (float32 for a float32 start, else float64), or
+    an error naming ``x0``."""
     try:
-        x = np.array(x0, dtype=np.float64)
+        x = np.array(x0, dtype=_loop.dtype_of(x0))
     except (TypeError, ValueError):
         raise InvalidArgument(
             f"x0: expected a number or a sequence of numbers, got {x0!r:.80}", argument="x0"
@@ -165,3 +199,142 @@ def check_x0(x0: Any) -> Array:
     if not np.all(np.isfinite(x)):
         raise InvalidArgument(f"x0: must be finite, got {x.tolist()}", argument="x0")
     return x
+
+
+def resolve_gtol(gtol: Any, tol: Any, dtype: Any) -> Any:
+    """``gtol`` from ``gtol`` and scipy's ``tol`` (one of them), ``"auto"`` scaled to
+    ``dtype``."""
+    if tol is not None:
+        if not (isinstance(gtol, str) and gtol == "auto"):
+            raise InvalidArgument("tol: give tol (scipy's name) or gtol, not both",
+                                  argument="tol")
+        return check_tol("tol", tol)
+    if isinstance(gtol, str):
+        if gtol != "auto":
+            raise InvalidArgument(f"gtol: expected a number >= 0, None or 'auto', got "
+                                  f"{gtol!r}", argument="gtol")
+        return default_gtol(dtype)
+    return gtol
+
+
+def check_bounds(bounds: Any, p: int) -> tuple[Array, Array] | None:
+    """``bounds`` (one ``(low, high)`` per coordinate, None for a free side, or an object
+    with ``lb`` and ``ub`` such as :class:`scipy.optimize.Bounds`) as ``(lower, upper)``
+    arrays ``(p,)``; None when there are none."""
+    if bounds is None:
+        return None
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        pairs: Any = [(lo, hi) for lo, hi in zip(np.broadcast_to(bounds.lb, (p,)),
+                                                   np.broadcast_to(bounds.ub, (p,)),
+                                                   strict=True)]
+    else:
+        pairs = bounds
+    if isinstance(pairs, (str, bytes)):
+        raise InvalidType(f"bounds: expected (low, high) pairs, got {type(bounds).__name__}",
+                          argument="bounds")
+    try:
+        rows = [tuple(pair) for pair in pairs]
+    except TypeError:
+        raise InvalidType(f"bounds: expected a sequence of (low, high) pairs or "
+                          f"scipy.optimize.Bounds, got {bounds!r:.80}",
+                          argument="bounds") from None
+    if len(rows) != p or any(len(r) != 2 for r in rows):
+        raise InvalidArgument(f"bounds: expected {p} (low, high) pair{'s' if p != 1 else ''}, "
+                              f"one per coordinate of x0, got {bounds!r:.80}",
+                              argument="bounds")
+    try:
+        lower = np.array([-np.inf if lo is None else float(lo) for lo, _ in rows])
+        upper = np.array([np.inf if hi is None else float(hi) for _, hi in rows])
+    except (TypeError, ValueError):
+        raise InvalidType(f"bounds: expected numbers or None, got {bounds!r:.80}",
+                          argument="bounds") from None
+    if np.isnan(lower).any() or np.isnan(upper).any() or not np.all(lower <= upper):
+        raise InvalidArgument(f"bounds: each pair needs low <= high (None for no bound), got "
+                              f"{rows!r:.80}", argument="bounds")
+    if np.isinf(lower).all() and np.isinf(upper).all():
+        return None
+    return lower, upper
+
+
+class _Pair:
+    """``fun`` that returns ``(f, grad)`` (scipy's ``jac=True``) as two functions; the second
+    call at the same point reuses the first's."""
+
+    def __init__(self, fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fun, self.args = fun, args
+        self.x: Any = None
+        self.out: tuple[Any, Any] = (None, None)
+
+    def _at(self, x: Array) -> tuple[Any, Any]:
+        if self.x is not x and (self.x is None or not np.array_equal(self.x, x)):
+            out = self.fun(x, *self.args)
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise InvalidArgument(
+                    f"fun: with jac=True it must return (f, grad), got "
+                    f"{type(out).__name__}", argument="fun")
+            self.x, self.out = x, (out[0], out[1])
+        return self.out
+
+    def value(self, x: Array) -> Any:
+        return self._at(x)[0]
+
+    def gradient(self, x: Array) -> Any:
+        return self._at(x)[1]
+
+
+def _bind(fn: Callable[..., Any], args: tuple[Any, ...],
+          name: Any = None) -> Callable[[Array], Any]:
+    """``x -> fn(x, *args)``, named as ``name`` (default ``fn``) for messages and figures."""
+
+    def bound(x: Array) -> Any:
+        return fn(x, *args)
+
+    bound.__name__ = getattr(name or fn, "__name__", "f")
+    bound.__doc__ = getattr(name or fn, "__doc__", None)
+    return bound
+
+
+def _plain(fun: Any) -> bool:
+    """A user's callable (not a formula, a catalog entry or an Objective)."""
+    from .functions import TestFunction
+
+    if isinstance(fun, (str, Objective, TestFunction)) or not callable(fun):
+        return False
+    formula = sys.modules.get("descend.formula")
+    return not (formula is not None and isinstance(fun, formula.Formula))
+
+
+def problem_of(fun: Any, args: Any, grad: Any, jac: Any, variables: Any) -> Objective:
+    """The objective from scipy's conventions: ``args`` for a callable's ``fun`` and
+    ``grad``, ``jac`` as another name of ``grad`` (``True``: ``fun`` returns both)."""
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)  # as scipy does
+    plain = _plain(fun)
+    if args and not plain:
+        raise InvalidArgument("args: extra arguments go to a callable fun; a formula or a "
+                              "catalog function takes none", argument="args")
+    if jac is not None:
+        if grad is not None:
+            raise InvalidArgument("jac: give grad or jac (scipy's name for it), not both",
+                                  argument="jac")
+        if jac is True:
+            if not plain:
+                raise InvalidArgument("jac: True means fun returns (f, grad); a formula or "
+                                      "a catalog function has its own gradient",
+                                      argument="jac")
+            pair = _Pair(fun, args)
+            return as_objective(_bind(pair.value, (), name=fun), pair.gradient,
+                                variables=variables)
+        if jac is False or (isinstance(jac, str) and jac in ("2-point", "3-point")):
+            jac = None
+        elif not callable(jac) and not isinstance(jac, str):
+            raise InvalidType(f"jac: expected a callable, True or False, got "
+                              f"{type(jac).__name__}", argument="jac")
+        grad = jac
+    if args:
+        fun = _bind(fun, args)
+        if callable(grad):
+            grad = _bind(grad, args)
+    return as_objective(fun, grad, variables=variables)

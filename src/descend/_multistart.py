@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._minimize import minimize, run_batch
+from ._minimize import minimize, problem_of, run_batch
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
-from .objective import Objective, as_objective
+from .objective import Objective
 from .result import Reason, Result, Status
+from .stopping import default_gtol
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -220,6 +221,8 @@ def _draw(objective: Objective, count: int, box: Array, seed: Any, gtol: Any) ->
     rng = np.random.default_rng(seed)
     lo, hi = box[:, 0], box[:, 1]
     x = rng.uniform(lo, hi, size=(count, box.shape[0]))
+    if isinstance(gtol, str):
+        gtol = default_gtol()
     floor = float(gtol) if isinstance(gtol, (int, float)) and gtol > 0 else 0.0
     for _ in range(_REDRAWS):
         with np.errstate(all="ignore"):
@@ -250,8 +253,8 @@ def multistart(
     seed : int or numpy Generator, optional
         For the random starts.
     **minimize_kwargs
-        ``grad``, ``method``, ``lr``, ``max_iter``, ``gtol``, ``ftol``, ``xtol``,
-        ``variables``, as for :func:`descend.minimize`.
+        ``args``, ``grad`` (or ``jac``), ``method``, ``lr``, ``max_iter``, ``gtol``,
+        ``ftol``, ``xtol``, ``variables``, as for :func:`descend.minimize`.
 
     Returns
     -------
@@ -281,9 +284,9 @@ def multistart(
     for bad in _NO_RUN_KWARGS:
         if bad in minimize_kwargs:
             raise InvalidArgument(f"{bad}: not accepted by multistart", argument=bad)
-    grad = minimize_kwargs.pop("grad", None)
-    variables = minimize_kwargs.pop("variables", None)
-    objective = as_objective(fun, grad, variables=variables)
+    objective = problem_of(fun, minimize_kwargs.pop("args", ()),
+                           minimize_kwargs.pop("grad", None), minimize_kwargs.pop("jac", None),
+                           minimize_kwargs.pop("variables", None))
     source = objective.source
     box = None
     if bounds is not None:
@@ -300,7 +303,7 @@ def multistart(
                 argument="bounds",
             )
         objective = objective.with_dimension(box.shape[0])
-        x0 = _draw(objective, count, box, seed, minimize_kwargs.get("gtol", 1e-6))
+        x0 = _draw(objective, count, box, seed, minimize_kwargs.get("gtol", "auto"))
     else:
         x0 = _check_starts(starts)
         if box is not None and bounds is not None and box.shape[0] != x0.shape[1]:

@@ -44,9 +44,10 @@ def rowdot(a: Array, b: Array) -> Any:
 
 
 def scale(t: Any, d: Array) -> Array:
-    """``t * d`` with one step per run."""
+    """``t * d`` with one step per run, in ``d``'s dtype (a float32 run multiplies by its
+    steps rounded to float32, as NumPy does with a Python number)."""
     if d.ndim == 2 and np.ndim(t) == 1:
-        return np.asarray(t)[:, None] * d
+        return np.asarray(t).astype(d.dtype, copy=False)[:, None] * d
     return t * d  # type: ignore[no-any-return]
 
 
@@ -76,14 +77,14 @@ def _armijo(
             t *= shrink
         return 0.0, x.copy(), f
     ts: Array = np.array(t, dtype=np.float64, copy=True)
-    xn = x - ts[:, None] * d
+    xn = x - scale(ts, d)
     fs: Array = np.asarray(ev.value(xn), dtype=np.float64)
     bad = ~(fs <= f_ref - c * ts * slope)
     for _ in range(max_halvings):
         if not bad.any():
             break
         ts[bad] *= shrink
-        xn[bad] = x[bad] - ts[bad, None] * d[bad]
+        xn[bad] = x[bad] - scale(ts[bad], d[bad])
         fs[bad] = ev.value(xn[bad], rows=bad)
         bad &= ~(fs <= f_ref - c * ts * slope)
     if bad.any():

@@ -28,7 +28,7 @@ from .errors import InvalidArgument
 from .objective import Objective
 from .optimizers import gd_update
 from .result import FIRST_DIVERGENCE, Intermediate, Reason
-from .stopping import Criteria, norms, step_code
+from .stopping import Criteria, norms, projected, step_code
 
 if TYPE_CHECKING:
     from ._carry import Carry
@@ -70,14 +70,18 @@ class Tape:
         self.ts: list[Any] = []
 
     def run(self, i: int, x0: Any, f0: Any, g0: Any) -> tuple[Array, Array, Array, Array]:
-        """``(path, values, grad_norms, step_sizes)``."""
+        """``(path, values, grad_norms, step_sizes)``; the gradients kept are those ``gtol``
+        tests (projected onto the box of a bounded run)."""
         return (np.array(self.xs), np.array(self.fs, dtype=np.float64),
                 norms(np.array(self.gs)), np.array(self.ts, dtype=np.float64))
 
 
-def _functions(problem: Any) -> tuple[Any, Any]:
-    """The fastest calls of f and its gradient on one point."""
+def _functions(problem: Any, dtype: Any) -> tuple[Any, Any]:
+    """The fastest calls of f and its gradient on one point (for float32 runs the ones
+    that compute in the point's dtype, as the batch evaluations do)."""
     if isinstance(problem, Objective):
+        if dtype != _F64:
+            return problem.fun, problem.grad
         return problem.fun1 or problem.fun, problem.grad1 or problem.grad
     return problem.value, problem.gradient
 
@@ -107,10 +111,13 @@ def advance(
     if not carry.fresh and carry.code[0] == 0:
         _reevaluate(problem, carry, crit, fd)
     x, f, g = carry.x[0].copy(), float(carry.f[0]), carry.g[0].copy()
-    tape = Tape(x, f, g) if record else None
+    lo: Any = carry.lower
+    hi: Any = carry.upper
+    bounded = lo is not None and hi is not None
+    tape = Tape(x, f, projected(g, x, lo, hi) if bounded else g) if record else None
     if carry.code[0] != 0 or steps <= 0:
         return tape
-    fun, grad = _functions(problem)
+    fun, grad = _functions(problem, x.dtype)
     update, pstep = opt.update, policy.step
     ostate, pstate = carry.opt_state, carry.policy_state
     fb = float(carry.fbound[0])
@@ -122,6 +129,9 @@ def advance(
     gscreen = gcut * (1.0 + 1e-9) if gcut > 0.0 else gcut
     small = x.shape[0] <= 64
     hypot, ndarray = math.hypot, np.ndarray
+    dt = x.dtype
+    f64 = dt == _F64  # float32 runs: every value rounded to float32, as the arrays are
+    to_dt = dt.type
     ev = Counter(problem)
     k0, nit0 = carry.k, int(carry.nit[0])
     code = looked = 0
@@ -143,6 +153,13 @@ def advance(
             t, xn, fn, pstate = pstep(k0 + j, pstate, ev, x, f, g, d)
             if not trusted:
                 t = _checked(t, policy, k0 + j)
+            if xn.dtype is not dt:
+                xn = xn.astype(dt)
+        if bounded:  # a projected step; a value computed off the box does not count
+            xp = np.minimum(np.maximum(xn, lo), hi).astype(dt)
+            if fn is not None and not np.array_equal(xp, xn):
+                fn = None
+            xn = xp
         if fn is None:
             try:
                 fn = float(fun(xn))
@@ -151,15 +168,18 @@ def advance(
         else:
             fn = float(fn)
             looked -= 1
+        if not f64:
+            fn = float(to_dt(fn))
         try:
             gv = grad(xn)
         except (ArithmeticError, ValueError):
             gv = problem.gradient(xn)
-        if type(gv) is not ndarray or gv.dtype is not _F64:
-            gv = np.asarray(gv, dtype=np.float64)
-        gn = hypot(*gv.tolist()) if small else math.sqrt(float(gv @ gv))
+        if type(gv) is not ndarray or gv.dtype is not dt:
+            gv = np.asarray(gv, dtype=dt)
+        gp = projected(gv, xn, lo, hi) if bounded else gv
+        gn = hypot(*gp.tolist()) if small else math.sqrt(float(gp @ gp))
         if not (quick and gscreen < gn < INF and -INF < fn <= fbs and t > zcut):
-            gn = float(norms(gv))
+            gn = float(norms(gp))
             dx = float(norms(xn - x)) if xcut >= 0.0 else math.nan
             c = int(step_code(f, fn, gn, dx, t, fb, gcut, fcut, xcut, zcut))
             if c >= FIRST_DIVERGENCE or c == _SCHEDULE_END:  # the step is refused
@@ -171,7 +191,7 @@ def advance(
         if tape is not None:
             keep_x(xn)
             keep_f(fn)
-            keep_g(gv)
+            keep_g(gp)
             keep_t(t)
         x, f, g = xn, fn, gv
         if observed:
@@ -179,7 +199,7 @@ def advance(
                 print(f"Epoch {k0 + j}: {[float(v) for v in xn]}")
             if callback is not None:
                 try:
-                    callback(Intermediate(xn, fn, nit0 + j + 1, float(norms(gv)), t))
+                    callback(Intermediate(xn, fn, nit0 + j + 1, float(norms(gp)), t))
                 except StopIteration:
                     if not code:
                         code, t_stop = _CALLBACK, t

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._minimize import check_x0, run_batch
+from ._minimize import check_x0, problem_of, run_batch
 from .errors import InvalidArgument, InvalidType
 from .linesearch import Fixed, estimate_lipschitz
 from .objective import as_objective
@@ -111,8 +111,9 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
     lrs : sequence of float
         Fixed learning rates, each ``> 0``.
     **minimize_kwargs
-        ``grad``, ``method``, ``max_iter``, ``gtol``, ``ftol``, ``xtol``, ``variables``
-        as for :func:`descend.minimize` (not ``lr``, ``callback`` or ``log_every``).
+        ``args``, ``grad`` (or ``jac``), ``method``, ``max_iter``, ``gtol``, ``ftol``,
+        ``xtol``, ``variables`` as for :func:`descend.minimize` (not ``lr``, ``callback``
+        or ``log_every``).
 
     Returns
     -------
@@ -138,9 +139,9 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
             raise InvalidArgument(
                 f"{bad}: not accepted by sweep (the rates come from lrs)", argument=bad
             )
-    grad = minimize_kwargs.pop("grad", None)
-    variables = minimize_kwargs.pop("variables", None)
-    objective = as_objective(fun, grad, variables=variables)
+    objective = problem_of(fun, minimize_kwargs.pop("args", ()),
+                           minimize_kwargs.pop("grad", None), minimize_kwargs.pop("jac", None),
+                           minimize_kwargs.pop("variables", None))
     x = check_x0(x0)
     objective = objective.with_dimension(x.shape[0])
     objective.check(x)

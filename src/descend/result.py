@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
-    "MESSAGES", "REASONS", "VERDICTS", "Intermediate", "Reason", "Result", "Status", "describe",
-    "divergence_advice", "verdict",
+    "ABOVE_BEST", "MESSAGES", "ON_BOUND", "REASONS", "VERDICTS", "Intermediate", "Reason",
+    "Result", "Status", "above", "describe", "divergence_advice", "verdict",
 ]
 
 
@@ -86,16 +87,16 @@ _KEPT = "x is the last point where f and the gradient were finite"
 #: ``advice``.
 REASONS: dict[Reason, tuple[Status, str]] = {
     Reason.GTOL: (Status.GTOL,
-                  "converged: gradient norm {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations"),
+                  "converged: {gname} {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations"),
     Reason.FTOL: (Status.FTOL,
                   "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}"),
     Reason.XTOL: (Status.XTOL,
                   "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}"),
     Reason.MAX_ITER: (Status.MAX_ITER, (
-        "stopped: reached max_iter={nit} iterations with gradient norm {gnorm:.3g}"
+        "stopped: reached max_iter={nit} iterations with {gname} {gnorm:.3g}"
         " (not converged: raise max_iter or the learning rate)")),
     Reason.SCHEDULE_END: (Status.MAX_ITER, (
-        "stopped: the lr schedule reached 0 at iteration {nit} with gradient norm {gnorm:.3g}"
+        "stopped: the lr schedule reached 0 at iteration {nit} with {gname} {gnorm:.3g}"
         " (not converged: give the schedule more steps or a final step > 0)")),
     Reason.CALLBACK: (Status.CALLBACK, "stopped by the callback at iteration {nit}"),
     Reason.F0_NONFINITE: (Status.DIVERGED,
@@ -133,21 +134,30 @@ FD_NOTE = (
     "gradient by central finite differences (h_i = cbrt(machine eps) * max(1, |x_i|))"
 )
 
+#: Appended when the run ends with coordinates on a bound (``on_bound``: "x = 1 (upper)").
+ON_BOUND = "on bound: {on_bound}"
+
+#: Appended when the run ended above the lowest f it visited.
+ABOVE_BEST = "ended above its best: f = {fun_best:.3g} at iteration {nit_best}"
+
 _DEFAULTS: dict[str, Any] = {
     "nit": 0, "gnorm": math.nan, "gtol": 0.0, "df": math.nan, "ftol": 0.0, "dx": math.nan,
     "xtol": 0.0, "fun": math.nan, "bad": math.nan, "fbound": math.nan, "xnorm": math.nan,
     "xbound": math.nan, "why": "", "advice": "try a smaller learning rate",
+    "gname": "gradient norm",
 }
 
 
 def describe(status: Status | Reason, **info: Any) -> str:
     """Render the message for a :class:`Reason` (or a :class:`Status`) from the tables.
 
-    Keys: ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol`` for the
-    convergence and limit messages; ``fun``, ``bad``, ``fbound``, ``xnorm``, ``xbound``
-    and ``advice`` (built by :func:`divergence_advice`) for divergence (``why`` with a
-    bare ``Status.DIVERGED``); ``fd=True`` appends the finite differences note. Missing
-    keys read as nan.
+    Keys: ``nit``, ``gnorm`` (``gname`` says which norm: "projected gradient norm" with
+    bounds), ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol`` for the convergence and limit
+    messages; ``fun``, ``bad``, ``fbound``, ``xnorm``, ``xbound`` and ``advice`` (built by
+    :func:`divergence_advice`) for divergence (``why`` with a bare ``Status.DIVERGED``).
+    Appended: :data:`ON_BOUND` when ``on_bound`` is given, :data:`ABOVE_BEST` when
+    ``fun_best`` (with ``nit_best``) is given, the finite differences note for ``fd=True``.
+    Missing keys read as nan.
 
     Examples
     --------
@@ -157,12 +167,23 @@ def describe(status: Status | Reason, **info: Any) -> str:
     'stopped: reached max_iter=5 iterati'
     """
     fd = bool(info.pop("fd", False))
+    on_bound = info.pop("on_bound", "")
+    fun_best, nit_best = info.pop("fun_best", None), info.pop("nit_best", 0)
     template = (REASONS[status][1] if isinstance(status, Reason)
                 else MESSAGES[Status(status)])
     text = template.format(**{**_DEFAULTS, **info})
+    if on_bound:
+        text += "; " + ON_BOUND.format(on_bound=on_bound)
+    if fun_best is not None:
+        text += "; " + ABOVE_BEST.format(fun_best=fun_best, nit_best=nit_best)
     if fd:
         text += "; " + FD_NOTE
     return text
+
+
+def above(fun: float, best: float) -> bool:
+    """Whether ``fun`` is above ``best`` by more than rounding (:data:`RISE_RTOL`)."""
+    return bool(fun > best + RISE_RTOL * max(1.0, abs(best)))
 
 
 def divergence_advice(lr: float | None, lr_max: float | None) -> str:
@@ -276,6 +297,15 @@ class Result:
     reason : Reason
         Why the run ended, finer than ``status`` (for example ``SCHEDULE_END``, a
         ``max_iter`` status).
+    x_best, fun_best : ndarray (p,), float
+        The point with the lowest f the run visited (its path), and that f; the message
+        says when the run ended above it.
+    on_bound : tuple of str
+        With ``bounds``: the coordinates that end on a bound, as ``"x = 1 (upper)"``.
+
+    A ``Result`` also reads as a mapping, as scipy's ``OptimizeResult``: ``res["x"]``,
+    ``res.keys()``, ``res.items()``, ``res.get("nit")``, ``dict(res)`` (``res.values`` is
+    the attribute, f along the path).
     """
 
     x: Array
@@ -296,6 +326,9 @@ class Result:
     variables: tuple[str, ...] = field(default=())
     objective: Any = field(default=None, repr=False)
     reason: Reason = Reason.MAX_ITER
+    x_best: Any = None
+    fun_best: float = math.nan
+    on_bound: tuple[str, ...] = field(default=())
 
     def __repr__(self) -> str:
         x = np.array2string(self.x, precision=6, separator=", ")
@@ -321,9 +354,30 @@ class Result:
 
         return _plot.auto(self, **kw)
 
+    def keys(self) -> list[str]:
+        """The names a mapping would have: scipy's first (``x, fun, jac, nit, nfev, njev,
+        success, status, message``), then descend's."""
+        return [f.name for f in fields(self) if f.name != "objective"]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` for each of :meth:`keys`."""
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``res[key]``, or ``default`` for a name that is not a key."""
+        return getattr(self, key) if key in self.keys() else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
     def __getitem__(self, key: str) -> Any:
         """Dictionary-style access, as with scipy's ``OptimizeResult``."""
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)

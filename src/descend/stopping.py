@@ -35,8 +35,9 @@ from .errors import InvalidArgument, InvalidType
 from .result import Reason
 
 __all__ = [
-    "DIVERGENCE_FACTOR", "RUNAWAY_FACTOR", "Criteria", "divergence_bound", "end_code", "norms",
-    "point_code", "runaway_bound", "stable_step", "step_code", "sumsq",
+    "DIVERGENCE_FACTOR", "GTOL", "RUNAWAY_FACTOR", "Criteria", "default_gtol",
+    "divergence_bound", "end_code", "norms", "point_code", "projected", "runaway_bound",
+    "stable_step", "step_code", "sumsq",
 ]
 
 #: A run diverges when f rises this many times max(1, |f(x0)|) above f(x0).
@@ -47,6 +48,24 @@ RUNAWAY_FACTOR = 1e15
 
 INF = math.inf
 
+#: ``gtol``'s default for float64; other dtypes scale it (:func:`default_gtol`).
+GTOL = 1e-6
+_EPS64 = float(np.finfo(np.float64).eps)
+
+
+def default_gtol(dtype: Any = np.float64) -> float:
+    """``gtol``'s default for runs in ``dtype``: 1e-6 for float64, scaled by the cube root
+    of the ratio of the machine epsilons (8.1e-4 for float32, whose rounding alone keeps
+    gradients near 1e-6 from being resolved).
+
+    Examples
+    --------
+    >>> default_gtol(np.float64), round(default_gtol(np.float32), 6)
+    (1e-06, 0.000812)
+    """
+    eps = float(np.finfo(dtype).eps)
+    return GTOL if eps == _EPS64 else GTOL * (eps / _EPS64) ** (1.0 / 3.0)
+
 # The codes as plain ints, so that numba freezes them as constants.
 _GTOL, _FTOL, _XTOL = int(Reason.GTOL), int(Reason.FTOL), int(Reason.XTOL)
 _SCHEDULE_END, _LAST_QUIET = int(Reason.SCHEDULE_END), int(Reason.SCHEDULE_END)
@@ -55,7 +74,7 @@ _F_NONFINITE, _F_BOUND = int(Reason.F_NONFINITE), int(Reason.F_BOUND)
 _G_NONFINITE, _X_RUNAWAY = int(Reason.G_NONFINITE), int(Reason.X_RUNAWAY)
 
 
-def _tol(name: str, value: Any) -> float | None:
+def check_tol(name: str, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -93,8 +112,8 @@ class Criteria:
 
     @classmethod
     def make(cls, max_iter: Any, gtol: Any, ftol: Any, xtol: Any) -> Criteria:
-        return cls(check_steps(max_iter), _tol("gtol", gtol), _tol("ftol", ftol),
-                   _tol("xtol", xtol))
+        return cls(check_steps(max_iter), check_tol("gtol", gtol), check_tol("ftol", ftol),
+                   check_tol("xtol", xtol))
 
     @property
     def cuts(self) -> tuple[float, float, float]:
@@ -191,6 +210,15 @@ def norms(g: Array) -> Array:
             fixed[ok] = big[ok] * np.sqrt(sumsq(scaled))
         out[odd] = fixed
     return out
+
+
+def projected(g: Any, x: Any, lower: Any, upper: Any) -> Any:
+    """The gradient with the components that point out of the box ``[lower, upper]`` at a
+    bound set to 0 (a descent step there would leave the box): its norm is what ``gtol``
+    tests when a run has bounds. ``lower``/``upper`` of shape ``(p,)``, ``-inf``/``inf``
+    where a side is free."""
+    blocked = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+    return np.where(blocked, 0.0, g).astype(np.asarray(g).dtype, copy=False)
 
 
 def stable_step(x: Array, g: Array, xn: Array, gn: Array) -> Array:

@@ -223,6 +223,8 @@ def plan(problem: Any, carry: Any, optimizer: Any, policy: Any) -> Plan | None:
         return None
     if not _is_gd(optimizer) or carry.x.ndim != 2 or carry.x.shape[0] == 0:
         return None
+    if carry.x.dtype != np.float64 or carry.lower is not None:
+        return None  # the kernel is float64 and knows no bounds
     p = int(carry.x.shape[1])
     if p == 0 or not _eligible(problem, p):
         return None
