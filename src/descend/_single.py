@@ -61,19 +61,19 @@ class Counter:
 
 
 class Tape:
-    """The recorded path of one run: points, values, gradients and step sizes."""
+    """The recorded path of one run: points, values, gradient norms and step sizes."""
 
-    def __init__(self, x: Array, f: float, g: Array) -> None:
+    def __init__(self, x: Array, f: float, gn: float) -> None:
         self.xs: list[Array] = [x]
         self.fs: list[float] = [f]
-        self.gs: list[Array] = [g]
+        self.gns: list[float] = [gn]
         self.ts: list[Any] = []
 
     def run(self, i: int, x0: Any, f0: Any, g0: Any) -> tuple[Array, Array, Array, Array]:
-        """``(path, values, grad_norms, step_sizes)``; the gradients kept are those ``gtol``
-        tests (projected onto the box of a bounded run)."""
+        """``(path, values, grad_norms, step_sizes)``; the norms are those ``gtol`` tested
+        (of the gradient projected onto the box of a bounded run)."""
         return (np.array(self.xs), np.array(self.fs, dtype=np.float64),
-                norms(np.array(self.gs)), np.array(self.ts, dtype=np.float64))
+                np.array(self.gns, dtype=np.float64), np.array(self.ts, dtype=np.float64))
 
 
 def _functions(problem: Any, dtype: Any) -> tuple[Any, Any]:
@@ -114,7 +114,7 @@ def advance(
     lo: Any = carry.lower
     hi: Any = carry.upper
     bounded = lo is not None and hi is not None
-    tape = Tape(x, f, projected(g, x, lo, hi) if bounded else g) if record else None
+    tape = Tape(x, f, float(carry.gradient_norms(x, g))) if record else None
     if carry.code[0] != 0 or steps <= 0:
         return tape
     fun, grad = _functions(problem, x.dtype)
@@ -142,7 +142,7 @@ def advance(
     plain = update is gd_update and t is not None
     observed = log_every is not None or callback is not None
     if tape is not None:
-        keep_x, keep_f, keep_g, keep_t = (tape.xs.append, tape.fs.append, tape.gs.append,
+        keep_x, keep_f, keep_g, keep_t = (tape.xs.append, tape.fs.append, tape.gns.append,
                                           tape.ts.append)
     j = -1
     for j in range(steps):
@@ -191,7 +191,7 @@ def advance(
         if tape is not None:
             keep_x(xn)
             keep_f(fn)
-            keep_g(gp)
+            keep_g(gn)
             keep_t(t)
         x, f, g = xn, fn, gv
         if observed:
