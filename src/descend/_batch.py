@@ -26,6 +26,7 @@ from ._carry import settle, take
 from ._policies import scale
 from ._types import AnyArray, Array
 from .errors import InvalidArgument
+from .objective import Objective
 from .optimizers import gd_update
 from .result import FIRST_DIVERGENCE, Reason
 from .stopping import Criteria, norms, projected, step_code, sumsq
@@ -146,6 +147,8 @@ class _Stepper:
     def __init__(self, problem: Any, opt: Optimizer, policy: Any, crit: Criteria,
                  carry: Carry) -> None:
         self.values, self.gradients = problem.values, problem.gradients
+        if isinstance(problem, Objective) and problem.vectorized:  # one call less a step
+            self.values, self.gradients = problem.fun, problem.grad
         self.dt = carry.x.dtype
         self.lo: Any = carry.lower
         self.hi: Any = carry.upper
@@ -161,15 +164,19 @@ class _Stepper:
             ev: Any, keep: bool) -> tuple[Array, Array, Array, Any, Any, _Block, Any]:
         """``m`` steps from ``(x, f, g)``; returns the end, the states, the block (with
         every step when ``keep``) and the screen: the mask of runs a rule may have ended."""
-        n = x.shape[0]
+        n, p = x.shape
         out = _Block()
         update, pstep, plain, t_fixed = self.update, self.pstep, self.plain, self.t_fixed
         gcut, fcut, xcut, zcut = self.gcut, self.fcut, self.xcut, self.zcut
         dt, lo, hi = self.dt, self.lo, self.hi
-        hi_f = np.full(n, -INF)
-        lo_f, hi_s, lo_s, lo_df, lo_dx = (np.full(n, INF), np.full(n, -INF), np.full(n, INF),
-                                          np.full(n, INF), np.full(n, INF))
+        values, gradients = self.values, self.gradients
+        hi_f, lo_f, hi_s = np.full(n, -INF), np.full(n, INF), np.full(n, -INF)
+        lo_s = np.full(n, INF) if gcut >= 0.0 else hi_s
+        lo_df = np.full(n, INF) if fcut >= 0.0 else hi_s
+        lo_dx = np.full(n, INF) if xcut >= 0.0 else hi_s
+        sq, s = np.empty((n, p), dtype=dt), np.empty(n, dtype=dt)  # reused: the screen's only
         lo_t = INF
+        own = out.own
         for j in range(m):
             if plain:  # gd with fixed steps: the same arithmetic without two calls
                 t = t_fixed if pstate is None else pstate
@@ -186,10 +193,14 @@ class _Stepper:
                 if fn is not None and not np.array_equal(xp, xn):
                     fn = None
                 xn = xp
-            out.own.append(fn is None)
-            fn = np.asarray(self.values(xn) if fn is None else fn, dtype=dt).reshape(n)
-            gv = np.asarray(self.gradients(xn), dtype=dt).reshape(xn.shape)
-            s = sumsq(gv if lo is None else projected(gv, xn, lo, hi))
+            own.append(fn is None)
+            fn = values(xn) if fn is None else fn
+            if type(fn) is not np.ndarray or fn.dtype is not dt or fn.shape != (n,):
+                fn = np.asarray(fn, dtype=dt).reshape(n)
+            gv = gradients(xn)
+            if type(gv) is not np.ndarray or gv.dtype is not dt or gv.shape != (n, p):
+                gv = np.asarray(gv, dtype=dt).reshape(n, p)
+            _sumsq_into(gv if lo is None else projected(gv, xn, lo, hi), sq, s)
             np.maximum(hi_f, fn, out=hi_f)
             np.minimum(lo_f, fn, out=lo_f)
             np.maximum(hi_s, s, out=hi_s)
@@ -219,6 +230,22 @@ class _Stepper:
         return x, f, g, ostate, pstate, out, flag
 
     _fb: Array  # the divergence bounds of the runs being stepped
+
+
+def _sumsq_into(g: Array, sq: Array, s: Array) -> None:
+    """:func:`descend.stopping.sumsq` of ``g`` into ``s``, with ``sq`` as scratch (no
+    allocation a step; the screen only needs the number)."""
+    p = g.shape[1]
+    if p > 8:
+        s[...] = sumsq(g)
+        return
+    np.multiply(g, g, out=sq)
+    if p == 1:
+        s[...] = sq[:, 0]
+        return
+    np.add(sq[:, 0], sq[:, 1], out=s)
+    for j in range(2, p):
+        np.add(s, sq[:, j], out=s)
 
 
 class _Silent:
@@ -264,7 +291,7 @@ def advance(
         block = 1
     else:
         block = BLOCK_FIXED if type(policy) is linesearch.Fixed else BLOCK_OTHER
-    k0, done = carry.k, 0
+    k0, done, looked = carry.k, 0, 0
     while done < steps and act.size:
         tick = time.perf_counter()
         m = min(block, steps - done)
@@ -295,21 +322,23 @@ def advance(
             stop = _settle_block(carry, act, rows, (begin[0][rows], begin[1][rows],
                                                     begin[2][rows]), hist[0], hist[1],
                                  hist[2], ts, fb[rows], crit, stepper.zcut, fd,
-                                 np.array(out.own, dtype=np.int64))
+                                 np.array(out.own, dtype=np.int64), (done, looked))
         done += m
+        looked += sum(out.own)
         if stop is not None:
             keep_rows = ~stop
             x, f, g, fb, act = x[keep_rows], f[keep_rows], g[keep_rows], fb[keep_rows], \
                 act[keep_rows]
             ostate, pstate = take(ostate, keep_rows, n), take(pstate, keep_rows, n)
             ev.act = act
-        carry.nit[act] += m
-        carry.njev[act] += m
-        carry.nfev[act] += sum(out.own) + m * fd
         if switch is not None and act.size and done < steps and switch.wants(
                 time.perf_counter() - tick, m, act.size, steps - done):
             break
+    # the runs still going took every step (the stopped ones were counted when they stopped)
     carry.x[act], carry.f[act], carry.g[act] = x, f, g
+    carry.nit[act] += done
+    carry.njev[act] += done
+    carry.nfev[act] += looked + done * fd
     carry.opt_state, carry.policy_state = ostate, pstate
     carry.k = k0 + done
     return done, tape
@@ -318,11 +347,12 @@ def advance(
 def _settle_block(
     carry: Carry, act: AnyArray, rows: AnyArray, begin: tuple[Array, Array, Array],
     hx: list[Array], hf: list[Array], hg: list[Array], ts: list[Array], fb: Array,
-    crit: Criteria, zcut: float, fd: int, own: AnyArray,
+    crit: Criteria, zcut: float, fd: int, own: AnyArray, before: tuple[int, int],
 ) -> AnyArray | None:
     """The rules on every step of the runs ``rows`` (their points ``hx``, ``hf``, ``hg``
-    and steps ``ts``, the block starting at ``begin``); the runs that stopped written out.
-    Returns the mask of the runs that left the batch, or None."""
+    and steps ``ts``, the block starting at ``begin``); the runs that stopped written out,
+    counting the steps and evaluations of the call ``before`` the block. Returns the mask
+    of the runs that left the batch, or None."""
     n = act.size
     x_start, f_start, g_start = begin
     fn = np.stack(hf)
@@ -365,8 +395,10 @@ def _settle_block(
                       np.where(code == _XTOL, dx[first, cols], fn[first, cols]))
     detail = np.where(refused | (code == _FTOL) | (code == _XTOL), detail, np.nan)
     who = rows[cols]
-    settle(carry, act[who], code.astype(np.int8), first + 1 - refused, first + 1, X, F, G,
-           detail, tt[first, cols], (XR, GR), fd=fd, looked=np.cumsum(own)[first])
+    steps, looked = before
+    settle(carry, act[who], code.astype(np.int8), steps + first + 1 - refused,
+           steps + first + 1, X, F, G, detail, tt[first, cols], (XR, GR), fd=fd,
+           looked=looked + np.cumsum(own)[first])
     out = np.zeros(n, dtype=bool)
     out[who] = True
     return out
