@@ -16,7 +16,7 @@
 
 3. The crossover between the NumPy and the compiled backend (``--crossover``, minutes):
    compile time, NumPy and compiled cost per point-step on the paraboloid, and, for work
-   from 1e6 to 3e8 point-steps, the time of ``multistart`` as it chooses by itself against
+   from 1e6 to 1e9 point-steps, the time of ``multistart`` as it chooses by itself against
    the faster of always-NumPy and compile-then-run, each in a fresh process.
 
 Reproduce: ``python benchmarks/bench_core.py`` (add ``--crossover`` for part 3).
@@ -186,9 +186,9 @@ def crossover(runs: int = 3) -> None:
           "fresh processes each)")
     per: dict[str, list[float]] = {"numpy": [], "compiled": [], "compile": []}
     for _ in range(runs):
-        a = fresh(k, 300, "none", "numpy")
+        a = fresh(k, 1000, "none", "numpy")
         b = fresh(k, 3000, "none", "compiled")
-        per["numpy"].append(a["numpy"] / (k * 300))
+        per["numpy"].append(a["numpy"] / (k * 1000))
         per["compiled"].append(b["compiled"] / (k * 3000))
         per["compile"].append(b["compile"])
     a_np, b_c, c_s = (statistics.median(per[n]) for n in ("numpy", "compiled", "compile"))
@@ -197,7 +197,7 @@ def crossover(runs: int = 3) -> None:
           f"({a_np / b_c:.1f}x); compile {c_s:.2f} s (numba starting up included): "
           f"crossover {star:.2g} point-steps")
     print(f"  {'point-steps':>12} {'auto':>8} {'numpy':>8} {'compiled':>9} {'auto/best':>10}")
-    for work in (1e6, 1e7, 3e7, 1e8, 3e8):
+    for work in (1e6, 1e7, 1e8, 3e8, 1e9):
         steps = int(work / k)
         auto = statistics.median(fresh(k, steps, "none", "auto")["auto"]
                                  for _ in range(runs))

@@ -241,8 +241,12 @@ def test_worth_compiling_is_the_crossover(monkeypatch):
     monkeypatch.setattr(_compiled, "COMPILE_SECONDS", 2.0)
     monkeypatch.setattr(_compiled, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(_compiled, "SPEEDUP", 8.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     assert not _compiled.worth_compiling(2.2)  # 2.2 * 7/8 < 2: NumPy is faster
     assert _compiled.worth_compiling(2.4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 8.0, 8.0))  # busy: compiling slows too
+    busy = 8.0 / (os.cpu_count() or 1)
+    assert _compiled.compile_seconds() == pytest.approx(2.0 * max(1.0, busy))
 
 
 def test_failed_compiles_fall_back_and_are_remembered(monkeypatch):

@@ -12,10 +12,12 @@ backend's to rounding (an ulp or so per step: libm against NumPy's own routines)
 within an ulp of a tolerance may stop one step apart.
 
 When to compile (see :func:`worth_compiling`): a kernel already compiled in this process is
-always used. Otherwise the NumPy backend starts, measures its own speed on the first block
+always used. Otherwise the NumPy backend starts, measures its own speed on its first blocks
 of steps, and hands the carry over once the time it expects to need for the steps left
 exceeds what compiling and running them compiled would take, ``COMPILE_SECONDS`` (plus
-``STARTUP_SECONDS`` when numba is not loaded yet) and ``1 / SPEEDUP`` of the NumPy time.
+``STARTUP_SECONDS`` when numba is not loaded yet, both scaled by the load per core of a
+busy machine) and ``1 / SPEEDUP`` of the NumPy time: the crossover, so that either choice
+stays within a small factor of the faster one.
 :func:`prepare` compiles ahead of time. Kernels are kept per expression and variables (the
 last :data:`CACHE_SIZE`; ``descend.clear_caches()`` empties them). Runs are split over
 threads (numba ``nogil``), at most ``NUMBA_NUM_THREADS``.
@@ -155,8 +157,15 @@ def _cached(formula: Formula) -> tuple[bool, Callable[..., Any] | None]:
 
 
 def compile_seconds() -> float:
-    """The expected cost of compiling a kernel now."""
-    return COMPILE_SECONDS + (0.0 if "numba" in sys.modules else STARTUP_SECONDS)
+    """The expected cost of compiling a kernel now: :data:`COMPILE_SECONDS` (and
+    :data:`STARTUP_SECONDS` before numba is loaded), times the machine's load per core when
+    it is over 1 (the NumPy speed it is weighed against is measured under the same load)."""
+    base = COMPILE_SECONDS + (0.0 if "numba" in sys.modules else STARTUP_SECONDS)
+    try:
+        busy = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # pragma: no cover - no load average here
+        busy = 1.0
+    return base * max(1.0, busy)
 
 
 def worth_compiling(numpy_seconds_left: float) -> bool:
