@@ -19,6 +19,7 @@ from descend.stopping import (
     end_code,
     norms,
     point_code,
+    quiet,
     runaway_bound,
     stable_step,
     step_code,
@@ -77,6 +78,19 @@ def test_arrays_and_floats_agree(f, fn, gn, dx, t, gcut, fcut, xcut, zcut):
         many = step_code(np.full(3, f), np.full(3, fn), np.full(3, gn), np.full(3, dx),
                          np.full(3, t), np.full(3, fb), gcut, fcut, xcut, zcut)
     assert many.tolist() == [int(one)] * 3
+
+
+@given(f=finite, fn=anything, gn=st.one_of(st.floats(0, 1e300), st.just(NAN), st.just(INF)),
+       dx=st.one_of(st.floats(0, 1e10), st.just(NAN)), t=st.floats(0, 10),
+       gcut=st.sampled_from([OFF, 0.0, 1e-6, 1.0]), fcut=st.sampled_from([OFF, 1e-3]),
+       xcut=st.sampled_from([OFF, 1e-3]), zcut=st.sampled_from([OFF, 0.0]))
+def test_the_screen_never_hides_a_stop(f, fn, gn, dx, t, gcut, fcut, xcut, zcut):
+    fb = float(divergence_bound(f))
+    if xcut >= 0 and math.isnan(dx):
+        return  # a step length is computed whenever xtol is on
+    with np.errstate(all="ignore"):
+        if quiet(f, fn, gn, dx, t, fb, gcut, fcut, xcut, zcut):
+            assert step_code(f, fn, gn, dx, t, fb, gcut, fcut, xcut, zcut) == 0
 
 
 def test_numba_compiles_the_same_function():

@@ -310,34 +310,42 @@ def _advance_batch(problem: Any, carry: Carry, optimizer: Optimizer, policy: Any
 
 def _advance_compiled(plan: Any, carry: Carry, policy: Any, criteria: Criteria,
                       steps: int) -> None:
-    """The running runs of ``carry`` through the compiled kernel, written back."""
+    """The running runs of ``carry`` through the compiled kernel, written back. When every
+    run is going (the common case) the kernel works on the carry's own arrays in place."""
     act = carry.running
     n = act.size
     if n == 0 or steps <= 0:
         return
-    x = np.ascontiguousarray(carry.x[act])
-    f = np.ascontiguousarray(carry.f[act])
-    g = np.ascontiguousarray(carry.g[act])
+    every = n == carry.x.shape[0] and carry.x.flags.c_contiguous
+    if every:
+        x, f, g, fb = carry.x, carry.f, carry.g, carry.fbound
+    else:
+        x, f, g = (np.ascontiguousarray(a[act]) for a in (carry.x, carry.f, carry.g))
+        fb = np.ascontiguousarray(carry.fbound[act])
     state = carry.policy_state
     t = (np.ascontiguousarray(state, dtype=np.float64) if isinstance(state, np.ndarray)
          else np.full(n, float(policy.value)))
-    codes, nsteps, xd, gd, det = plan.run(x, f, g, t, np.ascontiguousarray(carry.fbound[act]),
-                                          steps, criteria.cuts)
+    codes, nsteps, xd, gd, det = plan.run(x, f, g, t, fb, steps, criteria.cuts)
     stop = codes != 0
+    ran = np.where(stop, 0, steps)  # the runs still going took every step
+    if every:
+        carry.nit += ran
+        carry.njev += ran
+        carry.nfev += ran
+    else:
+        carry.x[act], carry.f[act], carry.g[act] = x, f, g
+        carry.nit[act] += ran
+        carry.njev[act] += ran
+        carry.nfev[act] += ran
     if stop.any():
         c = codes[stop]
         refused = (c >= FIRST_DIVERGENCE) | (c == int(Reason.SCHEDULE_END))
         ns = nsteps[stop]
         settle(carry, act[stop], c, ns - refused, ns, x[stop], f[stop], g[stop], det[stop],
                t[stop], (xd[stop], gd[stop]))
-    keep = ~stop
-    live = act[keep]
-    carry.x[live], carry.f[live], carry.g[live] = x[keep], f[keep], g[keep]
-    carry.nit[live] += steps
-    carry.njev[live] += steps
-    carry.nfev[live] += steps
-    carry.opt_state = take(carry.opt_state, keep, n)
-    carry.policy_state = take(carry.policy_state, keep, n)
+        keep = ~stop
+        carry.opt_state = take(carry.opt_state, keep, n)
+        carry.policy_state = take(carry.policy_state, keep, n)
     carry.k += steps
 
 

@@ -285,8 +285,8 @@ class Plan:
         n, p = x.shape
         codes = np.zeros(n, dtype=np.int8)
         nsteps = np.zeros(n, dtype=np.int64)
-        xd, gd = np.full((n, p), np.nan), np.full((n, p), np.nan)
-        det = np.full(n, np.nan)
+        # written by the kernel for the runs that stop, the only ones read
+        xd, gd, det = np.empty((n, p)), np.empty((n, p)), np.empty(n)
         gcut, fcut, xcut = cuts
         first_div, sched = int(Reason.F0_NONFINITE), int(Reason.SCHEDULE_END)
 

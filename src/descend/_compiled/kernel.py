@@ -11,8 +11,9 @@ refused; a run still going ends with code 0 and ``nsteps = steps``.
 
 The rules are :func:`descend.stopping.step_code` itself, compiled in. Each step is one
 branch-free pass over a block of runs (:func:`advance`, which LLVM vectorizes where the
-formula allows), with norms as plain square roots of sums of squares; only when some run
-gets a code, :func:`review` looks at those runs again with the exact norms of
+formula allows) that applies the screen :func:`descend.stopping.quiet`, with norms as plain
+square roots of sums of squares; only after a step where the screen flags some run,
+:func:`review` applies ``step_code`` to every run of the block with the exact norms of
 :func:`descend.stopping.norms` (a sum of squares can overflow or underflow) and
 :func:`descend._compiled.steps.settle` writes out the runs that stopped.
 
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..result import Reason
-from ..stopping import step_code
+from ..stopping import quiet, step_code
 
 if TYPE_CHECKING:
     from ..formula import Formula
@@ -115,6 +116,7 @@ def build(formula: Formula) -> Callable[..., Any]:
         "value": njit(inline="always", error_model="numpy")(value_py),
         "grad": njit(inline="always", error_model="numpy")(grad_py),
         "rule": njit(inline="always", error_model="numpy")(step_code),
+        "quiet": njit(inline="always", error_model="numpy")(quiet),
     }
     exec(compile(kernel_text(formula.n_vars), "<descend._compiled kernel>", "exec"), space)
     # The step pass is a function of its own: given the two buffers as arguments, LLVM
@@ -160,10 +162,13 @@ def kernel_text(p: int) -> str:
         return "\n".join(indent + template.format(d=d, pd=p + d) for d in r)
 
     def advance(name: str, with_dx: bool) -> str:
+        # Without ftol and xtol the screen gets the constant -1 for their cuts, so that
+        # LLVM drops their tests (and the load of the previous f) from the loop.
         dxv = f"math.sqrt({dx})" if with_dx else "math.nan"
         extra = ("\n" + lines("e{d} = a{d} - cur[{d}, j]")) if with_dx else ""
+        cuts = "fcut, xcut" if with_dx else "-1.0, -1.0"
         return f"""
-def {name}(cur, new, cc, fb, tt, na, gcut, fcut, xcut):
+def {name}(cur, new, fb, tt, na, gcut, fcut, xcut):
     hits = 0
     for j in range(na):
         tj = tt[j]
@@ -173,10 +178,8 @@ def {name}(cur, new, cc, fb, tt, na, gcut, fcut, xcut):
 {lines("new[{d}, j] = a{d}")}
 {lines("new[{pd}, j] = h{d}")}
         new[{2 * p}, j] = fn{extra}
-        c = rule(cur[{2 * p}, j], fn, math.sqrt({sq}), {dxv}, tj, fb[j], gcut, fcut, xcut,
-                 -1.0)
-        cc[j] = c
-        hits += np.int64(c != 0)
+        q = quiet(cur[{2 * p}, j], fn, math.sqrt({sq}), {dxv}, tj, fb[j], gcut, {cuts}, -1.0)
+        hits += np.int64(1) - np.int64(q)
     return hits
 """
 
@@ -184,8 +187,6 @@ def {name}(cur, new, cc, fb, tt, na, gcut, fcut, xcut):
 def review(cur, new, cc, dd, fb, tt, na, gcut, fcut, xcut):
     hits = 0
     for j in range(na):
-        if cc[j] == 0:
-            continue
 {lines("h{d} = new[{pd}, j]")}
 {lines("e{d} = new[{d}, j] - cur[{d}, j]")}
 {_robust("gn", [f"h{d}" for d in r], "        ")}        dxv = math.nan
@@ -223,9 +224,9 @@ def kernel(x, f, g, t, fb_in, lo, hi, steps, gcut, fcut, xcut, codes, nsteps, xd
         while na > 0 and k < steps:
             k += 1
             if only_g:
-                hits = advance_g(cur, new, cc, fb, tt, na, gcut, fcut, xcut)
+                hits = advance_g(cur, new, fb, tt, na, gcut, fcut, xcut)
             else:
-                hits = advance(cur, new, cc, fb, tt, na, gcut, fcut, xcut)
+                hits = advance(cur, new, fb, tt, na, gcut, fcut, xcut)
             if hits > 0 and review(cur, new, cc, dd, fb, tt, na, gcut, fcut, xcut) > 0:
                 na = settle(k, cur, new, cc, dd, fb, tt, idx, na, x, f, g, codes, nsteps, xd,
                             gd, det, first_div, sched_end)
