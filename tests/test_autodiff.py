@@ -13,15 +13,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
 
 from descend import Status, minimize, multistart, suggest_lr, sweep
 from descend.errors import InvalidArgument, InvalidType
 from descend.objective import as_objective
+
+jax = pytest.importorskip("jax")  # the extras jax and torch (in dev): skipped without them
+jnp = pytest.importorskip("jax.numpy")
+torch = pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -442,3 +443,15 @@ def test_readme_gradients_section_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def test_clear_caches_forgets_the_compiled_gradients():
+    import descend
+    from descend import _autodiff
+
+    minimize(rosen_jax, np.zeros(3), max_iter=2)
+    assert len(_autodiff._JAX_CACHE) >= 1
+    assert "jax gradients" in descend.clear_caches()
+    assert len(_autodiff._JAX_CACHE) == 0
+    again = minimize(rosen_jax, np.zeros(3), max_iter=2)  # compiled again, same result
+    assert again.grad_method == "jax"

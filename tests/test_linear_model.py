@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,9 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from descend import GDRegressor
+from descend import GDRegressor, linesearch
 from descend.datasets import slope_line, toy_line
-from descend.errors import ConvergenceWarning, DataError
+from descend.errors import ConvergenceWarning, DataError, UnderdeterminedWarning
 
 NIST = Path(__file__).resolve().parent / "data" / "nist"
 CERTIFIED = json.loads((NIST / "certified.json").read_text())
@@ -117,7 +119,13 @@ def test_nist_polynomials_seven_digits_or_a_warning(name):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([GDRegressor()])
+@pytest.mark.filterwarnings("ignore::descend.errors.UnderdeterminedWarning")
+@parametrize_with_checks([
+    GDRegressor(),
+    GDRegressor(batch_size=10, random_state=0, max_iter=50),
+    GDRegressor(method="adam", lr=0.05, batch_size=4, shuffle="blocks", random_state=0,
+                max_iter=20),
+])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -186,3 +194,81 @@ def test_bad_parameters():
     with pytest.raises(ValueError, match="batch_size"):
         GDRegressor(batch_size=0).fit(np.ones((3, 1)), [1.0, 2, 3])
     assert isinstance(DataError("x"), ValueError)
+
+
+METHODS = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+
+
+def _quiet(model, X, y, calls=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if calls is None:
+            return model.fit(X, y)
+        for _ in range(calls):
+            model.partial_fit(X, y)
+        return model
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_one_batch_per_epoch_takes_the_full_batch_iterates(method):
+    # Issue 14: momentum took gd's path here, and adam sign steps.
+    x, y = toy_line()
+    kw = dict(method=method, lr=0.05, max_iter=40, tol=None)
+    full = _quiet(GDRegressor(**kw), x[:, None], y)
+    mini = _quiet(GDRegressor(batch_size=x.size, shuffle=False, **kw), x[:, None], y)
+    np.testing.assert_allclose(mini.path_, full.path_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mini.loss_curve_, full.loss_curve_, rtol=1e-12)
+    if method != "gd":
+        gd = _quiet(GDRegressor(**{**kw, "method": "gd"}), x[:, None], y)
+        assert np.abs(gd.path_ - full.path_).max() > 1e-3
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_k_partial_fits_are_fit_with_max_iter_k(method, batch_size):
+    x, y = toy_line()
+    kw = dict(method=method, lr=0.02, tol=None, batch_size=batch_size, random_state=4)
+    fit = _quiet(GDRegressor(max_iter=12, **kw), x[:, None], y)
+    part = _quiet(GDRegressor(**kw), x[:, None], y, calls=12)
+    assert part.n_iter_ == fit.n_iter_ == 12
+    np.testing.assert_array_equal(part.path_, fit.path_)
+    np.testing.assert_array_equal(part.loss_curve_, fit.loss_curve_)
+
+
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_fitted_estimators_pickle_and_go_on(batch_size):
+    x, y = toy_line()
+    X = x[:, None]
+    a = _quiet(GDRegressor(method="momentum", lr=0.02, batch_size=batch_size, random_state=1,
+                           max_iter=3, tol=None), X, y)
+    b = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(b.predict(X), a.predict(X))
+    _quiet(a, X, y, calls=2)
+    _quiet(b, X, y, calls=2)  # the carry (momentum and all) came through the pickle
+    np.testing.assert_array_equal(b.path_, a.path_)
+    c = _quiet(GDRegressor(batch_size=batch_size, random_state=1), X, y, calls=2)
+    pickle.loads(pickle.dumps(c))
+
+
+def test_auto_is_the_loops_auto_policy():
+    x, y = toy_line()
+    a = GDRegressor(method="nesterov", max_iter=30, tol=1e-10).fit(x[:, None], y)
+    L = a._hess_lip
+    b = GDRegressor(method="nesterov", lr=linesearch.Auto(L), max_iter=30,
+                    tol=1e-10).fit(x[:, None], y)
+    np.testing.assert_array_equal(a.path_, b.path_)
+    assert a.result_.step_sizes.tolist() == [1.0 / L] * a.n_iter_
+
+
+@pytest.mark.parametrize(("rows", "features", "intercept"), [(1, 1, True), (2, 3, False),
+                                                              (3, 3, True)])
+def test_too_few_rows_warn_that_the_problem_is_underdetermined(rows, features, intercept):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(rows, features)), rng.normal(size=rows)
+    with pytest.warns(UnderdeterminedWarning, match=f"{rows} rows? for"):
+        _quiet(GDRegressor(fit_intercept=intercept), X, y)
+    enough = features + intercept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnderdeterminedWarning)
+        _quiet(GDRegressor(fit_intercept=intercept), rng.normal(size=(enough, features)),
+               rng.normal(size=enough))

@@ -89,8 +89,8 @@ def test_fixed_per_run_steps_in_a_batch():
     obj = as_objective("x**2 + y**2").with_dimension(2)
     lrs = np.array([0.01, 0.1, 0.3])
     run = run_batch(obj, np.tile([6.0, -3.0], (3, 1)), lr=Fixed(lrs), max_iter=20, gtol=None)
-    np.testing.assert_array_equal(run.step_sizes, np.tile(lrs, (20, 1)))
     for k, lr in enumerate(lrs):
+        np.testing.assert_array_equal(run.result(k).step_sizes, np.full(20, lr))
         single = minimize(obj, [6.0, -3.0], lr=float(lr), max_iter=20, gtol=None)
         assert run.result(k).path.tobytes() == single.path.tobytes()
 

@@ -63,7 +63,7 @@ def test_methods_work_on_a_batch_like_on_single_points(method):
     run = run_batch(obj, x0, method=method, lr=0.01, max_iter=50, gtol=None)
     for k in range(3):
         single = minimize(obj, x0[k], method=method, lr=0.01, max_iter=50, gtol=None)
-        np.testing.assert_allclose(run.x[k], single.x, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(run.carry.x[k], single.x, rtol=1e-12, atol=1e-12)
 
 
 BATCH_FORMULAS = ["x**2 + 3*y**2 + x*y - 2*x", "(x**2 + y - 11)**2 + (x + y**2 - 7)**2"]
@@ -76,8 +76,10 @@ def test_batch_gd_fixed_lr_is_bitwise_equal_to_separate_runs(formula):
     run = run_batch(obj, x0, method="gd", lr=0.005, max_iter=300)
     for k in range(x0.shape[0]):
         single = minimize(obj, x0[k], method="gd", lr=0.005, max_iter=300)
-        assert run.x[k].tobytes() == single.x.tobytes()
-        assert int(run.nit[k]) == single.nit and run.status[k] == single.status
+        assert run.carry.x[k].tobytes() == single.x.tobytes()
+        res = run.result(k)
+        assert res.nit == single.nit and res.status == single.status
+        assert res.message == single.message
         if formula == BATCH_FORMULAS[0]:
             # Whole paths too. (For Himmelblau the formula's gradient at one point and on a
             # batch can differ in the last bit, so only the end points are compared.)

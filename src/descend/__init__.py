@@ -17,20 +17,21 @@ from . import functions as functions
 from . import linesearch as linesearch
 from . import optimizers as optimizers
 from . import schedules as schedules
+from ._cache import clear_caches as clear_caches
 from ._minimize import minimize as minimize
 from ._multistart import Minimum as Minimum
 from ._multistart import MultiStartResult as MultiStartResult
 from ._multistart import cluster_minima as cluster_minima
 from ._multistart import multistart as multistart
-from ._sweep import VERDICTS as VERDICTS
 from ._sweep import SweepResult as SweepResult
 from ._sweep import suggest_lr as suggest_lr
 from ._sweep import sweep as sweep
-from ._sweep import verdict as verdict
 from .objective import Objective as Objective
+from .result import VERDICTS as VERDICTS
 from .result import Intermediate as Intermediate
 from .result import Result as Result
 from .result import Status as Status
+from .result import verdict as verdict
 
 if TYPE_CHECKING:
     from .formula import Formula as Formula
@@ -73,6 +74,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_sweep.py checks
     "SweepResult",
     "VERDICTS",
     "__version__",
+    "clear_caches",
     "cluster_minima",
     "datasets",
     "errors",

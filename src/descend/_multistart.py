@@ -1,9 +1,8 @@
 r"""Multi-start: many runs from many starts, and the distinct minima they find.
 
 :func:`multistart` draws ``K`` starts uniformly in a box (or takes them as given),
-advances all runs together as one ``(K, p)`` batch through the loop beneath
-:func:`descend.minimize` when the function is vectorized (formulas, catalog
-entries), and clusters the end points of the converged runs into
+advances all runs together as one ``(K, p)`` batch through the loop
+(:mod:`descend._loop`), and clusters the end points of the converged runs into
 :class:`Minimum` tuples.
 """
 
@@ -15,20 +14,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._minimize import minimize, run_batch
+from ._minimize import minimize, problem_of, run_batch
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
-from .objective import Objective, as_objective
-from .result import Result, Status
+from .objective import Objective
+from .result import Reason, Result, Status
+from .stopping import default_gtol, norms
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-from .stopping import CODES
 
 __all__ = ["Minimum", "MultiStartResult", "cluster_minima", "multistart"]
 
-#: ``Status`` values by code (``stopping.CODES``), to turn a batch's codes into statuses.
-_STATUS_VALUES = np.array(["" if s is None else s.value for s in CODES])
+#: ``Status`` values by reason code (0, still going when the steps ran out: ``max_iter``).
+_STATUS_VALUES = np.array([(r or Reason.MAX_ITER).status.value for r in Reason])
 
 #: Redraw rounds for random starts whose gradient is zero.
 _REDRAWS = 100
@@ -163,16 +162,14 @@ class MultiStartResult:
     def result(self, k: int) -> Result:
         """Run ``k`` as a full :class:`~descend.result.Result` with its path.
 
-        For a batched run it is recomputed by :func:`descend.minimize` from
-        ``starts[k]`` (deterministic: the same iterates, bit for bit for fixed steps;
-        a diverged run keeps one more point, the one past the divergence bound; a
-        catalog entry that took the compiled loop of :mod:`descend._compiled` agrees to
-        rounding).
+        It is recomputed by :func:`descend.minimize` from ``starts[k]`` (deterministic:
+        the same iterates, status and message; a batch that took the compiled loop of
+        :mod:`descend._compiled` agrees to rounding).
 
         Parameters
         ----------
         k : int
-            The run's index, ``0 <= k < K``.
+            The run's index, ``-K <= k < K``.
 
         Returns
         -------
@@ -275,11 +272,13 @@ def _draw(objective: Objective, count: int, box: Array, seed: Any, gtol: Any) ->
     rng = np.random.default_rng(seed)
     lo, hi = box[:, 0], box[:, 1]
     x = rng.uniform(lo, hi, size=(count, box.shape[0]))
+    if isinstance(gtol, str):
+        gtol = default_gtol()
     floor = float(gtol) if isinstance(gtol, (int, float)) and gtol > 0 else 0.0
     for _ in range(_REDRAWS):
         with np.errstate(all="ignore"):
             g = objective.gradients(x)
-        flat = ~(np.sqrt(np.einsum("ij,ij->i", g, g)) > floor)  # also redraws nan gradients
+        flat = ~(norms(g) > floor)  # also redraws nan gradients
         if not flat.any():
             break
         x[flat] = rng.uniform(lo, hi, size=(int(flat.sum()), box.shape[0]))
@@ -305,8 +304,8 @@ def multistart(
     seed : int or numpy Generator, optional
         For the random starts.
     **minimize_kwargs
-        ``grad``, ``method``, ``lr``, ``max_iter``, ``gtol``, ``ftol``, ``xtol``,
-        ``variables``, as for :func:`descend.minimize`.
+        ``args``, ``grad`` (or ``jac``), ``method``, ``lr``, ``max_iter``, ``gtol``,
+        ``ftol``, ``xtol``, ``variables``, as for :func:`descend.minimize`.
 
     Returns
     -------
@@ -315,14 +314,14 @@ def multistart(
 
     Notes
     -----
-    Formulas and catalog functions advance all ``K`` runs together as one ``(K, p)``
-    array through :func:`descend._minimize.run_batch` (nothing recorded;
-    :meth:`MultiStartResult.result` recomputes a run's path with
-    :func:`descend.minimize`). With ``method="gd"`` and a fixed ``lr`` that batch may
-    run compiled (numba, :mod:`descend._compiled`; the same outcome, 10-20 times
-    faster), once ``K * max_iter`` reaches 1e8 or the formula was compiled before in the
-    process; ``DESCEND_NO_COMPILE=1`` turns that off. A plain callable falls back to one
-    :func:`descend.minimize` per start.
+    All ``K`` runs advance together as one ``(K, p)`` array through the loop (nothing
+    recorded; :meth:`MultiStartResult.result` recomputes a run's path with
+    :func:`descend.minimize`); a callable that is not vectorized is evaluated row by row.
+    With ``method="gd"`` and a fixed ``lr`` on a formula or catalog function the batch
+    may run compiled (numba, :mod:`descend._compiled`; the same outcome to rounding,
+    10-20 times faster): when the formula was compiled before in the process, or once the
+    loop has measured that the steps left take longer than compiling;
+    ``DESCEND_NO_COMPILE=1`` turns that off.
 
     Examples
     --------
@@ -336,13 +335,13 @@ def multistart(
     for bad in _NO_RUN_KWARGS:
         if bad in minimize_kwargs:
             raise InvalidArgument(f"{bad}: not accepted by multistart", argument=bad)
-    grad = minimize_kwargs.pop("grad", None)
-    variables = minimize_kwargs.pop("variables", None)
-    objective = as_objective(fun, grad, variables=variables)
+    objective = problem_of(fun, minimize_kwargs.pop("args", ()),
+                           minimize_kwargs.pop("grad", None), minimize_kwargs.pop("jac", None),
+                           minimize_kwargs.pop("variables", None))
     source = objective.source
     box = None
-    if bounds is not None:
-        box = _check_bounds(bounds, objective.p)
+    if bounds is not None:  # a catalog name of any dimension takes the bounds' dimension
+        box = _check_bounds(bounds, None if objective.resize is not None else objective.p)
     elif hasattr(source, "bounds") and hasattr(source, "minima"):  # a catalog entry
         box = _check_bounds(source.bounds, objective.p)
     if isinstance(starts, (int, np.integer)) or (np.ndim(starts) == 0
@@ -355,7 +354,7 @@ def multistart(
                 argument="bounds",
             )
         objective = objective.with_dimension(box.shape[0]).resolve_gradient(box.mean(axis=1))
-        x0 = _draw(objective, count, box, seed, minimize_kwargs.get("gtol", 1e-6))
+        x0 = _draw(objective, count, box, seed, minimize_kwargs.get("gtol", "auto"))
     else:
         x0 = _check_starts(starts)
         if box is not None and bounds is not None and box.shape[0] != x0.shape[1]:
@@ -364,18 +363,11 @@ def multistart(
                 argument="bounds",
             )
         objective = objective.with_dimension(x0.shape[1]).resolve_gradient(x0[0])
-    if objective.vectorized:
-        objective.check(x0[0])
-        run = run_batch(objective, x0, record=False, **minimize_kwargs)
-        status = _STATUS_VALUES[run.codes]
-        return MultiStartResult(objective, x0, run.x, run.fun, status, run.nit.copy(),
-                                minimize_kwargs)
-    results = [minimize(objective, x, **minimize_kwargs) for x in x0]
-    return MultiStartResult(
-        objective, x0, np.array([r.x for r in results]), np.array([r.fun for r in results]),
-        np.array([r.status.value for r in results]), np.array([r.nit for r in results]),
-        minimize_kwargs, results,
-    )
+    objective.check(x0[0])
+    out = run_batch(objective, x0, record=False, **minimize_kwargs)
+    c = out.carry
+    return MultiStartResult(objective, x0, c.x, c.f, _STATUS_VALUES[c.code], c.nit.copy(),
+                            minimize_kwargs)
 
 
 def _check_starts(starts: Any) -> Array:

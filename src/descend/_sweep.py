@@ -1,9 +1,8 @@
 r"""Learning-rate sweeps: one run per step size, each judged too small, good, oscillating, diverged.
 
-:func:`sweep` runs :func:`descend.minimize`'s loop once per learning rate (all rates
-together as one batch when the function is vectorized), :func:`verdict` labels each
-run, and :func:`suggest_lr` proposes a safe fixed step ``1 / L`` from the local
-curvature.
+:func:`sweep` runs all the learning rates together as one ``(K, p)`` batch through the
+loop (:mod:`descend._loop`), :func:`verdict` (from :mod:`descend.result`) labels each run,
+and :func:`suggest_lr` proposes a safe fixed step ``1 / L`` from the local curvature.
 """
 
 from __future__ import annotations
@@ -15,66 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._minimize import _check_x0, minimize, run_batch
+from ._minimize import check_x0, problem_of, run_batch
 from .errors import InvalidArgument, InvalidType
 from .linesearch import Fixed, estimate_lipschitz
 from .objective import as_objective
-from .result import Result, Status
+from .result import VERDICTS, Result, verdict
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = ["VERDICTS", "SweepResult", "suggest_lr", "sweep", "verdict"]
-
-#: The four verdicts, from the smallest step to the largest.
-VERDICTS = ("too_small", "good", "oscillating", "diverged")
-
-#: ``f`` counts as increasing when it grows by more than this times ``max(1, |f|)``.
-RISE_RTOL = 1e-12
-
-
-def verdict(result: Result) -> str:
-    r"""Label a run ``"too_small"``, ``"good"``, ``"oscillating"`` or ``"diverged"``.
-
-    The rules, tested in this order on the recorded path ``x_0, ..., x_n`` and values
-    ``f_0, ..., f_n``:
-
-    1. ``"diverged"``: ``result.status`` is ``"diverged"``.
-    2. ``"oscillating"``: the steps turn back at least twice, that is
-       :math:`\langle x_{k+1} - x_k,\ x_{k+2} - x_{k+1} \rangle < 0` for at least two
-       ``k`` (in 1-D: the sign of :math:`x_{k+1} - x_k` flips at least twice), or
-       ``f`` increases at some step, :math:`f_{k+1} > f_k + 10^{-12} \max(1, |f_k|)`;
-       whether or not the run converged.
-    3. ``"good"``: the run converged (``result.success``: gtol, ftol or xtol).
-    4. ``"too_small"``: otherwise; the run stopped (``max_iter``) with ``f`` decreasing
-       steadily, so a larger step would get further.
-
-    Parameters
-    ----------
-    result : Result
-        A run with its recorded path.
-
-    Returns
-    -------
-    str
-        One of :data:`VERDICTS`.
-
-    Examples
-    --------
-    >>> from descend import minimize
-    >>> [verdict(minimize("x**2", 3.0, lr=lr, max_iter=100)) for lr in (0.001, 0.1, 0.9, 1.1)]
-    ['too_small', 'good', 'oscillating', 'diverged']
-    """
-    if result.status is Status.DIVERGED:
-        return "diverged"
-    steps = np.diff(result.path, axis=0)
-    turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
-    values = result.values
-    rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
-    if turns >= 2 or bool(np.any(rises)):
-        return "oscillating"
-    return "good" if result.success else "too_small"
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SweepResult:
@@ -177,8 +126,9 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
     lrs : sequence of float
         Fixed learning rates, each ``> 0``.
     **minimize_kwargs
-        ``grad``, ``method``, ``max_iter``, ``gtol``, ``ftol``, ``xtol``, ``variables``
-        as for :func:`descend.minimize` (not ``lr``, ``callback`` or ``log_every``).
+        ``args``, ``grad`` (or ``jac``), ``method``, ``max_iter``, ``gtol``, ``ftol``,
+        ``xtol``, ``variables`` as for :func:`descend.minimize` (not ``lr``, ``callback``
+        or ``log_every``).
 
     Returns
     -------
@@ -187,12 +137,10 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
 
     Notes
     -----
-    A formula or catalog function advances all rates together as one ``(K, p)``
-    batch through :func:`descend._minimize.run_batch` with per-run fixed steps
-    (:class:`descend.linesearch.Fixed`); the iterates equal those of separate
-    :func:`descend.minimize` calls. A diverged batch run stops at its last point
-    below the divergence bound. ``nfev`` and ``njev`` count one run's evaluations.
-    Other callables loop over :func:`descend.minimize`.
+    All rates advance together as one ``(K, p)`` batch through the loop with per-run
+    fixed steps (:class:`descend.linesearch.Fixed`); each run's status, iterations,
+    points and message are those of a :func:`descend.minimize` call with that rate
+    (a callable that is not vectorized is evaluated row by row).
 
     Examples
     --------
@@ -206,22 +154,15 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
             raise InvalidArgument(
                 f"{bad}: not accepted by sweep (the rates come from lrs)", argument=bad
             )
-    grad = minimize_kwargs.pop("grad", None)
-    variables = minimize_kwargs.pop("variables", None)
-    objective = as_objective(fun, grad, variables=variables)
-    x = _check_x0(x0)
+    objective = problem_of(fun, minimize_kwargs.pop("args", ()),
+                           minimize_kwargs.pop("grad", None), minimize_kwargs.pop("jac", None),
+                           minimize_kwargs.pop("variables", None))
+    x = check_x0(x0)
     objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
-    if objective.vectorized:
-        objective.check(x)
-        run = run_batch(objective, np.repeat(x[None], rates.size, axis=0), lr=Fixed(rates),
-                        **minimize_kwargs)
-        results = []
-        for k in range(rates.size):
-            res = run.result(k)
-            n = res.nit + 1 + (res.status is Status.DIVERGED)
-            results.append(dataclasses.replace(res, nfev=n, njev=n))
-    else:
-        results = [minimize(objective, x, lr=float(lr), **minimize_kwargs) for lr in rates]
+    objective.check(x)
+    out = run_batch(objective, np.repeat(x[None], rates.size, axis=0), lr=Fixed(rates),
+                    **minimize_kwargs)
+    results = [out.result(k) for k in range(rates.size)]
     return SweepResult(rates, results, [verdict(r) for r in results])
 
 
@@ -273,7 +214,7 @@ def suggest_lr(fun: Any, x0: Any, **kw: Any) -> float:
             f"{name}: suggest_lr takes only grad and variables", argument=name
         )
     objective = as_objective(fun, kw.get("grad"), variables=kw.get("variables"))
-    x = _check_x0(x0)
+    x = check_x0(x0)
     objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
     _, g = objective.check(x)
     with np.errstate(all="ignore"):

@@ -19,6 +19,7 @@ __all__ = [
     "FormulaError",
     "InvalidArgument",
     "InvalidType",
+    "UnderdeterminedWarning",
 ]
 
 
@@ -98,6 +99,10 @@ def _rebuild_formula_error(reason: str, text: str, position: int | None) -> Form
 
 class DescendWarning(UserWarning):
     """Base class of descend's warnings."""
+
+
+class UnderdeterminedWarning(DescendWarning):
+    """A model was fitted on fewer rows than it has coefficients: many fit equally well."""
 
 
 def __getattr__(name: str) -> Any:

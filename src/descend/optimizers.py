@@ -147,7 +147,7 @@ def trace(beta: float = 0.9, *, nesterov: bool = False) -> Optimizer:
     b = _check_unit("beta", beta, closed=True)
 
     def init(x: Array) -> State:
-        return (np.zeros_like(x, dtype=np.float64),)
+        return (np.zeros_like(x),)
 
     def update(grad: Array, state: State, x: Array) -> tuple[Array, State]:
         v = b * state[0] + grad
@@ -212,7 +212,7 @@ def scale_by_sum_of_squares(eps: float = 1e-8) -> Optimizer:
     e = _check_positive("eps", eps)
 
     def init(x: Array) -> State:
-        return (np.zeros_like(x, dtype=np.float64),)
+        return (np.zeros_like(x),)
 
     def update(grad: Array, state: State, x: Array) -> tuple[Array, State]:
         s = state[0] + grad * grad
@@ -263,7 +263,7 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
     e = _check_positive("eps", eps)
 
     def init(x: Array) -> State:
-        return (np.zeros_like(x, dtype=np.float64),)
+        return (np.zeros_like(x),)
 
     def update(grad: Array, state: State, x: Array) -> tuple[Array, State]:
         s = rho * state[0] + (1.0 - rho) * (grad * grad)
@@ -315,7 +315,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Opti
     e = _check_positive("eps", eps)
 
     def init(x: Array) -> State:
-        z = np.zeros_like(x, dtype=np.float64)
+        z = np.zeros_like(x)
         return (z, z.copy(), 0)
 
     def update(grad: Array, state: State, x: Array) -> tuple[Array, State]:
@@ -378,13 +378,17 @@ def names() -> list[str]:
     return list(_REGISTRY)
 
 
-def get(method: str | Optimizer) -> Optimizer:
-    """An optimizer from its name (with default settings) or as given.
+def get(method: Any) -> Optimizer:
+    """An optimizer from its name (with default settings), as given, or from an object.
+
+    Any object with ``init(x)`` and ``update(grad, state, x)`` is wrapped (with its
+    ``name`` if it has one).
 
     Parameters
     ----------
-    method : str or Optimizer
-        One of :func:`names`, or an :class:`Optimizer` (returned as it is).
+    method : str, Optimizer or object
+        One of :func:`names`, an :class:`Optimizer` (returned as it is), or an object with
+        ``init`` and ``update``.
 
     Returns
     -------
@@ -393,8 +397,9 @@ def get(method: str | Optimizer) -> Optimizer:
 
     Raises
     ------
-    InvalidArgument
-        An unknown name (the message lists the known ones).
+    InvalidArgument, InvalidType
+        An unknown name (the message lists the known ones), or an object without
+        ``init`` and ``update``.
     """
     if isinstance(method, Optimizer):
         return method
@@ -407,8 +412,12 @@ def get(method: str | Optimizer) -> Optimizer:
             "or an Optimizer from descend.optimizers",
             argument="method",
         )
+    init, update = getattr(method, "init", None), getattr(method, "update", None)
+    if callable(init) and callable(update) and not isinstance(method, type):
+        name = getattr(method, "name", None)
+        return Optimizer(init, update, name if isinstance(name, str) else type(method).__name__)
     raise InvalidType(
-        f"method: expected a name ({', '.join(_REGISTRY)}) or an Optimizer, "
-        f"got {type(method).__name__}",
+        f"method: expected a name ({', '.join(_REGISTRY)}), an Optimizer or an object with "
+        f"init(x) and update(grad, state, x), got {type(method).__name__}",
         argument="method",
     )

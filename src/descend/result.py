@@ -1,24 +1,33 @@
-"""What a run returns: :class:`Status`, :class:`Result`, and the one message table.
+"""What a run returns: :class:`Status`, :class:`Result`, and the one table of outcomes.
 
-Every sentence descend shows about how a run ended is built here, from
-:data:`MESSAGES`, so the library, the command line and the explorer say the same
-thing in the same words.
+Every sentence descend shows about how a run ended is built here: the loop ends each
+run with a :class:`Reason` (an integer code, so that a batch of runs keeps them in one
+array), :data:`REASONS` maps each to its :class:`Status` and message template, and
+:func:`describe` renders it. The library, the command line and the explorer say the
+same thing in the same words. :func:`verdict` (too small, good, oscillating, diverged)
+lives here too.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._text import count
 from ._types import Array
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["GRAD_NOTES", "MESSAGES", "Intermediate", "Result", "Status", "describe"]
+__all__ = [
+    "ABOVE_BEST", "GRAD_NOTES", "MESSAGES", "ON_BOUND", "REASONS", "VERDICTS", "Intermediate",
+    "Reason", "Result", "Status", "above", "describe", "divergence_advice", "verdict",
+]
 
 
 class Status(enum.StrEnum):
@@ -37,18 +46,90 @@ class Status(enum.StrEnum):
         return self in (Status.GTOL, Status.FTOL, Status.XTOL)
 
 
-#: The one table of messages. Each entry is formatted with the keys documented
-#: in :func:`describe`.
+class Reason(enum.IntEnum):
+    """Why one run ended, finer than :class:`Status`: the codes the loop keeps per run.
+
+    ``RUNNING`` (0) means the run has not ended (its steps ran out in a resumable call).
+    Every code from ``F0_NONFINITE`` on is a divergence; the loop relies on that order.
+    """
+
+    RUNNING = 0
+    GTOL = 1
+    FTOL = 2
+    XTOL = 3
+    MAX_ITER = 4
+    SCHEDULE_END = 5
+    CALLBACK = 6
+    F0_NONFINITE = 7
+    G0_NONFINITE = 8
+    F_NONFINITE = 9
+    F_BOUND = 10
+    G_NONFINITE = 11
+    X_RUNAWAY = 12
+
+    @property
+    def status(self) -> Status:
+        """The :class:`Status` a user sees for this reason."""
+        return REASONS[self][0]
+
+    @property
+    def diverged(self) -> bool:
+        """True for the codes of a divergence (``F0_NONFINITE`` and after)."""
+        return self >= Reason.F0_NONFINITE
+
+
+#: The first divergence code: ``code >= FIRST_DIVERGENCE`` means the run diverged.
+FIRST_DIVERGENCE = int(Reason.F0_NONFINITE)
+
+_KEPT = "x is the last point where f and the gradient were finite"
+
+#: The one table: for each :class:`Reason`, its :class:`Status` and message template.
+#: Keys (see :func:`describe`): ``nit`` (and ``iterations``, "1 iteration" or "70 iterations"),
+#: ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol``, ``fun`` (f at the end), ``bad``
+#: (the value that failed), ``fbound``, ``xnorm``, ``xbound``, ``advice``.
+REASONS: dict[Reason, tuple[Status, str]] = {
+    Reason.GTOL: (Status.GTOL,
+                  "converged: {gname} {gnorm:.3g} <= gtol={gtol:g} after {iterations}"),
+    Reason.FTOL: (Status.FTOL,
+                  "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}"),
+    Reason.XTOL: (Status.XTOL,
+                  "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}"),
+    Reason.MAX_ITER: (Status.MAX_ITER, (
+        "stopped: reached max_iter={nit} with {gname} {gnorm:.3g}"
+        " (not converged: raise max_iter or the learning rate)")),
+    Reason.SCHEDULE_END: (Status.MAX_ITER, (
+        "stopped: the lr schedule reached 0 at iteration {nit} with {gname} {gnorm:.3g}"
+        " (not converged: give the schedule more steps or a final step > 0)")),
+    Reason.CALLBACK: (Status.CALLBACK, "stopped by the callback at iteration {nit}"),
+    Reason.F0_NONFINITE: (Status.DIVERGED,
+                          "diverged at iteration 0: f(x0) = {fun:.3g} is not finite"
+                          " (x0 outside the domain?)"),
+    Reason.G0_NONFINITE: (Status.DIVERGED,
+                          "diverged at iteration 0: the gradient at x0 is not finite"
+                          " (x0 outside the domain or at a singularity?)"),
+    Reason.F_NONFINITE: (Status.DIVERGED,
+                         "diverged at iteration {nit}: the next step made f non-finite"
+                         f" (f = {{bad:.3g}}); {_KEPT}; {{advice}}"),
+    Reason.F_BOUND: (Status.DIVERGED,
+                     "diverged at iteration {nit}: the next step took f to {bad:.3g}, past"
+                     " {fbound:.3g} = f(x0) + 1e10 max(1, |f(x0)|); {advice}"),
+    Reason.G_NONFINITE: (Status.DIVERGED,
+                         "diverged at iteration {nit}: the next step made the gradient"
+                         f" non-finite; {_KEPT}; {{advice}}"),
+    Reason.X_RUNAWAY: (Status.DIVERGED, (
+        "diverged at iteration {nit}: x ran away to |x| = {xnorm:.3g}, past {xbound:.3g}"
+        " (1e15 times the scale of x0), while f fell to {fun:.3g}: f seems to have no minimum"
+        " that way (it falls without bound, or flattens out towards infinity)")),
+}
+
+#: Messages by :class:`Status` (the commonest reason of each), for :func:`describe`.
 MESSAGES: dict[Status, str] = {
-    Status.GTOL: "converged: gradient norm {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations",
-    Status.FTOL: "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}",
-    Status.XTOL: "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}",
-    Status.MAX_ITER: (
-        "stopped: reached max_iter={nit} iterations with gradient norm {gnorm:.3g}"
-        " (not converged: raise max_iter or the learning rate)"
-    ),
+    Status.GTOL: REASONS[Reason.GTOL][1],
+    Status.FTOL: REASONS[Reason.FTOL][1],
+    Status.XTOL: REASONS[Reason.XTOL][1],
+    Status.MAX_ITER: REASONS[Reason.MAX_ITER][1],
     Status.DIVERGED: "diverged at iteration {nit}: {why}; {advice}",
-    Status.CALLBACK: "stopped by the callback at iteration {nit}",
+    Status.CALLBACK: REASONS[Reason.CALLBACK][1],
 }
 
 FD_NOTE = (
@@ -63,21 +144,37 @@ GRAD_NOTES: dict[str, str] = {
     "torch": "exact gradient by PyTorch",
 }
 
+#: Appended when the run ends with coordinates on a bound (``on_bound``: "x = 1 (upper)").
+ON_BOUND = "on bound: {on_bound}"
 
-def describe(status: Status, **info: Any) -> str:
-    """Render the message for ``status`` from :data:`MESSAGES`.
+#: Appended when the run ended above the lowest f it visited.
+ABOVE_BEST = "ended above its best: f = {fun_best:.3g} at iteration {nit_best}"
 
-    Keys: ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol`` for the
-    convergence and limit messages; ``why`` and ``advice`` (built by
-    :func:`divergence_advice`) for divergence; ``fd=True`` appends the finite
-    differences note; ``grad_method`` (see :data:`GRAD_NOTES`) appends the note of
-    that gradient source, with ``grad_note`` (how, or why a JAX or PyTorch function
-    fell back to finite differences) in parentheses.
+_DEFAULTS: dict[str, Any] = {
+    "nit": 0, "gnorm": math.nan, "gtol": 0.0, "df": math.nan, "ftol": 0.0, "dx": math.nan,
+    "xtol": 0.0, "fun": math.nan, "bad": math.nan, "fbound": math.nan, "xnorm": math.nan,
+    "xbound": math.nan, "why": "", "advice": "try a smaller learning rate",
+    "gname": "gradient norm",
+}
+
+
+def describe(status: Status | Reason, **info: Any) -> str:
+    """Render the message for a :class:`Reason` (or a :class:`Status`) from the tables.
+
+    Keys: ``nit``, ``gnorm`` (``gname`` says which norm: "projected gradient norm" with
+    bounds), ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol`` for the convergence and limit
+    messages; ``fun``, ``bad``, ``fbound``, ``xnorm``, ``xbound`` and ``advice`` (built by
+    :func:`divergence_advice`) for divergence (``why`` with a bare ``Status.DIVERGED``).
+    Appended: :data:`ON_BOUND` when ``on_bound`` is given, :data:`ABOVE_BEST` when
+    ``fun_best`` (with ``nit_best``) is given, then the note of the gradient source
+    ``grad_method`` (see :data:`GRAD_NOTES`; ``fd=True`` is ``"finite-differences"``),
+    with ``grad_note`` (how, or why a JAX or PyTorch function fell back to finite
+    differences). Missing keys read as nan.
 
     Parameters
     ----------
-    status : Status
-        How the run ended.
+    status : Reason or Status
+        Why the run ended.
     **info
         The values the message needs (above).
 
@@ -85,11 +182,30 @@ def describe(status: Status, **info: Any) -> str:
     -------
     str
         The message.
+
+    Examples
+    --------
+    >>> describe(Reason.GTOL, nit=70, gnorm=8.1e-7, gtol=1e-6)
+    'converged: gradient norm 8.1e-07 <= gtol=1e-06 after 70 iterations'
+    >>> describe(Reason.GTOL, nit=1, gnorm=0.0, gtol=1e-6)
+    'converged: gradient norm 0 <= gtol=1e-06 after 1 iteration'
+    >>> describe(Status.MAX_ITER, nit=5, gnorm=0.5)[:45]
+    'stopped: reached max_iter=5 with gradient nor'
     """
     fd = bool(info.pop("fd", False))
     method = info.pop("grad_method", None)
     detail = info.pop("grad_note", "")
-    text = MESSAGES[Status(status)].format(**info)
+    on_bound = info.pop("on_bound", "")
+    fun_best, nit_best = info.pop("fun_best", None), info.pop("nit_best", 0)
+    template = (REASONS[status][1] if isinstance(status, Reason)
+                else MESSAGES[Status(status)])
+    values = {**_DEFAULTS, **info}
+    values["iterations"] = count(values["nit"], "iteration")
+    text = template.format(**values)
+    if on_bound:
+        text += "; " + ON_BOUND.format(on_bound=on_bound)
+    if fun_best is not None:
+        text += "; " + ABOVE_BEST.format(fun_best=fun_best, nit_best=nit_best)
     if fd and method is None:
         method = "finite-differences"
     note = GRAD_NOTES.get(method or "")
@@ -102,8 +218,40 @@ def describe(status: Status, **info: Any) -> str:
     return text
 
 
+def above(fun: float, best: float) -> bool:
+    """Whether ``fun`` is above ``best`` by more than rounding (:data:`RISE_RTOL`).
+
+    Parameters
+    ----------
+    fun : float
+        The value a run ended with.
+    best : float
+        The lowest value it visited.
+
+    Returns
+    -------
+    bool
+        ``fun > best + RISE_RTOL * max(1, |best|)``.
+    """
+    return bool(fun > best + RISE_RTOL * max(1.0, abs(best)))
+
+
 def divergence_advice(lr: float | None, lr_max: float | None) -> str:
-    """The second half of a divergence message: what to try instead."""
+    """The second half of a divergence message: what to try instead.
+
+    Parameters
+    ----------
+    lr : float or None
+        The fixed step the run used, if any.
+    lr_max : float or None
+        The estimate of the largest stable step, if there is one.
+
+    Returns
+    -------
+    str
+        ``"try lr <= ..."`` from ``lr_max`` rounded down to two digits, else a smaller
+        ``lr`` than the one used, else a smaller learning rate.
+    """
     if lr_max is not None and np.isfinite(lr_max) and lr_max > 0:
         return f"try lr <= {_round_down(lr_max)} (about 2 / the local curvature)"
     if lr is not None:
@@ -117,6 +265,58 @@ def _round_down(value: float) -> str:
     scaled = np.floor(value / 10.0**exp)
     out = scaled * 10.0**exp
     return f"{out:.{max(0, -exp)}f}" if exp < 0 else f"{out:g}"
+
+
+#: The four verdicts of :func:`verdict`, from the smallest step to the largest.
+VERDICTS = ("too_small", "good", "oscillating", "diverged")
+
+#: ``f`` counts as increasing when it grows by more than this times ``max(1, |f|)``.
+RISE_RTOL = 1e-12
+
+
+def verdict(result: Result) -> str:
+    r"""Label a run ``"too_small"``, ``"good"``, ``"oscillating"`` or ``"diverged"``.
+
+    The rules, tested in this order on the recorded path ``x_0, ..., x_n`` and values
+    ``f_0, ..., f_n``:
+
+    1. ``"diverged"``: ``result.status`` is ``"diverged"``.
+    2. ``"oscillating"``: the steps turn back at least twice, that is
+       :math:`\langle x_{k+1} - x_k,\ x_{k+2} - x_{k+1} \rangle < 0` for at least two
+       ``k`` (in 1-D: the sign of :math:`x_{k+1} - x_k` flips at least twice), or
+       ``f`` increases at some step, :math:`f_{k+1} > f_k + 10^{-12} \max(1, |f_k|)`;
+       whether or not the run converged.
+    3. ``"good"``: the run converged (``result.success``: gtol, ftol or xtol).
+    4. ``"too_small"``: otherwise; the run stopped (``max_iter``) with ``f`` decreasing
+       steadily, so a larger step would get further.
+
+    Parameters
+    ----------
+    result : Result
+        A run with its recorded path.
+
+    Returns
+    -------
+    str
+        One of :data:`VERDICTS`.
+
+    Examples
+    --------
+    >>> from descend import minimize
+    >>> [verdict(minimize("x**2", 3.0, lr=lr, max_iter=100)) for lr in (0.001, 0.1, 0.9, 1.1)]
+    ['too_small', 'good', 'oscillating', 'diverged']
+    """
+    if result.status is Status.DIVERGED:
+        return "diverged"
+    with np.errstate(all="ignore"):  # huge steps: the signs are what counts
+        steps = np.diff(result.path.astype(np.float64), axis=0)
+        steps = steps / np.maximum(np.max(np.abs(steps), axis=1, keepdims=True), 1e-300)
+        turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
+        values = result.values
+        rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
+    if turns >= 2 or bool(np.any(rises)):
+        return "oscillating"
+    return "good" if result.success else "too_small"
 
 
 @dataclass(frozen=True)
@@ -151,7 +351,10 @@ class Intermediate:
 class Result:
     """The outcome of :func:`descend.minimize`, with the whole recorded path.
 
-    The names follow :class:`scipy.optimize.OptimizeResult`.
+    The names follow :class:`scipy.optimize.OptimizeResult`. A ``Result`` also reads as a
+    mapping, as scipy's ``OptimizeResult`` does: ``res["x"]``, ``res.keys()``,
+    ``res.items()``, ``res.get("nit")``, ``dict(res)`` (``res.values`` is the attribute, f
+    along the path).
 
     Attributes
     ----------
@@ -168,7 +371,9 @@ class Result:
     success : bool
         True when a convergence test (gtol, ftol, xtol) ended the run.
     status : Status
+        How the run ended (a ``str`` enum: ``"gtol"``, ``"max_iter"``, ...).
     message : str
+        Why, in words, with the numbers.
     path : ndarray (nit + 1, p)
         Every point visited, ``x0`` first.
     values : ndarray (nit + 1,)
@@ -188,6 +393,14 @@ class Result:
         function's exact gradient), ``"user"`` (the ``grad`` given), ``"jax"`` or
         ``"torch"`` (automatic differentiation of a callable written with that
         library) or ``"finite-differences"``.
+    reason : Reason
+        Why the run ended, finer than ``status`` (for example ``SCHEDULE_END``, a
+        ``max_iter`` status).
+    x_best, fun_best : ndarray (p,), float
+        The point with the lowest f the run visited (its path), and that f; the message
+        says when the run ended above it.
+    on_bound : tuple of str
+        With ``bounds``: the coordinates that end on a bound, as ``"x = 1 (upper)"``.
     objective : Objective
         The function minimized (for figures and :meth:`plot`).
     """
@@ -210,6 +423,10 @@ class Result:
     variables: tuple[str, ...] = field(default=())
     grad_method: str = "user"
     objective: Any = field(default=None, repr=False)
+    reason: Reason = Reason.MAX_ITER
+    x_best: Any = None
+    fun_best: float = math.nan
+    on_bound: tuple[str, ...] = field(default=())
 
     def __repr__(self) -> str:
         x = np.array2string(self.x, precision=6, separator=", ")
@@ -245,9 +462,55 @@ class Result:
 
         return _plot.auto(self, **kw)
 
+    def keys(self) -> list[str]:
+        """The names a mapping would have: scipy's first, then descend's.
+
+        Returns
+        -------
+        list of str
+            ``x, fun, jac, nit, nfev, njev, success, status, message``, then ``path``,
+            ``values`` and the rest.
+        """
+        return [f.name for f in fields(self) if f.name != "objective"]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` for each of :meth:`keys`.
+
+        Returns
+        -------
+        list of tuple
+            The pairs, in the order of :meth:`keys`.
+        """
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``res[key]``, or ``default`` for a name that is not a key.
+
+        Parameters
+        ----------
+        key : str
+            One of :meth:`keys`.
+        default : object, default None
+            What a name that is not a key gives.
+
+        Returns
+        -------
+        object
+            The value.
+        """
+        return getattr(self, key) if key in self.keys() else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
     def __getitem__(self, key: str) -> Any:
         """Dictionary-style access, as with scipy's ``OptimizeResult``."""
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)

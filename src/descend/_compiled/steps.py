@@ -2,10 +2,11 @@
 
 A block of runs lives in the columns of ``cur`` (``2p + 1`` rows: ``x``, the gradient, ``f``),
 only the runs still going, packed to the left; ``fb`` holds each one's divergence bound,
-``tt`` its step and ``idx`` its row in the outputs. :func:`start` fills a block from the
-starts, :func:`settle` deals with the runs that a step stopped or made diverge, and
-:func:`finish` writes back the runs that used up ``max_iter``. What these do per run is
-``descend._minimize._Batch``: the same tests in the same order, the same arithmetic.
+``tt`` its step and ``idx`` its row in the outputs. :func:`start` fills a block, :func:`settle`
+writes out the runs whose step code is not 0 and packs the others, and :func:`finish` writes
+back the runs still going when the steps run out. No rule is decided here: the codes come
+from :func:`descend.stopping.step_code`, compiled into the generated kernel, and the code
+numbers that matter arrive as arguments (so this cached code never holds stale constants).
 :data:`FORMULA_HELPERS` are the compiled forms of the formula functions NumPy evaluates
 with several operations (``sigmoid``, ``softplus``, ``relu``, ``max``, ``min`` and the
 step of their derivatives), with NumPy's handling of NaN. Importing this module imports
@@ -19,114 +20,77 @@ from typing import Any
 
 from numba import njit
 
-from ..stopping import DIVERGENCE_FACTOR
-
 __all__ = ["FORMULA_HELPERS", "finish", "settle", "start"]
-
-_FACTOR = DIVERGENCE_FACTOR
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def start(
-    b0: int, b1: int, x: Any, f: Any, g: Any, t: Any, gcut: float, cur: Any, fb: Any, tt: Any,
-    idx: Any, nit: Any, codes: Any, steps: Any,
+    b0: int, b1: int, x: Any, f: Any, g: Any, t: Any, fb_in: Any, cur: Any, fb: Any, tt: Any,
+    idx: Any,
 ) -> int:  # pragma: no cover - compiled
-    """Runs ``b0:b1`` at their starts (``x``, ``f``, ``g``): status at ``x0``, and the
-    running ones packed into ``cur``. Returns how many run."""
+    """Runs ``b0:b1`` packed into ``cur``. Returns how many."""
     p = x.shape[1]
-    inf = math.inf
     na = 0
     for i in range(b0, b1):
-        fi = f[i]
-        s = 0.0
         for d in range(p):
-            s += g[i, d] * g[i, d]
-        nit[i] = 0
-        steps[i] = 0
-        if not (-inf < fi < inf and s < inf):
-            codes[i] = 1
-        elif math.sqrt(s) <= gcut:
-            codes[i] = 2
-        else:
-            codes[i] = 0
-            for d in range(p):
-                cur[d, na] = x[i, d]
-                cur[p + d, na] = g[i, d]
-            cur[2 * p, na] = fi
-            fb[na] = fi + _FACTOR * max(1.0, abs(fi))
-            tt[na] = t[i]
-            idx[na] = i
-            na += 1
+            cur[d, na] = x[i, d]
+            cur[p + d, na] = g[i, d]
+        cur[2 * p, na] = f[i]
+        fb[na] = fb_in[i]
+        tt[na] = t[i]
+        idx[na] = i
+        na += 1
     return na
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def settle(
-    k: int, cur: Any, new: Any, fb: Any, tt: Any, idx: Any, na: int, gcut: float, fcut: float,
-    xcut: float, x: Any, f: Any, g: Any, nit: Any, codes: Any, steps: Any, xd: Any, gd: Any,
+    k: int, cur: Any, new: Any, cc: Any, dd: Any, fb: Any, tt: Any, idx: Any, na: int, x: Any,
+    f: Any, g: Any, codes: Any, nsteps: Any, xd: Any, gd: Any, det: Any, first_div: int,
+    sched_end: int,
 ) -> int:  # pragma: no cover - compiled
-    """After step ``k`` (``cur`` before it, ``new`` after): write out the runs that stopped
-    or diverged, pack the others into ``new``. Returns how many still run.
+    """After step ``k`` (``cur`` before it, ``new`` after, ``cc`` the codes): write out the
+    runs with a code, pack the others into ``new``. Returns how many still run.
 
-    A diverged run stays at its last point, ``nit = k - 1``; the point and gradient it
-    was refused go to ``xd`` and ``gd`` (for ``lr_max``, computed as ``_Batch`` does).
+    A refused step (a code ``>= first_div``, or ``sched_end``) leaves the run at its last
+    point; the point and gradient it was refused go to ``xd`` and ``gd``.
     """
     p = (cur.shape[0] - 1) // 2
-    inf = math.inf
     m = 0
     for j in range(na):
-        fn = new[2 * p, j]
-        s = 0.0
-        for d in range(p):
-            s += new[p + d, j] * new[p + d, j]
+        c = cc[j]
         i = idx[j]
-        if not (-inf < fn < inf and fn <= fb[j] and s < inf):
-            for d in range(p):
-                xd[i, d] = new[d, j]
-                gd[i, d] = new[p + d, j]
-            for d in range(p):
-                x[i, d] = cur[d, j]
-                g[i, d] = cur[p + d, j]
-            f[i] = cur[2 * p, j]
-            codes[i] = 1
-            nit[i] = k - 1
-            steps[i] = k
-            continue
-        dx = 0.0
-        for d in range(p):
-            e = new[d, j] - cur[d, j]
-            dx += e * e
-        c = 0
-        if math.sqrt(s) <= gcut:
-            c = 2
-        elif abs(cur[2 * p, j] - fn) < fcut:
-            c = 3
-        elif math.sqrt(dx) <= xcut:
-            c = 4
-        if c != 0:
-            for d in range(p):
-                x[i, d] = new[d, j]
-                g[i, d] = new[p + d, j]
-            f[i] = fn
-            codes[i] = c
-            nit[i] = k
-            steps[i] = k
-        else:
+        if c == 0:
             for row in range(2 * p + 1):
                 new[row, m] = new[row, j]
             fb[m] = fb[j]
             tt[m] = tt[j]
             idx[m] = i
             m += 1
+            continue
+        codes[i] = c
+        nsteps[i] = k
+        det[i] = dd[j]
+        if c >= first_div or c == sched_end:
+            for d in range(p):
+                xd[i, d] = new[d, j]
+                gd[i, d] = new[p + d, j]
+                x[i, d] = cur[d, j]
+                g[i, d] = cur[p + d, j]
+            f[i] = cur[2 * p, j]
+        else:
+            for d in range(p):
+                x[i, d] = new[d, j]
+                g[i, d] = new[p + d, j]
+            f[i] = new[2 * p, j]
     return m
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def finish(
-    k: int, cur: Any, idx: Any, na: int, x: Any, f: Any, g: Any, nit: Any, codes: Any,
-    steps: Any,
+    k: int, cur: Any, idx: Any, na: int, x: Any, f: Any, g: Any, codes: Any, nsteps: Any,
 ) -> None:  # pragma: no cover - compiled
-    """Write out the ``na`` runs still going after ``k`` steps (``max_iter``)."""
+    """Write out the ``na`` runs still going after ``k`` steps."""
     p = (cur.shape[0] - 1) // 2
     for j in range(na):
         i = idx[j]
@@ -135,8 +99,7 @@ def finish(
             g[i, d] = cur[p + d, j]
         f[i] = cur[2 * p, j]
         codes[i] = 0
-        nit[i] = k
-        steps[i] = k
+        nsteps[i] = k
 
 
 # --- the functions of descend.formula that are not one call of the math module ----------

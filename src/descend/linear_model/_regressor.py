@@ -1,81 +1,59 @@
-r"""``GDRegressor``: linear regression fitted by :func:`descend.minimize`.
+r"""``GDRegressor``: linear regression fitted through the loop of :mod:`descend._loop`.
 
 The estimator never iterates itself. It builds the loss as a value-and-gradient
-closure (:mod:`descend.linear_model._losses`), wraps it in an :class:`~descend.objective.Objective`
-and calls :func:`~descend.minimize`:
+closure (:mod:`descend.linear_model._losses`), hands it to the loop as a problem, and
+keeps the loop's carry between calls (:mod:`descend.linear_model._fit`), so that every
+epoch and every ``partial_fit`` continues the same run (the optimizer's state included):
 
 * full batch, squared losses: on centred statistics computed once (O(p^2) a step);
 * full batch, Huber: one fused pass over ``X`` a step (numba, BLAS held to 1 thread);
-* mini-batches: one ``minimize`` call per epoch with ``max_iter = n_batches`` on a
-  *stochastic objective* that draws the next batch of the epoch's shuffled order
-  each time it is evaluated at a new point; with a fixed step that is one batch
-  per step. ``shuffle="blocks"`` (always, for Dask inputs) draws whole blocks of
-  consecutive rows instead of single rows. ``lr="auto"`` decays as
-  ``t0 / (1 + epoch / 10)``.
+* mini-batches: each epoch is one call of the loop on a *stochastic problem*, the
+  epoch's batches in a shuffled order (:class:`~descend.linear_model._fit.Batches`), one
+  batch per step.
+  ``shuffle="blocks"`` (always, for Dask inputs) draws whole blocks of consecutive rows
+  instead of single rows. After each epoch the loop evaluates the full loss at the new
+  point and applies its rules there (divergence, and ``gtol`` in :meth:`fit`).
+
+``lr="auto"`` is :class:`descend.linesearch.Auto` given the loss's curvature bound
+``L`` (the exact largest Hessian eigenvalue for full-batch squared losses; estimated on
+at most 100,000 rows for huber and mini-batches, where it also decays as ``t_k = 1 / (L
+(1 + k / (10 n_batches)))``), or estimating it itself for rmse.
 
 Dask arrays and dataframes go through :mod:`descend.linear_model._dask` (imported only then):
 the same statistics, fused passes and batches, added up over the row blocks.
 
 Convergence (``tol``): with ``kappa`` the condition number of the loss's Hessian in
 the working (standardized) parameters and ``g(0)`` the gradient at zero, the fit
-has converged when ``kappa * ||g(theta)|| <= tol * ||g(0)||``. For the quadratic
-losses this bounds the relative error ``||theta - theta*|| / ||theta*|| <= tol``
-(exactly; an estimate for huber and rmse with a penalty), so ``converged_`` is
-never claimed for coefficients that are not accurate to ``tol``.
+has converged when ``kappa * ||g(theta)|| <= tol * ||g(0)||``, the loop's ``gtol``
+rule with ``gtol = tol * ||g(0)|| / kappa``. For the quadratic losses this bounds the
+relative error ``||theta - theta*|| / ||theta*|| <= tol`` (exactly; an estimate for huber
+and rmse with a penalty), so ``converged_`` is never claimed for coefficients that are
+not accurate to ``tol``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from .. import linesearch, optimizers
 from .._data import check_finite, check_numeric_frame, is_dask
-from .._minimize import minimize
-from .._text import count
 from .._types import Array
-from ..errors import ConvergenceWarning, DataError, InvalidArgument, InvalidType
-from ..objective import Objective
-from ..result import Intermediate, Result, Status
+from ..errors import DataError, InvalidArgument, InvalidType
 from . import _losses
+from ._fit import LoopFit
 
 __all__ = ["GDRegressor"]
 
 _LOSSES = ("mse", "sse", "rmse", "huber")
-_TOL_NONE = 1e-8  # the accuracy ``converged_`` certifies when ``tol=None``
-_SAMPLE = 100_000
-_EPS = float(np.finfo(np.float64).eps)
 
 
-class _Cached:
-    """``fun`` and ``grad`` from one evaluation at the same point."""
-
-    def __init__(self, evaluate: Any) -> None:
-        self.evaluate = evaluate
-        self.x: Any = None
-        self.out: tuple[float, Array] = (0.0, np.zeros(0))
-
-    def _at(self, x: Array) -> tuple[float, Array]:
-        if self.x is not x:
-            self.x, self.out = x, self.evaluate(x)
-        return self.out
-
-    def fun(self, x: Array) -> float:
-        return self._at(x)[0]
-
-    def grad(self, x: Array) -> Array:
-        return self._at(x)[1]
-
-
-class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
     """Linear regression by gradient descent, with the whole path recorded.
 
     Parameters
@@ -153,6 +131,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     _full: Any
     _rows: Any
     _quad: Any
+    _last: Any  # the loop's last outcome, during a fit only
     _sc: _losses.Scaling
 
     def __init__(
@@ -218,23 +197,27 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self._setup(data, full=self.batch_size is None)
         theta = np.zeros(self._sc.n_theta) if start is None else self._sc.to_working(*start)
         self._rng = check_random_state(self.random_state)
+        self._begin(theta)
         if self.batch_size is None:
-            self._fit_full(theta)
+            self._run_full(self.max_iter, record=True)
         else:
-            self._path, self._values, self.n_iter_ = [theta], [self._full(theta)[0]], 0
             for _ in range(self.max_iter):
-                if self._epoch(data) or self._epoch_callback():
+                if self._run_epoch(data, check=True) or self._epoch_callback():
                     break
-            self._finish_batches()
+        self._finish()
         self._release()
         return self
 
     def _release(self) -> None:
         """Drop the closures over the data (they are rebuilt when needed; pickles stay small)."""
         self._full = self._rows = self._quad = None
+        self._last = None
 
     def partial_fit(self, X: Any, y: Any) -> GDRegressor:
         """One epoch over ``(X, y)`` (one step when ``batch_size`` is None).
+
+        It continues the run: ``k`` calls on the same data take the steps of ``fit`` with
+        ``max_iter=k``.
 
         Parameters
         ----------
@@ -251,19 +234,22 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         if is_dask(X) or is_dask(y):
             raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
                               "collection, or partial_fit on each computed chunk", argument="X")
-        first = not hasattr(self, "_sc")
+        first = not hasattr(self, "_carry")
         data = _losses.LocalData(*self._data(X, y, reset=first))
         self._check_params()
         if first:
-            self._setup(data, full=False)
-            self._path, self._values, self.n_iter_ = [np.zeros(self._sc.n_theta)], [], 0
+            self._setup(data, full=self.batch_size is None)
             self._rng = check_random_state(self.random_state)
-        self._quad = None
-        self._bind(data)
-        if first:
-            self._values.append(self._full(self._path[-1])[0])
-        self._epoch(data)
-        self._finish_batches(warn=False)
+            self._begin(np.zeros(self._sc.n_theta))
+        else:
+            self._quad = None
+            self._bind(data)
+            self._resume()
+        if self.batch_size is None:
+            self._run_full(1, record=False)
+        else:
+            self._run_epoch(data, check=False)
+        self._finish(warn=False)
         self._release()
         return self
 
@@ -365,193 +351,3 @@ class GDRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def _start(self) -> tuple[float, Array]:
         return float(self.intercept_), np.asarray(self.coef_, dtype=np.float64)
-
-    def _setup(self, data: Any, *, full: bool) -> None:
-        """Scaling, Hessian (exact for full-batch squared losses, else a row sample)."""
-        squared = self.loss != "huber"
-        exact = full and squared
-        n = data.n
-        some = slice(None) if n <= _SAMPLE else np.linspace(0, n - 1, _SAMPLE).astype(np.intp)
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-            stats = (data.stats() if exact or n <= _SAMPLE
-                     else _losses.gram_stats(*data.take(some)))
-        if not all(np.all(np.isfinite(v)) for v in (stats.H, stats.q, stats.mu, stats.yy)):
-            if isinstance(data, _losses.LocalData):  # name the column and rows of a NaN/inf
-                check_finite(data.X, "X", getattr(self, "_names", None))
-            raise DataError("X: the values are too large: X^T X overflows float64; rescale "
-                            "the columns", argument="X")
-        self._sc = _losses.make_scaling(stats, self.standardize, self.fit_intercept)
-        evaluate, hess = _losses.quadratic(stats, self._sc, "sse" if self.loss == "sse"
-                                           else "mse", self.alpha)
-        if not squared:
-            hess = hess / 2.0  # Huber's Hessian is at most half the mse one
-        self._hess_lip, self.condition_number_ = self._conditioning(hess)
-        self._quad = evaluate if exact else None
-        self._row2 = 0.0  # the largest squared row norm, for the mini-batch step only
-        if not full:
-            Z = (data.take(some)[0] - self._sc.shift) / self._sc.scale  # a sample, not all X
-            self._row2 = float(self.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z)))
-        self._n = n
-        self._bind(data)
-
-    def _bind(self, data: Any) -> None:
-        sc, a = self._sc, float(self.alpha)
-        if self._quad is not None:
-            self._full = self._quad
-            if self.loss == "rmse":
-                self._full = _losses.quadratic(data.stats(), sc, "rmse", a)[0]
-        elif self.loss == "huber":
-            self._full = data.huber(sc, self.epsilon, a)
-        else:
-            self._full = _losses.quadratic(data.stats(), sc, self.loss, a)[0]
-        self._rows = data.on_rows(sc, self.loss, self.epsilon, a)
-        self._g0 = float(np.linalg.norm(self._full(np.zeros(sc.n_theta))[1]))
-
-    def _conditioning(self, hess: Array) -> tuple[float, float]:
-        keep = np.ones(hess.shape[0], dtype=bool)
-        keep[int(self.fit_intercept):] = ~(self._sc.constant & bool(self.standardize))
-        lam = np.linalg.eigvalsh(hess[np.ix_(keep, keep)]) if keep.any() else np.ones(1)
-        top = float(lam[-1]) if lam[-1] > 0 else 1.0
-        low = float(lam[0])
-        kappa = top / low if low > top * hess.shape[0] * _EPS else math.inf
-        return top, kappa
-
-    def _step(self, batch: bool) -> Any:
-        if not (isinstance(self.lr, str) and self.lr == "auto"):
-            return self.lr
-        if self.loss == "rmse" and not batch:
-            return linesearch.Auto()
-        lip = self._hess_lip
-        if batch:  # a batch's Hessian exceeds the full one by about a row's, over b
-            per_row = {"huber": 1.0, "sse": 2.0 * self._n}.get(self.loss, 2.0)
-            lip += per_row * self._row2 / max(int(self.batch_size or 1), 1)
-        return 1.0 / lip
-
-    def _bound(self, theta: Array) -> float:
-        g = float(np.linalg.norm(self._full(theta)[1]))
-        return 0.0 if self._g0 == 0 else self.condition_number_ * g / self._g0
-
-    def _callback(self) -> Any:
-        every, user = int(self.verbose), self.callback
-        if not every:
-            return user
-
-        def show(info: Any) -> None:
-            if info.nit % every == 0:
-                print(f"iteration {info.nit}: loss {info.fun:.10g}")
-            if user is not None:
-                user(info)
-
-        return show
-
-    def _epoch_callback(self) -> bool:
-        """Tell the callback an epoch ended; True when it asks to stop."""
-        if self.callback is None:
-            return False
-        info = Intermediate(self._path[-1], float(self._values[-1]), self.n_iter_,
-                            math.nan, math.nan)
-        try:
-            self.callback(info)
-        except StopIteration:
-            return True
-        return False
-
-    def _fit_full(self, theta: Array) -> None:
-        cache = _Cached(self._full)
-        obj = Objective(cache.fun, cache.grad, self._sc.n_theta, name=f"{self.loss} loss")
-        gtol = None
-        if self.tol is not None and math.isfinite(self.condition_number_):
-            gtol = self.tol * self._g0 / self.condition_number_
-        with threadpool_limits(1, user_api="blas") if self.loss == "huber" else _Null():
-            res = minimize(obj, theta, method=self.method, lr=self._step(False),
-                           max_iter=self.max_iter, gtol=gtol, callback=self._callback())
-        self._store(res, res.path, res.values, res.status is Status.DIVERGED)
-
-    def _epoch(self, data: Any) -> bool:
-        """One pass of mini-batches through ``minimize``; True when converged."""
-        n = data.n
-        size = int(self.batch_size or n)
-        batches: list[Any]
-        if data.blocked or self.shuffle == "blocks":  # whole row blocks, in shuffled order
-            starts = np.arange(0, n, size)
-            if self.shuffle:
-                starts = starts[self._rng.permutation(starts.size)]
-            batches = [slice(int(i), min(int(i) + size, n)) for i in starts]
-        else:
-            order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-            batches = [order[i : i + size] for i in range(0, n, size)]
-        count = [0]
-
-        def evaluate(theta: Array) -> tuple[float, Array]:
-            idx = batches[count[0] % len(batches)]
-            count[0] += 1
-            out: tuple[float, Array] = self._rows(theta, idx)
-            return out
-
-        cache = _Cached(evaluate)
-        obj = Objective(cache.fun, cache.grad, self._sc.n_theta, name="mini-batch loss")
-        lr = self._step(True)
-        if isinstance(lr, float) and self.lr == "auto":
-            lr = lr / (1.0 + self.n_iter_ / 10.0)
-        res = minimize(obj, self._path[-1], method=self.method, lr=lr, max_iter=len(batches),
-                       gtol=None)
-        self.n_iter_ += 1
-        self._path.append(res.x)
-        self._values.append(self._full(res.x)[0])
-        self._res, self._diverged = res, res.status is Status.DIVERGED
-        target = self.tol if self.tol is not None else None
-        return self._diverged or (target is not None and self._bound(res.x) <= target)
-
-    def _finish_batches(self, warn: bool = True) -> None:
-        self._store(self._res, np.array(self._path), np.array(self._values), self._diverged,
-                    warn=warn)
-
-    def _store(self, res: Result, path: Array, values: Array, diverged: bool,
-               warn: bool = True) -> None:
-        b, coef = self._sc.to_original(path)
-        self.path_ = np.column_stack([b, coef])
-        self.intercept_ = float(b[-1]) if self.fit_intercept else 0.0
-        self.coef_ = coef[-1].copy()
-        self.loss_curve_ = np.asarray(values, dtype=np.float64)
-        self.n_iter_ = path.shape[0] - 1
-        self.result_ = dataclasses.replace(res, objective=None)  # no closure over the data
-        self._path, self._values = list(path), list(values)
-        bound = self._bound(path[-1])
-        target = self.tol if self.tol is not None else _TOL_NONE
-        self.converged_ = bool(not diverged and bound <= target)
-        if warn and not self.converged_:
-            warnings.warn(self._advice(res, bound, target, diverged), ConvergenceWarning,
-                          stacklevel=3)
-
-    def _advice(self, res: Result, bound: float, target: float, diverged: bool) -> str:
-        if diverged:
-            return f"GDRegressor: the fit diverged: {res.message}"
-        kappa = self.condition_number_
-        unit = "epochs" if self.batch_size is not None else "iterations"
-        error = (f"may be up to {bound:.2g}" if math.isfinite(bound) else
-                 "cannot be bounded (collinear or constant columns?)")
-        msg = (f"GDRegressor: not converged after {count(self.n_iter_, unit[:-1])}: the "
-               f"relative error of the coefficients {error} (tol {target:g}). The "
-               f"{'standardized ' if self.standardize else ''}problem's condition number is "
-               f"about {kappa:.3g}")
-        if math.isfinite(kappa) and target > 0:
-            need = kappa * math.log(1.0 / target)
-            msg += (f"; gd with step 1/L needs about {need:.2g} iterations, "
-                    f"nesterov about {need / 10:.2g}")
-        if not math.isfinite(kappa) or kappa * _EPS * 10 > target:
-            msg += ("; float64 rounding alone limits the accuracy to about "
-                    f"{min(kappa * _EPS, 1.0):.1g}, so no number of iterations reaches tol: "
-                    "drop collinear features, use orthogonal polynomials, or a direct solver "
-                    "(numpy.linalg.lstsq)")
-        else:
-            msg += ("; increase max_iter, use method='nesterov', keep standardize=True, "
-                    "or loosen tol")
-        return msg + "."
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

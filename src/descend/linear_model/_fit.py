@@ -1,0 +1,333 @@
+r"""How a linear model runs on the loop of :mod:`descend._loop`: one carry, continued.
+
+:class:`LoopFit` is what :class:`~descend.linear_model.GDRegressor` (and the estimators to
+come) fit through: the loss as a problem of the loop, the step policy (``lr="auto"`` is
+:class:`descend.linesearch.Auto` given the loss's curvature bound), the carry started by
+``fit`` and continued by every epoch and every ``partial_fit`` call, and the fitted
+attributes from the path. A model supplies the data handling and the parameters it reads:
+``loss``, ``method``, ``lr``, ``max_iter``, ``tol``, ``alpha``, ``fit_intercept``,
+``standardize``, ``batch_size``, ``shuffle``, ``verbose``, ``epsilon``, ``callback``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .. import _loop, linesearch, optimizers
+from .._data import check_finite
+from .._text import count
+from .._types import Array
+from ..errors import ConvergenceWarning, DataError, UnderdeterminedWarning
+from ..objective import Objective
+from ..result import Intermediate, Reason, Result
+from ..stopping import Criteria, norms, point_code
+from . import _losses
+
+__all__ = ["Batches", "LoopFit"]
+
+_TOL_NONE = 1e-8  # the accuracy ``converged_`` certifies when ``tol=None``
+_SAMPLE = 100_000
+_EPS = float(np.finfo(np.float64).eps)
+_DECAY_EPOCHS = 10.0  # lr="auto" on mini-batches: the step halves after 10 epochs
+
+
+class _Cached:
+    """``fun`` and ``grad`` from one evaluation at the same point."""
+
+    def __init__(self, evaluate: Any) -> None:
+        self.evaluate = evaluate
+        self.x: Any = None
+        self.out: tuple[float, Array] = (0.0, np.zeros(0))
+
+    def _at(self, x: Array) -> tuple[float, Array]:
+        if self.x is not x:
+            self.x, self.out = x, self.evaluate(x)
+        return self.out
+
+    def fun(self, x: Array) -> float:
+        return self._at(x)[0]
+
+    def grad(self, x: Array) -> Array:
+        return self._at(x)[1]
+
+
+def _problem(evaluate: Any, p: int, name: str) -> Objective:
+    """A loss ``theta -> (f, g)`` as the loop's problem."""
+    cache = _Cached(evaluate)
+    return Objective(cache.fun, cache.grad, p, name=name)
+
+
+class Batches:
+    """One epoch of mini-batches as the loop's stochastic problem: step ``j`` evaluates the
+    loss on the rows ``batches[j]``."""
+
+    stochastic = True
+    vectorized = False
+    fd_calls = 0
+
+    def __init__(self, rows: Any, batches: list[Any], p: int) -> None:
+        self.rows, self.batches, self.p = rows, batches, p
+
+    def batch(self, j: int) -> Objective:
+        idx = self.batches[j]
+        return _problem(lambda theta: self.rows(theta, idx), self.p, "mini-batch loss")
+
+
+class LoopFit:
+    """The loop-facing half of a linear model (see the module docstring)."""
+
+    loss: str
+    method: Any
+    lr: Any
+    max_iter: int
+    tol: float | None
+    alpha: float
+    fit_intercept: bool
+    standardize: bool
+    batch_size: int | None
+    shuffle: bool | str
+    verbose: int
+    epsilon: float
+    callback: Any
+    _full: Any
+    _rows: Any
+    _quad: Any
+    _last: Any  # the loop's last outcome, during a fit only
+    _rng: Any
+    _sc: _losses.Scaling
+
+    def _setup(self, data: Any, *, full: bool) -> None:
+        """Scaling, Hessian (exact for full-batch squared losses, else a row sample)."""
+        squared = self.loss != "huber"
+        exact = full and squared
+        n = data.n
+        some = slice(None) if n <= _SAMPLE else np.linspace(0, n - 1, _SAMPLE).astype(np.intp)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+            stats = (data.stats() if exact or n <= _SAMPLE
+                     else _losses.gram_stats(*data.take(some)))
+        if not all(np.all(np.isfinite(v)) for v in (stats.H, stats.q, stats.mu, stats.yy)):
+            if isinstance(data, _losses.LocalData):  # name the column and rows of a NaN/inf
+                check_finite(data.X, "X", getattr(self, "_names", None))
+            raise DataError("X: the values are too large: X^T X overflows float64; rescale "
+                            "the columns", argument="X")
+        self._sc = _losses.make_scaling(stats, self.standardize, self.fit_intercept)
+        evaluate, hess = _losses.quadratic(stats, self._sc, "sse" if self.loss == "sse"
+                                           else "mse", self.alpha)
+        if not squared:
+            hess = hess / 2.0  # Huber's Hessian is at most half the mse one
+        self._hess_lip, self.condition_number_ = self._conditioning(hess)
+        self._quad = evaluate if exact else None
+        self._row2 = 0.0  # the largest squared row norm, for the mini-batch step only
+        if not full:
+            Z = (data.take(some)[0] - self._sc.shift) / self._sc.scale  # a sample, not all X
+            self._row2 = float(self.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z)))
+        self._n = n
+        self._n_batches = -(-n // int(self.batch_size or n))
+        self._yy = float(stats.ybar) ** 2 + float(stats.yy)
+        if n < self._sc.n_theta:
+            self._warn_underdetermined(n)
+        self._bind(data)
+
+    def _warn_underdetermined(self, n: int) -> None:
+        k = self._sc.n_theta
+        p = k - int(self.fit_intercept)
+        what = f"{p} feature{'s' if p != 1 else ''}" + (" and an intercept"
+                                                         if self.fit_intercept else "")
+        warnings.warn(
+            f"GDRegressor: {n} row{'s' if n != 1 else ''} for {k} coefficients ({what}): the "
+            "problem is underdetermined; many coefficients fit the data equally well, and the "
+            "fit returns the one gradient descent reaches from its start", UnderdeterminedWarning,
+            stacklevel=4)
+
+    def _bind(self, data: Any) -> None:
+        sc, a = self._sc, float(self.alpha)
+        if self._quad is not None:
+            self._full = self._quad
+            if self.loss == "rmse":
+                self._full = _losses.quadratic(data.stats(), sc, "rmse", a)[0]
+        elif self.loss == "huber":
+            self._full = data.huber(sc, self.epsilon, a)
+        else:
+            self._full = _losses.quadratic(data.stats(), sc, self.loss, a)[0]
+        self._rows = data.on_rows(sc, self.loss, self.epsilon, a)
+        self._g0 = float(np.linalg.norm(self._full(np.zeros(sc.n_theta))[1]))
+
+    def _conditioning(self, hess: Array) -> tuple[float, float]:
+        keep = np.ones(hess.shape[0], dtype=bool)
+        keep[int(self.fit_intercept):] = ~(self._sc.constant & bool(self.standardize))
+        lam = np.linalg.eigvalsh(hess[np.ix_(keep, keep)]) if keep.any() else np.ones(1)
+        top = float(lam[-1]) if lam[-1] > 0 else 1.0
+        low = float(lam[0])
+        kappa = top / low if low > top * hess.shape[0] * _EPS else math.inf
+        return top, kappa
+
+    def _policy(self, batch: bool) -> Any:
+        """The step policy: ``lr`` as given, or for ``"auto"`` the loop's Auto policy with
+        the loss's curvature bound (estimated by the policy itself for rmse)."""
+        if not (isinstance(self.lr, str) and self.lr == "auto"):
+            return linesearch.get(self.lr)
+        if self.loss == "rmse" and not batch:
+            return linesearch.Auto()
+        if not batch:
+            return linesearch.Auto(self._hess_lip)
+        # A batch's Hessian exceeds the full one by about a row's, over the batch size.
+        per_row = {"huber": 1.0, "sse": 2.0 * self._n}.get(self.loss, 2.0)
+        lip = self._hess_lip + per_row * self._row2 / max(int(self.batch_size or 1), 1)
+        return linesearch.Auto(lip, decay=1.0 / (_DECAY_EPOCHS * self._n_batches))
+
+    def _gcut(self, target: float | None) -> float | None:
+        """The ``gtol`` that certifies a relative accuracy ``target`` of the coefficients."""
+        if target is None or not math.isfinite(self.condition_number_):
+            return None
+        return target * self._g0 / self.condition_number_
+
+    def _bound(self, g: Array) -> float:
+        return 0.0 if self._g0 == 0 else self.condition_number_ * float(norms(g)) / self._g0
+
+    def _begin(self, theta: Array) -> None:
+        """A new run from ``theta``: the loop's carry, evaluated on the full loss."""
+        full = _problem(self._full, self._sc.n_theta, f"{self.loss} loss")
+        criteria = Criteria.make(self.max_iter, self._gcut(self.tol), None, None)
+        scale = max(1.0, float(np.sqrt(self._yy)))  # the size of ordinary coefficients
+        policy = self._policy(self.batch_size is not None)
+        self._carry = _loop.start(full, theta, optimizers.get(self.method), policy, criteria,
+                                  scale=scale)
+        self._path, self._values = [theta], [float(self._carry.f[0])]
+        self._last = None
+
+    def _resume(self) -> None:
+        """Go on after a fit or a call that ended (converged or out of steps)."""
+        c = self._carry
+        if 0 < int(c.code[0]) < int(Reason.CALLBACK):
+            c.code[0] = 0
+        c.fresh = False
+
+    def _callback(self) -> Any:
+        every, user = int(self.verbose), self.callback
+        if not every:
+            return user
+
+        def show(info: Any) -> None:
+            if info.nit % every == 0:
+                print(f"iteration {info.nit}: loss {info.fun:.10g}")
+            if user is not None:
+                user(info)
+
+        return show
+
+    def _epoch_callback(self) -> bool:
+        """Tell the callback an epoch ended; True when it asks to stop."""
+        if self.callback is None:
+            return False
+        info = Intermediate(self._path[-1], float(self._values[-1]), len(self._path) - 1,
+                            math.nan, math.nan)
+        try:
+            self.callback(info)
+        except StopIteration:
+            return True
+        return False
+
+    def _run_full(self, steps: int, *, record: bool) -> None:
+        """``steps`` full-batch steps through the loop, continuing the carry."""
+        full = _problem(self._full, self._sc.n_theta, f"{self.loss} loss")
+        criteria = Criteria.make(steps, self._gcut(self.tol), None, None)
+        opt, policy = optimizers.get(self.method), self._policy(False)
+        with threadpool_limits(1, user_api="blas") if self.loss == "huber" else _Null():
+            _, out = _loop.run(full, self._carry, opt, policy, criteria, record=record,
+                               callback=self._callback(), fresh=record or len(self._path) == 1)
+        self._last = out
+        if record:
+            res = out.result(0)
+            self._path, self._values = list(res.path), list(res.values)
+        elif out.carry.nit[0] + 1 > len(self._path):
+            self._path.append(out.carry.x[0].copy())
+            self._values.append(float(out.carry.f[0]))
+
+    def _batches(self, data: Any) -> list[Any]:
+        """The epoch's mini-batches: rows (or row blocks) in a shuffled order."""
+        n = data.n
+        size = int(self.batch_size or n)
+        if data.blocked or self.shuffle == "blocks":  # whole row blocks, in shuffled order
+            starts = np.arange(0, n, size)
+            if self.shuffle:
+                starts = starts[self._rng.permutation(starts.size)]
+            return [slice(int(i), min(int(i) + size, n)) for i in starts]
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        return [order[i : i + size] for i in range(0, n, size)]
+
+    def _run_epoch(self, data: Any, *, check: bool) -> bool:
+        """One epoch of mini-batches through the loop, then the full loss at the new point
+        (and the ``gtol`` rule when ``check``). True when the fit should stop."""
+        batches = self._batches(data)
+        problem = Batches(self._rows, batches, self._sc.n_theta)
+        opt, policy = optimizers.get(self.method), self._policy(True)
+        _loop.run(problem, self._carry, opt, policy, Criteria.make(len(batches), None, None,
+                                                                   None))
+        full = _problem(self._full, self._sc.n_theta, f"{self.loss} loss")
+        gtol = self._gcut(self.tol) if check else None
+        _, self._last = _loop.run(full, self._carry, opt, policy,
+                                  Criteria.make(0, gtol, None, None), fresh=False)
+        self._path.append(self._carry.x[0].copy())
+        self._values.append(float(self._carry.f[0]))
+        return int(self._carry.code[0]) != 0
+
+    def _finish(self, warn: bool = True) -> None:
+        """The fitted attributes from the path and the carry; a warning when not converged."""
+        path, values = np.array(self._path), np.array(self._values, dtype=np.float64)
+        b, coef = self._sc.to_original(path)
+        self.path_ = np.column_stack([b, coef])
+        self.intercept_ = float(b[-1]) if self.fit_intercept else 0.0
+        self.coef_ = coef[-1].copy()
+        self.loss_curve_ = values
+        self.n_iter_ = path.shape[0] - 1
+        carry = self._carry
+        res = dataclasses.replace(self._last.result(0), objective=None)  # no closure
+        self.result_ = res
+        diverged = Reason(int(carry.code[0])).diverged
+        target = self.tol if self.tol is not None else _TOL_NONE
+        gcut = self._gcut(target)
+        at = point_code(float(carry.f[0]), float(norms(carry.g[0])),
+                        -1.0 if gcut is None else gcut)
+        self.converged_ = bool(not diverged and at == int(Reason.GTOL))
+        if warn and not self.converged_:
+            warnings.warn(self._advice(res, self._bound(carry.g[0]), target, diverged),
+                          ConvergenceWarning, stacklevel=3)
+
+    def _advice(self, res: Result, bound: float, target: float, diverged: bool) -> str:
+        if diverged:
+            return f"GDRegressor: the fit diverged: {res.message}"
+        kappa = self.condition_number_
+        unit = "epochs" if self.batch_size is not None else "iterations"
+        error = (f"may be up to {bound:.2g}" if math.isfinite(bound) else
+                 "cannot be bounded (collinear or constant columns?)")
+        msg = (f"GDRegressor: not converged after {count(self.n_iter_, unit[:-1])}: the "
+               f"relative error of the coefficients {error} (tol {target:g}). The "
+               f"{'standardized ' if self.standardize else ''}problem's condition number is "
+               f"about {kappa:.3g}")
+        if math.isfinite(kappa) and target > 0:
+            need = kappa * math.log(1.0 / target)
+            msg += (f"; gd with step 1/L needs about {need:.2g} iterations, "
+                    f"nesterov about {need / 10:.2g}")
+        if not math.isfinite(kappa) or kappa * _EPS * 10 > target:
+            msg += ("; float64 rounding alone limits the accuracy to about "
+                    f"{min(kappa * _EPS, 1.0):.1g}, so no number of iterations reaches tol: "
+                    "drop collinear features, use orthogonal polynomials, or a direct solver "
+                    "(numpy.linalg.lstsq)")
+        else:
+            msg += ("; increase max_iter, use method='nesterov', keep standardize=True, "
+                    "or loosen tol")
+        return msg + "."
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
