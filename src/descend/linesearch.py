@@ -2,18 +2,21 @@ r"""Step-size policies: how far to move along the optimizer's direction.
 
 A policy turns ``lr`` into the step ``t_k`` of ``x_{k+1} = x_k - t_k d_k``:
 
-``Fixed``         a float, or a schedule ``k -> t_k`` (:mod:`descend.schedules`)
-``Backtracking``  Armijo: start from twice the last accepted step, halve until
-                  ``f(x - t d) <= f(x) - c t <g, d>``; f never increases
-``BarzilaiBorwein``  ``t = <s, s> / <s, y>`` from the last step ``s`` and gradient
-                  change ``y``, safeguarded by a non-monotone Armijo test against the
-                  largest of the last 10 values (Grippo-Lampariello-Lucidi)
-``Auto``          ``t = 1 / L`` with ``L`` the local Lipschitz constant of the
-                  gradient: power iteration on Hessian-vector products (gradient
-                  differences) at the start, raised by secant estimates along the
-                  way, halved steps if f ever increases; exactly ``1/L`` on quadratics.
-                  Given ``lipschitz`` (a bound a model's loss knows), ``t_k = 1 / (L (1 +
-                  decay k))`` with nothing estimated
+``Fixed``
+    a float, or a schedule ``k -> t_k`` (:mod:`descend.schedules`)
+``Backtracking``
+    Armijo: start from twice the last accepted step, halve until
+    ``f(x - t d) <= f(x) - c t <g, d>``; f never increases
+``BarzilaiBorwein``
+    ``t = <s, s> / <s, y>`` from the last step ``s`` and gradient change ``y``,
+    safeguarded by a non-monotone Armijo test against the largest of the last 10 values
+    (Grippo-Lampariello-Lucidi)
+``Auto``
+    ``t = 1 / L`` with ``L`` the local Lipschitz constant of the gradient: power
+    iteration on Hessian-vector products (gradient differences) at the start, raised by
+    secant estimates along the way, halved steps if f ever increases; exactly ``1/L`` on
+    quadratics. Given ``lipschitz`` (a bound a model's loss knows), ``t_k = 1 / (L (1 +
+    decay k))`` with nothing estimated
 
 The protocol (:class:`StepPolicy`), which user-written policies follow too:
 
