@@ -209,7 +209,7 @@ def test_the_screen_never_hides_a_stop(x0, lr, gtol):
         ("-exp(x)", [1.0], {"lr": 1.0, "max_iter": 50}, Reason.F_NONFINITE),
         ("log(x) + x**2", [1.0], {"lr": 2.0, "max_iter": 20}, Reason.F_NONFINITE),
         ("sqrt(x) + 0.1*x", [4.0], {"lr": 100.0, "max_iter": 20}, Reason.F_NONFINITE),
-        ("exp(x)", [700.0], {}, Reason.X_RUNAWAY),
+        ("exp(x)", [700.0], {"lr": 0.1}, Reason.X_RUNAWAY),
     ],
 )
 def test_divergence_is_the_same_from_every_face(fun, x0, kw, reason):

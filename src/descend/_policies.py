@@ -67,7 +67,13 @@ def _armijo(
     ev: Evaluator, x: Array, f: Any, d: Array, slope: Any, t: Any, f_ref: Any,
     c: float = 1e-4, shrink: float = 0.5, max_halvings: int = 60,
 ) -> tuple[Any, Array, Any]:
-    """Shrink ``t`` until ``f(x - t d) <= f_ref - c t slope``; ``t = 0`` where none works."""
+    """Shrink ``t`` until ``f(x - t d) <= f_ref - c t slope``; ``t = 0`` where none works.
+
+    A slope that overflowed (``|g| > 1e154``) counts as the largest float, so that a tiny
+    step can still pass."""
+    slope = np.minimum(slope, np.finfo(np.float64).max)
+    if x.ndim == 1:
+        slope = float(slope)
     if x.ndim == 1:
         for _ in range(max_halvings):
             xn = x - t * d
@@ -271,14 +277,17 @@ class BarzilaiBorwein:
 
     def init(self, ev: Evaluator, x: Array, f: Any, g: Array) -> Any:
         # First step: the exact line-search step along -g of the local quadratic model.
-        hg = _hvp_step(ev, x, g, g)
-        curv = rowdot(g, hg)
-        gg = rowdot(g, g)
+        # Along the unit vector u = g / |g|: t0 = 1 / <u, H u> (= <g, g> / <g, H g>, whose
+        # factors overflow where |g| > 1e154, as exp(x) at x = 700).
+        gn = np.sqrt(np.maximum(rowdot(g, g), 1e-300))
+        u = scale(1.0 / gn, g)
+        hu = _hvp_step(ev, x, g, u)
+        curv = rowdot(u, hu)
         # Negative curvature: no model minimum; take 1/|curvature| and let Armijo check it.
-        hh = rowdot(hg, hg)
-        flat = np.where(hh > 0, np.sqrt(gg / np.where(hh > 0, hh, 1.0)),
-                        1e-3 / np.sqrt(np.maximum(gg, 1e-300)))
-        t0 = np.where(curv > 0, gg / np.where(curv > 0, curv, 1.0), flat)
+        hh = rowdot(hu, hu)
+        flat = np.where(hh > 0, 1.0 / np.sqrt(np.where(hh > 0, hh, 1.0)), 1e-3 / gn)
+        t0 = np.where(curv > 0, 1.0 / np.where(curv > 0, curv, 1.0), flat)
+        t0 = np.where(np.isfinite(t0) & (t0 > 0), t0, 1e-3 / gn)
         t0 = float(t0) if x.ndim == 1 else t0
         return (t0, None, None, [f])
 
