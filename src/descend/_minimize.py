@@ -23,7 +23,8 @@ from .objective import Objective, as_objective
 from .result import Intermediate, Result
 from .stopping import Criteria, check_tol, default_gtol
 
-__all__ = ["DEFAULT_LR", "check_bounds", "check_x0", "minimize", "problem_of", "resolve_gtol", "run_batch"]
+__all__ = ["DEFAULT_LR", "check_bounds", "check_x0", "minimize", "problem_of", "resolve_gtol",
+           "run_batch"]
 
 #: The default step policy of :func:`minimize`, :func:`run_batch` (so of ``multistart``)
 #: and the command line: Barzilai-Borwein steps with a non-monotone Armijo safeguard

@@ -24,6 +24,7 @@ __all__ = [
 StepOut = tuple[Any, Array, Any, Any]
 
 _SQRT_EPS = float(np.sqrt(np.finfo(np.float64).eps))
+_MAX = float(np.finfo(np.float64).max)
 
 
 class Evaluator(Protocol):
@@ -71,9 +72,7 @@ def _armijo(
 
     A slope that overflowed (``|g| > 1e154``) counts as the largest float, so that a tiny
     step can still pass."""
-    slope = np.minimum(slope, np.finfo(np.float64).max)
-    if x.ndim == 1:
-        slope = float(slope)
+    slope = float(min(slope, _MAX)) if x.ndim == 1 else np.minimum(slope, _MAX)
     if x.ndim == 1:
         for _ in range(max_halvings):
             xn = x - t * d
@@ -288,8 +287,7 @@ class BarzilaiBorwein:
         flat = np.where(hh > 0, 1.0 / np.sqrt(np.where(hh > 0, hh, 1.0)), 1e-3 / gn)
         t0 = np.where(curv > 0, 1.0 / np.where(curv > 0, curv, 1.0), flat)
         t0 = np.where(np.isfinite(t0) & (t0 > 0), t0, 1e-3 / gn)
-        t0 = float(t0) if x.ndim == 1 else t0
-        return (t0, None, None, [f])
+        return (float(t0) if x.ndim == 1 else t0, None, None, [f])
 
     def step(self, k: int, state: Any, ev: Evaluator, x: Array, f: Any, g: Array,
              d: Array) -> StepOut:
