@@ -106,3 +106,27 @@ def test_not_converged_messages_name_the_cause(lr, words):
 def test_a_policy_that_runs_out_of_iterations_says_so():
     res = minimize("x**2 + 10*y**2", [1.0, 1.0], lr="backtracking", max_iter=5)
     assert res.status == "max_iter" and "not enough iterations" in res.message
+
+
+# -- "auto" never collapses -------------------------------------------------------------------
+
+H, A = np.diag([2.0, 20.0]), np.array([1000.0, 1000.0])
+
+
+def _shifted(v):
+    return 0.5 * (v - A) @ H @ (v - A)
+
+
+@pytest.mark.parametrize("x0", [[0.0, 0.0], [1.0, 2.0], [-5.0, 3.0]])
+@pytest.mark.parametrize("exact", [True, False])
+def test_auto_converges_on_a_shifted_quadratic(x0, exact):
+    # finite differences make the first curvature estimate 100 times too large from (1, 2)
+    res = minimize(_shifted, x0, grad=(lambda v: H @ (v - A)) if exact else None, lr="auto",
+                   max_iter=3000)
+    assert res.success and res.nit < 500, res.message
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
+def test_auto_works_with_every_method(method):
+    res = minimize("x**2 + 3*y**2", [1.0, 1.0], method=method, lr="auto")
+    assert res.success, res.message

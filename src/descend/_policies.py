@@ -218,39 +218,59 @@ class Auto:
         if self.lipschitz is not None:
             return None
         lip, _ = estimate_lipschitz(ev, x, g)
-        lip = np.where(lip > 0, lip, 1.0) if np.ndim(lip) else (lip if lip > 0 else 1.0)
-        return (lip, None, None)
+        ok = np.isfinite(lip) & (lip > 0)
+        lip = np.where(ok, lip, 1.0) if np.ndim(lip) else (lip if ok else 1.0)
+        # provisional: the next secant replaces the estimate rather than raising it (the
+        # power iteration differences gradients over a tiny step, which noise, as finite
+        # differences', can inflate a thousandfold)
+        return (lip, None, None, np.ones(np.shape(lip), dtype=bool) if np.ndim(lip) else True)
 
     def step(self, k: int, state: Any, ev: Evaluator, x: Array, f: Any, g: Array,
              d: Array) -> StepOut:
         if state is None:
             t = 1.0 / (self.lipschitz * (1.0 + self.decay * k))  # type: ignore[operator]
             return t, x - t * d, None, None
-        lip, x_prev, g_prev = state
+        lip, x_prev, g_prev, provisional = state[0], state[1], state[2], state[3]
         if x_prev is not None:
             s, y = x - x_prev, g - g_prev
             ss = rowdot(s, s)
-            secant = np.sqrt(rowdot(y, y) / np.where(ss > 0, ss, np.inf))
-            lip = np.maximum(lip, secant)
+            with np.errstate(all="ignore"):
+                secant = np.sqrt(rowdot(y, y) / np.where(ss > 0, ss, np.inf))
+            seen = np.isfinite(secant) & (secant > 0)
+            raised = np.maximum(lip, secant)
+            lip = np.where(seen, np.where(provisional, secant, raised), lip)
+            provisional = provisional & ~seen
+            if x.ndim == 1:
+                lip, provisional = float(lip), bool(provisional)
         t = 1.0 / lip
         xn = x - scale(t, d)
         fn = ev.value(xn)
-        rise = ~(np.asarray(fn) <= np.asarray(f))
+        # a rise by rounding (a few ulps of f) is no evidence of curvature: only a real one
+        # makes the step back off
+        fa = np.asarray(f, dtype=np.float64)
+        slack = 8.0 * np.finfo(np.float64).eps * np.abs(fa)
+        rise = ~(np.asarray(fn) <= fa + slack)
         if np.any(rise):  # never let f increase: back off as Armijo with c = 0
             d2, slope = _descent(g, d)
             if x.ndim == 1:
-                t2, xn2, fn2 = _armijo(ev, x, f, d2, slope, t, f, 0.0)
-                t, xn, fn = t2, xn2, fn2
-                lip = 1.0 / t2 if t2 > 0 else lip
+                t2, xn2, fn2 = _armijo(ev, x, f + float(slack), d2, slope, t, f + float(slack),
+                                       0.0)
+                t, xn, fn = t2, xn2, (fn2 if t2 > 0 else f)
+                if t2 > 0:  # the back-off is provisional too: the next secant decides
+                    lip, provisional = 1.0 / t2, True
             else:
                 sub = np.flatnonzero(rise)
-                t2, xn2, fn2 = _armijo(_Rows(ev, sub), x[sub], f[sub], d2[sub], slope[sub],
-                                       t[sub], f[sub], 0.0)
+                fs = f[sub] + slack[sub]
+                t2, xn2, fn2 = _armijo(_Rows(ev, sub), x[sub], fs, d2[sub], slope[sub],
+                                       t[sub], fs, 0.0)
+                fn2 = np.where(t2 > 0, fn2, f[sub])
                 t, xn, fn = t.copy(), xn.copy(), np.array(fn, dtype=np.float64)
                 t[sub], xn[sub], fn[sub] = t2, xn2, fn2
-                lip = lip.copy()
-                lip[sub] = np.where(t2 > 0, 1.0 / np.where(t2 > 0, t2, 1.0), lip[sub])
-        return t, xn, fn, (lip, x, g)
+                lip, provisional = lip.copy(), provisional.copy()
+                backed = t2 > 0
+                lip[sub] = np.where(backed, 1.0 / np.where(backed, t2, 1.0), lip[sub])
+                provisional[sub] = provisional[sub] | backed
+        return t, xn, fn, (lip, x, g, provisional)
 
 
 class _Rows:
