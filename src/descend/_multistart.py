@@ -302,7 +302,7 @@ def multistart(
                 "give bounds=[(lo, hi), ...] or the starts themselves as a (K, p) array",
                 argument="bounds",
             )
-        objective = objective.with_dimension(box.shape[0])
+        objective = objective.with_dimension(box.shape[0]).resolve_gradient(box.mean(axis=1))
         x0 = _draw(objective, count, box, seed, minimize_kwargs.get("gtol", "auto"))
     else:
         x0 = _check_starts(starts)
@@ -311,7 +311,7 @@ def multistart(
                 f"bounds: {box.shape[0]} pairs for starts with {x0.shape[1]} coordinates",
                 argument="bounds",
             )
-        objective = objective.with_dimension(x0.shape[1])
+        objective = objective.with_dimension(x0.shape[1]).resolve_gradient(x0[0])
     objective.check(x0[0])
     out = run_batch(objective, x0, record=False, **minimize_kwargs)
     c = out.carry

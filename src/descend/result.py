@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
-    "ABOVE_BEST", "BOUNCE_RATIO", "BOUNCE_SHARE", "MESSAGES", "ON_BOUND", "REASONS", "VERDICTS",
-    "Intermediate", "Reason", "Result", "Status", "above", "bounces", "classify", "describe",
-    "divergence_advice", "fixed_step", "not_converged_hint", "verdict",
+    "ABOVE_BEST", "BOUNCE_RATIO", "BOUNCE_SHARE", "GRAD_NOTES", "MESSAGES", "ON_BOUND",
+    "REASONS", "VERDICTS", "Intermediate", "Reason", "Result", "Status", "above", "bounces",
+    "classify", "describe", "divergence_advice", "fixed_step", "not_converged_hint", "verdict",
 ]
 
 
@@ -135,6 +135,14 @@ FD_NOTE = (
     "gradient by central finite differences (h_i = cbrt(machine eps) * max(1, |x_i|))"
 )
 
+#: The note each gradient source adds to a message (``Result.grad_method`` names
+#: the source); a formula's or the user's own gradient adds none.
+GRAD_NOTES: dict[str, str] = {
+    "finite-differences": FD_NOTE,
+    "jax": "exact gradient by JAX",
+    "torch": "exact gradient by PyTorch",
+}
+
 #: Appended when the run ends with coordinates on a bound (``on_bound``: "x = 1 (upper)").
 ON_BOUND = "on bound: {on_bound}"
 
@@ -158,8 +166,10 @@ def describe(status: Status | Reason, **info: Any) -> str:
     messages; ``fun``, ``bad``, ``fbound``, ``xnorm``, ``xbound`` and ``advice`` (built by
     :func:`divergence_advice`) for divergence (``why`` with a bare ``Status.DIVERGED``).
     Appended: :data:`ON_BOUND` when ``on_bound`` is given, :data:`ABOVE_BEST` when
-    ``fun_best`` (with ``nit_best``) is given, the finite differences note for ``fd=True``.
-    Missing keys read as nan.
+    ``fun_best`` (with ``nit_best``) is given, then the note of the gradient source
+    ``grad_method`` (see :data:`GRAD_NOTES`; ``fd=True`` is ``"finite-differences"``),
+    with ``grad_note`` (how, or why a JAX or PyTorch function fell back to finite
+    differences). Missing keys read as nan.
 
     Examples
     --------
@@ -169,6 +179,8 @@ def describe(status: Status | Reason, **info: Any) -> str:
     'stopped: reached max_iter=5 iterati'
     """
     fd = bool(info.pop("fd", False))
+    method = info.pop("grad_method", None)
+    detail = info.pop("grad_note", "")
     on_bound = info.pop("on_bound", "")
     fun_best, nit_best = info.pop("fun_best", None), info.pop("nit_best", 0)
     template = (REASONS[status][1] if isinstance(status, Reason)
@@ -178,8 +190,15 @@ def describe(status: Status | Reason, **info: Any) -> str:
         text += "; " + ON_BOUND.format(on_bound=on_bound)
     if fun_best is not None:
         text += "; " + ABOVE_BEST.format(fun_best=fun_best, nit_best=nit_best)
-    if fd:
-        text += "; " + FD_NOTE
+    if fd and method is None:
+        method = "finite-differences"
+    note = GRAD_NOTES.get(method or "")
+    if note is not None:
+        if detail and method == "finite-differences":
+            note += f" because {detail}"
+        elif detail:
+            note = f"{note} ({detail})"
+        text += "; " + note
     return text
 
 
@@ -364,6 +383,11 @@ class Result:
         For a diverged run, the estimate of the largest stable fixed step.
     variables : tuple of str
         Names of the coordinates (from a formula, else ``x1..xp``).
+    grad_method : str
+        Where the gradient came from: ``"formula"`` (a formula's or catalog
+        function's exact gradient), ``"user"`` (the ``grad`` given), ``"jax"`` or
+        ``"torch"`` (automatic differentiation of a callable written with that
+        library) or ``"finite-differences"``.
     reason : Reason
         Why the run ended, finer than ``status`` (for example ``SCHEDULE_END``, a
         ``max_iter`` status).
@@ -394,6 +418,7 @@ class Result:
     method: str = "gd"
     lr_max: float | None = None
     variables: tuple[str, ...] = field(default=())
+    grad_method: str = "user"
     objective: Any = field(default=None, repr=False)
     reason: Reason = Reason.MAX_ITER
     x_best: Any = None
