@@ -130,3 +130,15 @@ def test_auto_converges_on_a_shifted_quadratic(x0, exact):
 def test_auto_works_with_every_method(method):
     res = minimize("x**2 + 3*y**2", [1.0, 1.0], method=method, lr="auto")
     assert res.success, res.message
+
+
+def test_alpha_is_ridge_times_n_samples_as_documented():
+    from sklearn.linear_model import Ridge
+
+    from descend.linear_model import GDRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=200)
+    m = GDRegressor(alpha=0.5, tol=1e-12, max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(m.coef_, Ridge(alpha=0.5 * 200).fit(X, y).coef_, rtol=1e-8)
