@@ -141,3 +141,25 @@ def test_events_for_controls():
         {"type": "set_start", "x0": [0.25, 1.5]}]
     assert callbacks.event_for("preset", {"preset": "custom"}, s) == []
     assert callbacks.event_for("step", {"step": 4}, s) == [{"type": "step", "clicks": 4}]
+
+
+def test_formula_help_lists_every_function_of_the_grammar():
+    from descend.app.layout import build
+    from descend.formula import FUNCTIONS, MAX_VARIABLES
+
+    def find(node, cid):
+        if getattr(node, "id", None) == cid:
+            return node
+        kids = getattr(node, "children", None)
+        for kid in kids if isinstance(kids, list) else [kids]:
+            hit = find(kid, cid) if kid is not None and not isinstance(kid, str) else None
+            if hit is not None:
+                return hit
+        return None
+
+    help_box = find(build(), "formula-help")
+    assert help_box is not None
+    text = help_box.children[1].children
+    for name in FUNCTIONS:
+        assert f" {name}," in text or f" {name}." in text, name
+    assert str(MAX_VARIABLES) in text

@@ -123,6 +123,18 @@ def test_predict_is_lazy_and_score_matches(client, data):
     assert m.score(Xd, yd) == pytest.approx(m.score(X, y), rel=1e-12)
 
 
+def test_score_of_a_frame_and_a_series_cut_into_different_partitions(client, data):
+    # X and y read separately can be cut differently (unknown chunk sizes): score reads
+    # them as one frame, so the rows it compares are the same rows
+    X, y = data
+    cols = [f"x{j}" for j in range(P)]
+    frame = pd.DataFrame(X, columns=cols).assign(y=y)
+    m = GDRegressor().fit(frame[cols], frame["y"])
+    Xd = dd.from_pandas(frame[cols], npartitions=3)
+    yd = dd.from_pandas(frame["y"], npartitions=5)
+    assert m.score(Xd, yd) == pytest.approx(m.score(frame[cols], frame["y"]), rel=1e-12)
+
+
 def test_bad_values_named_by_the_statistics_pass(client, data):
     X, y = data
     frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])

@@ -22,6 +22,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from ..formula import FUNCTIONS, MAX_VARIABLES
 from .state import CHOICES, DEFAULT, METHODS, PARAMS, POLICIES, PRESETS, PRESETS_1D, VIEWS
 
 __all__ = ["GRAPH_IDS", "LABELS", "TOGGLED", "build", "view_children"]
@@ -90,6 +91,12 @@ def _controls() -> html.Div:
         _box("formula", _label("or type a formula", "formula"),
              dcc.Input(id="formula", type="text", debounce=0.4,
                        placeholder="x**2 + 3*y**2", className="wide")),
+        html.Details(id="formula-help", className="hint", children=[
+            html.Summary("what a formula may use"),
+            html.P(f"Variables: any names (up to {MAX_VARIABLES}), e.g. x, y, w1. Operators: "
+                   "+ - * / and ** (or ^) for powers. Constants: pi, e. Functions: "
+                   + ", ".join(FUNCTIONS) + "."),
+        ]),
         html.Div(id="formula-error", role="alert", className="error"),
         dcc.Markdown(id="latex", mathjax=True, className="latex"),
         _box("x0", _label("Start", "x0"),

@@ -286,17 +286,14 @@ def predict(est: Any, X: Any) -> Any:
 
 
 def score(est: Any, X: Any, y: Any) -> float:
-    """R^2 (as scikit-learn's ``r2_score``), its two sums computed on the cluster."""
-    pred = predict(est, X)
-    ya = _as_array(y, "y").astype(np.float64)
-    if ya.ndim == 2:
-        ya = ya[:, 0]
-    if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
-        ya = ya.rechunk(pred.chunks)
-    res, tot = dask.compute(((ya - pred) ** 2).sum(), ((ya - ya.mean()) ** 2).sum())
-    if tot == 0:
-        return 1.0 if res == 0 else 0.0
-    return float(1.0 - res / tot)
+    """R^2 (as scikit-learn's ``r2_score``), its sums computed on the cluster.
+
+    The same pass as :func:`metrics`: a dataframe ``X`` and series ``y`` are read as one
+    frame, so their partitions cannot disagree. NaN (as scikit-learn) for fewer than two
+    rows.
+    """
+    r2, _, _ = metrics(est, X, y)
+    return math.nan if r2 is None else r2
 
 
 def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
