@@ -13,15 +13,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
 
 from descend import Status, minimize, multistart, suggest_lr, sweep
 from descend.errors import InvalidArgument, InvalidType
 from descend.objective import as_objective
+
+jax = pytest.importorskip("jax")  # the extras jax and torch (in dev): skipped without them
+jnp = pytest.importorskip("jax.numpy")
+torch = pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parents[1]
 

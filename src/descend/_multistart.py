@@ -19,7 +19,7 @@ from ._types import Array
 from .errors import InvalidArgument, InvalidType
 from .objective import Objective
 from .result import Reason, Result, Status
-from .stopping import default_gtol
+from .stopping import default_gtol, norms
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -227,7 +227,7 @@ def _draw(objective: Objective, count: int, box: Array, seed: Any, gtol: Any) ->
     for _ in range(_REDRAWS):
         with np.errstate(all="ignore"):
             g = objective.gradients(x)
-        flat = ~(np.sqrt(np.einsum("ij,ij->i", g, g)) > floor)  # also redraws nan gradients
+        flat = ~(norms(g) > floor)  # also redraws nan gradients
         if not flat.any():
             break
         x[flat] = rng.uniform(lo, hi, size=(int(flat.sum()), box.shape[0]))
@@ -289,8 +289,8 @@ def multistart(
                            minimize_kwargs.pop("variables", None))
     source = objective.source
     box = None
-    if bounds is not None:
-        box = _check_bounds(bounds, objective.p)
+    if bounds is not None:  # a catalog name of any dimension takes the bounds' dimension
+        box = _check_bounds(bounds, None if objective.resize is not None else objective.p)
     elif hasattr(source, "bounds") and hasattr(source, "minima"):  # a catalog entry
         box = _check_bounds(source.bounds, objective.p)
     if isinstance(starts, (int, np.integer)) or (np.ndim(starts) == 0

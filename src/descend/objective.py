@@ -198,10 +198,12 @@ class Objective:
         )
 
     def check(self, x0: Array) -> tuple[float, Array]:
-        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns."""
-        raw = self.fun(x0)
-        f0 = _as_scalar(raw, "fun", x0)
-        g0 = np.asarray(self.grad(x0))
+        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns
+        (an overflow there is a value, inf or nan, that the loop reports, not a warning)."""
+        with np.errstate(all="ignore"):
+            raw = self.fun(x0)
+            f0 = _as_scalar(raw, "fun", x0)
+            g0 = np.asarray(self.grad(x0))
         if g0.shape != x0.shape:
             raise InvalidArgument(
                 f"grad: must return an array of shape {x0.shape} (one partial derivative per "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._text import count
 from ._types import Array
 
 if TYPE_CHECKING:
@@ -83,18 +84,18 @@ FIRST_DIVERGENCE = int(Reason.F0_NONFINITE)
 _KEPT = "x is the last point where f and the gradient were finite"
 
 #: The one table: for each :class:`Reason`, its :class:`Status` and message template.
-#: Keys (see :func:`describe`): ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol``,
-#: ``fun`` (f at the end), ``bad`` (the value that failed), ``fbound``, ``xnorm``, ``xbound``,
-#: ``advice``.
+#: Keys (see :func:`describe`): ``nit`` (and ``iterations``, "1 iteration" or "70 iterations"),
+#: ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol``, ``fun`` (f at the end), ``bad``
+#: (the value that failed), ``fbound``, ``xnorm``, ``xbound``, ``advice``.
 REASONS: dict[Reason, tuple[Status, str]] = {
     Reason.GTOL: (Status.GTOL,
-                  "converged: {gname} {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations"),
+                  "converged: {gname} {gnorm:.3g} <= gtol={gtol:g} after {iterations}"),
     Reason.FTOL: (Status.FTOL,
                   "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}"),
     Reason.XTOL: (Status.XTOL,
                   "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}"),
     Reason.MAX_ITER: (Status.MAX_ITER, (
-        "stopped: reached max_iter={nit} iterations with {gname} {gnorm:.3g}"
+        "stopped: reached max_iter={nit} with {gname} {gnorm:.3g}"
         " (not converged: {hint})")),
     Reason.SCHEDULE_END: (Status.MAX_ITER, (
         "stopped: the lr schedule reached 0 at iteration {nit} with {gname} {gnorm:.3g}"
@@ -175,8 +176,10 @@ def describe(status: Status | Reason, **info: Any) -> str:
     --------
     >>> describe(Reason.GTOL, nit=70, gnorm=8.1e-7, gtol=1e-6)
     'converged: gradient norm 8.1e-07 <= gtol=1e-06 after 70 iterations'
-    >>> describe(Status.MAX_ITER, nit=5, gnorm=0.5)[:36]
-    'stopped: reached max_iter=5 iterati'
+    >>> describe(Reason.GTOL, nit=1, gnorm=0.0, gtol=1e-6)
+    'converged: gradient norm 0 <= gtol=1e-06 after 1 iteration'
+    >>> describe(Status.MAX_ITER, nit=5, gnorm=0.5)[:45]
+    'stopped: reached max_iter=5 with gradient nor'
     """
     fd = bool(info.pop("fd", False))
     method = info.pop("grad_method", None)
@@ -185,7 +188,9 @@ def describe(status: Status | Reason, **info: Any) -> str:
     fun_best, nit_best = info.pop("fun_best", None), info.pop("nit_best", 0)
     template = (REASONS[status][1] if isinstance(status, Reason)
                 else MESSAGES[Status(status)])
-    text = template.format(**{**_DEFAULTS, **info})
+    values = {**_DEFAULTS, **info}
+    values["iterations"] = count(values["nit"], "iteration")
+    text = template.format(**values)
     if on_bound:
         text += "; " + ON_BOUND.format(on_bound=on_bound)
     if fun_best is not None:

@@ -346,7 +346,7 @@ def prefix(result: Result, k: int) -> Result:
     jac = obj.gradient(x) if obj is not None else np.full_like(x, np.nan)
     return dataclasses.replace(
         result, x=x, fun=float(result.values[k]), jac=jac, nit=k, success=False,
-        status=Status.MAX_ITER, message=f"stopped after {k} of {result.nit} iterations",
+        status=Status.MAX_ITER, message=f"stopped at iteration {k} of {result.nit}",
         path=result.path[: k + 1], values=result.values[: k + 1],
         grad_norms=result.grad_norms[: k + 1], step_sizes=result.step_sizes[:k])
 

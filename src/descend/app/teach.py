@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import multistart, verdict
+from .._text import count
 from ..objective import as_objective
 from ..result import Status
 from . import compute
@@ -88,7 +89,7 @@ def race_label(run: Run) -> str:
     if run.timed_out:
         return f"{run.label}: stopped by the time limit at {r.nit}"
     if r.success:
-        return f"{run.label}: converged in {r.nit} iterations"
+        return f"{run.label}: converged in {count(r.nit, 'iteration')}"
     if r.status is Status.DIVERGED:
         return f"{run.label}: diverged at iteration {r.nit}"
     return f"{run.label}: not converged in {r.nit}"
