@@ -443,3 +443,15 @@ def test_readme_gradients_section_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def test_clear_caches_forgets_the_compiled_gradients():
+    import descend
+    from descend import _autodiff
+
+    minimize(rosen_jax, np.zeros(3), max_iter=2)
+    assert len(_autodiff._JAX_CACHE) >= 1
+    assert "jax gradients" in descend.clear_caches()
+    assert len(_autodiff._JAX_CACHE) == 0
+    again = minimize(rosen_jax, np.zeros(3), max_iter=2)  # compiled again, same result
+    assert again.grad_method == "jax"

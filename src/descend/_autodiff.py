@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _cache
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
 
@@ -295,6 +296,7 @@ def _real(x: Array) -> Array:
 #: ``functools.partial`` (a function with its extra arguments bound) is filed under
 #: its function and its arguments, when they are hashable.
 _JAX_CACHE: weakref.WeakKeyDictionary[Any, dict[Any, _Jax]] = weakref.WeakKeyDictionary()
+_cache.register("jax gradients", _JAX_CACHE.clear)  # descend.clear_caches() empties it
 
 
 def _cache_key(fun: Any) -> tuple[Any, Any]:
