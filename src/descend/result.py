@@ -290,7 +290,20 @@ BOUNCE_RATIO = 0.75
 
 
 def bounces(path: Array) -> bool:
-    """Whether the path bounces (:data:`BOUNCE_SHARE`, :data:`BOUNCE_RATIO`)."""
+    """Whether the path bounces (:data:`BOUNCE_SHARE`, :data:`BOUNCE_RATIO`).
+
+    Parameters
+    ----------
+    path : ndarray (n + 1, p)
+        The points of a run, ``x0`` first.
+
+    Returns
+    -------
+    bool
+        True when, over the second half of the run, at least :data:`BOUNCE_SHARE` of
+        the steps turn back and their lengths shrink by a median ratio of at least
+        :data:`BOUNCE_RATIO`.
+    """
     steps = np.diff(np.asarray(path, dtype=np.float64), axis=0)
     n = steps.shape[0]
     if n < 3:
@@ -308,13 +321,41 @@ def bounces(path: Array) -> bool:
 
 
 def fixed_step(step_sizes: Array) -> bool:
-    """Whether every step of the run had the same size (a fixed ``lr``)."""
+    """Whether every step of the run had the same size (a fixed ``lr``).
+
+    Parameters
+    ----------
+    step_sizes : ndarray (n,)
+        The step size of each iteration.
+
+    Returns
+    -------
+    bool
+        True for a run of at least one step, all of the same size.
+    """
     t = np.asarray(step_sizes)
     return bool(t.size) and bool(np.all(t == t[0]))
 
 
 def classify(status: Status, values: Array, path: Array, step_sizes: Array) -> str:
-    """:func:`verdict` on the pieces of a run (its status and recorded path)."""
+    """:func:`verdict` on the pieces of a run (its status and recorded path).
+
+    Parameters
+    ----------
+    status : Status
+        How the run ended.
+    values : ndarray (n + 1,)
+        f along the path.
+    path : ndarray (n + 1, p)
+        The points, ``x0`` first.
+    step_sizes : ndarray (n,)
+        The step size of each iteration.
+
+    Returns
+    -------
+    str
+        One of :data:`VERDICTS`.
+    """
     if status is Status.DIVERGED:
         return "diverged"
     values = np.asarray(values, dtype=np.float64)
@@ -368,10 +409,25 @@ angle < 0`) and the median of
 
 
 def not_converged_hint(kind: str, lr: float | None, lip: float | None) -> str:
-    """The reason a run that stopped without converging gives, from its :func:`verdict`
-    ``kind`` (``"too_small"`` or ``"oscillating"``, ``""`` when the path is unknown), its
-    fixed step ``lr`` (None for other policies) and the curvature ``lip`` (the largest
-    Hessian eigenvalue magnitude) at its last stable point, when known."""
+    """The reason a run that stopped without converging gives, with what to try.
+
+    Parameters
+    ----------
+    kind : str
+        The run's :func:`verdict`: ``"too_small"`` or ``"oscillating"``, ``""`` when the
+        path is unknown.
+    lr : float or None
+        Its fixed step (None for other policies).
+    lip : float or None
+        The curvature (the largest Hessian eigenvalue magnitude) at its last stable
+        point, when known.
+
+    Returns
+    -------
+    str
+        The hint, for example ``"step too small: try lr = 0.05 (about 1 / the local
+        curvature) or raise max_iter"``.
+    """
     lam = lip if lip is not None and math.isfinite(lip) and lip > 0 else None
     if kind == "oscillating" and lr is None:  # a policy or a schedule chose the steps
         return "not enough iterations (the path oscillates): raise max_iter"
