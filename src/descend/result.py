@@ -373,11 +373,10 @@ def verdict(result: Result) -> str:
     The one definition, used by :func:`descend.sweep`, the command line, the explorer and
     the messages of runs that did not converge. With ``s_k = x_{k+1} - x_k`` the steps of
     the recorded path, the run *bounces* when, over the second half of its steps, at least
-    half turn back (:math:`\langle s_k, s_{k+1}
-angle < 0`) and the median of
-    :math:`\|s_{k+1}\| / \|s_k\|` over those turns is at least 0.75 (gradient descent with a
-    fixed step ``t`` on a quadratic does when ``t \lambda_{max} \geq 1.75``). Then, in
-    order:
+    half turn back (:math:`\langle s_k, s_{k+1} \rangle < 0`) and the median of
+    :math:`\|s_{k+1}\| / \|s_k\|` over those turns is at least 0.75 (gradient descent with
+    a fixed step ``t`` on a quadratic does when :math:`t \lambda_{max} \geq 1.75`). Then,
+    in order:
 
     1. ``"diverged"``: the status is ``"diverged"``.
     2. A run that converged (gtol, ftol or xtol) is ``"good"``, including momentum methods

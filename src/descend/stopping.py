@@ -72,7 +72,7 @@ def default_gtol(dtype: Any = np.float64) -> float:
     Examples
     --------
     >>> default_gtol(np.float64), round(default_gtol(np.float32), 6)
-    (1e-06, 0.000812)
+    (1e-06, 0.000813)
     """
     eps = float(np.finfo(dtype).eps)
     return GTOL if eps == _EPS64 else GTOL * (eps / _EPS64) ** (1.0 / 3.0)
