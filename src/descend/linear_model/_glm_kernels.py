@@ -1,0 +1,371 @@
+"""Fused passes of the generalized linear losses (numba), nothing else.
+
+Each pass reads every row of ``X`` once and computes, together, the linear
+predictor ``eta_i = c + x_i . w``, the loss of the row and its derivative in
+``eta``, and the weighted sums the loss objects of
+:mod:`descend.linear_model._glm_losses` need (value, gradient, and for Poisson the
+largest ``eta``):
+
+* ``logistic_pass``: ``y`` in {0, 1}, loss ``log(1 + exp(eta)) - y eta`` (written
+  ``max(eta, 0) + log1p(exp(-|eta|)) - y eta``, so no exp overflows), derivative
+  ``sigmoid(eta) - y``; one ``exp`` and one ``log1p`` a row;
+* ``poisson_pass``: log link, loss ``exp(eta) - y eta``, derivative ``exp(eta) - y``;
+* ``softmax_pass``: ``K`` classes, ``y`` the class index; loss
+  ``logsumexp(eta) - eta_y`` (shifted by the row's largest ``eta``), derivative
+  ``softmax(eta) - onehot(y)``.
+
+Rows are split into chunks, one partial sum per chunk (``prange``; passes over
+fewer than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied. ``sw``
+is the sample weights or an empty array (all ones). Fast-math reassociation only,
+as in :mod:`descend.linear_model._kernels`: the inner products vectorize while NaN
+and inf still propagate. Callers hold BLAS to one thread for the whole fit
+(:func:`descend.linear_model._glm_losses.one_blas_thread`), not around each pass
+(switching costs up to milliseconds): numba's and BLAS's threads fight over the
+cores. Arrays that are not C-ordered float64 go through NumPy (the same sums, two
+products, no copy of ``X``).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
+
+_FM = {"reassoc", "contract", "nsz", "arcp"}
+
+
+def n_chunks(n: int) -> int:
+    """Row chunks of a pass: enough to balance two to a few dozen threads."""
+    return max(1, min(n // 4096, 64))
+
+
+_MAGIC = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer held in the mantissa
+_MAGIC_BITS = 0x4338000000000000  # its bits
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
+_B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
+
+
+@njit(cache=True, fastmath={"contract"})  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _exp_into(x: Any, out: Any, bits: Any, m: int) -> None:  # pragma: no cover - compiled
+    """``out[:m] = exp(x[:m])`` within 1 ulp, in loops the compiler vectorizes.
+
+    ``exp(x) = 2**k exp(r)``, ``k = round(x / ln 2)`` (by the 1.5 * 2**52 trick),
+    ``r = x - k ln 2`` in two parts (Cody-Waite), ``exp(r)`` by its Taylor series to
+    degree 13 (``|r| <= ln(2) / 2``), ``2**k`` written as bits. ``x`` is clamped to
+    [-708, 709] first: below, the result stays at exp(-708) ~ 3e-308 instead of
+    underflowing; above, callers report overflow (they know the largest x). Not
+    compiled with reassociation, which would undo the rounding trick. ``out`` may
+    be ``x``.
+    """
+    for i in range(m):
+        v = min(max(x[i], _LOW), _HIGH)
+        t = v * _LOG2E + _MAGIC
+        k = t - _MAGIC
+        r = (v - k * _LN2_HI) - k * _LN2_LO
+        q = 1.0 / 6227020800.0
+        q = q * r + 1.0 / 479001600.0
+        q = q * r + 1.0 / 39916800.0
+        q = q * r + 1.0 / 3628800.0
+        q = q * r + 1.0 / 362880.0
+        q = q * r + 1.0 / 40320.0
+        q = q * r + 1.0 / 5040.0
+        q = q * r + 1.0 / 720.0
+        q = q * r + 1.0 / 120.0
+        q = q * r + 1.0 / 24.0
+        q = q * r + 1.0 / 6.0
+        q = q * r + 0.5
+        q = q * r + 1.0
+        q = q * r + 1.0
+        out[i] = q
+        bits[i] = t
+    ib = bits.view(np.int64)
+    for i in range(m):
+        ib[i] = (ib[i] - _MAGIC_BITS + 1023) << 52
+    for i in range(m):
+        out[i] *= bits[i]
+
+
+@njit(inline="always", fastmath=_FM)  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _log1p01(e: float) -> float:  # pragma: no cover - compiled
+    """``log1p(e)`` for ``0 <= e <= 1`` without a libm call: ``2 atanh(z)``, ``z = e / (2 + e)``.
+
+    ``z <= 1/3``, so 17 terms of the odd series reach a relative 1e-17.
+    """
+    z = e / (2.0 + e)
+    z2 = z * z
+    q = 1.0 / 33.0
+    q = q * z2 + 1.0 / 31.0
+    q = q * z2 + 1.0 / 29.0
+    q = q * z2 + 1.0 / 27.0
+    q = q * z2 + 1.0 / 25.0
+    q = q * z2 + 1.0 / 23.0
+    q = q * z2 + 1.0 / 21.0
+    q = q * z2 + 1.0 / 19.0
+    q = q * z2 + 1.0 / 17.0
+    q = q * z2 + 1.0 / 15.0
+    q = q * z2 + 1.0 / 13.0
+    q = q * z2 + 1.0 / 11.0
+    q = q * z2 + 1.0 / 9.0
+    q = q * z2 + 1.0 / 7.0
+    q = q * z2 + 1.0 / 5.0
+    q = q * z2 + 1.0 / 3.0
+    q = q * z2 + 1.0
+    return 2.0 * z * q
+
+
+def _logistic_rows(
+    X: Any, y: Any, sw: Any, w: Any, c: float, chunks: int
+) -> Any:  # pragma: no cover - compiled
+    """``[G (p), gsum, value]`` of the log loss.
+
+    Each block of ``_B`` rows is read three times, the last two from the L1 cache:
+    ``eta``, then the losses with exp vectorized over the block, then ``G``.
+    """
+    n, p = X.shape
+    weighted = sw.shape[0] > 0
+    out = np.zeros((chunks, p + 2))
+    size = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        lo = k * size
+        hi = min(n, lo + size)
+        acc = np.zeros(p + 2)
+        eta = np.empty(_B)
+        e = np.empty(_B)
+        bits = np.empty(_B)
+        g = np.empty(_B)
+        for b0 in range(lo, hi, _B):
+            m = min(_B, hi - b0)
+            for i in range(m):
+                s = c
+                for j in range(p):
+                    s += X[b0 + i, j] * w[j]
+                eta[i] = s
+                e[i] = -abs(s)
+            _exp_into(e, e, bits, m)
+            gs = 0.0
+            ls = 0.0
+            for i in range(m):
+                s = eta[i]
+                ei = e[i]
+                yi = y[b0 + i]
+                gi = (1.0 if s >= 0.0 else ei) / (1.0 + ei) - yi
+                li = max(s, 0.0) + _log1p01(ei) - yi * s  # y s keeps a NaN
+                if weighted:
+                    gi *= sw[b0 + i]
+                    li *= sw[b0 + i]
+                g[i] = gi
+                gs += gi
+                ls += li
+            acc[p] += gs
+            acc[p + 1] += ls
+            for i in range(m):
+                gi = g[i]
+                for j in range(p):
+                    acc[j] += gi * X[b0 + i, j]
+        out[k, :] = acc
+    return out.sum(axis=0)
+
+
+def _poisson_rows(
+    X: Any, y: Any, sw: Any, w: Any, c: float, chunks: int
+) -> Any:  # pragma: no cover - compiled
+    """``[G (p), gsum, value, max eta]`` of the Poisson loss, blocked as the log loss."""
+    n, p = X.shape
+    weighted = sw.shape[0] > 0
+    out = np.zeros((chunks, p + 3))
+    size = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        lo = k * size
+        hi = min(n, lo + size)
+        acc = np.zeros(p + 2)
+        eta = np.empty(_B)
+        e = np.empty(_B)
+        bits = np.empty(_B)
+        g = np.empty(_B)
+        top = -np.inf
+        for b0 in range(lo, hi, _B):
+            m = min(_B, hi - b0)
+            for i in range(m):
+                s = c
+                for j in range(p):
+                    s += X[b0 + i, j] * w[j]
+                eta[i] = s
+            _exp_into(eta, e, bits, m)
+            gs = 0.0
+            ls = 0.0
+            for i in range(m):
+                s = eta[i]
+                yi = y[b0 + i]
+                gi = e[i] - yi
+                li = e[i] - yi * s
+                if weighted:
+                    gi *= sw[b0 + i]
+                    li *= sw[b0 + i]
+                g[i] = gi
+                gs += gi
+                ls += li
+            for i in range(m):
+                top = max(top, eta[i])
+            acc[p] += gs
+            acc[p + 1] += ls
+            for i in range(m):
+                gi = g[i]
+                for j in range(p):
+                    acc[j] += gi * X[b0 + i, j]
+        out[k, : p + 2] = acc
+        out[k, p + 2] = top
+    res = np.zeros(p + 3)
+    for k in range(chunks):
+        res[: p + 2] += out[k, : p + 2]
+    res[p + 2] = out[:, p + 2].max()
+    return res
+
+
+def _softmax_rows(
+    X: Any, y: Any, sw: Any, W: Any, c: Any, chunks: int
+) -> Any:  # pragma: no cover - compiled
+    n, p = X.shape
+    K = W.shape[0]
+    weighted = sw.shape[0] > 0
+    out = np.zeros((chunks, K * (p + 1) + 1))
+    size = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        lo = k * size
+        hi = min(n, lo + size)
+        G = np.zeros((K, p))
+        gs = np.zeros(K)
+        eta = np.empty(K)
+        val = 0.0
+        for i in range(lo, hi):
+            top = -np.inf
+            for m in range(K):
+                s = c[m]
+                for j in range(p):
+                    s += X[i, j] * W[m, j]
+                eta[m] = s
+                top = max(top, s)
+            yi = y[i]
+            wi = sw[i] if weighted else 1.0
+            ey = eta[yi] - top
+            tot = 0.0
+            for m in range(K):
+                eta[m] = math.exp(eta[m] - top)  # eta now holds exp(eta - top)
+                tot += eta[m]
+            val += wi * (math.log(tot) - ey)  # logsumexp(eta) - eta_y
+            scale = wi / tot
+            for m in range(K):
+                g = eta[m] * scale
+                if m == yi:
+                    g -= wi
+                gs[m] += g
+                for j in range(p):
+                    G[m, j] += g * X[i, j]
+        out[k, : K * p] = G.ravel()
+        out[k, K * p : K * (p + 1)] = gs
+        out[k, K * (p + 1)] = val
+    return out.sum(axis=0)
+
+
+def _compile(fn: Any) -> tuple[Any, Any]:
+    """``fn`` compiled twice: parallel over chunks, and sequential for small passes.
+
+    A parallel region costs little on a quiet machine but can wait milliseconds for
+    its threads on a busy one: a 569-row pass took 30 ms. Each twin gets its own name,
+    so numba's on-disk cache keeps both.
+    """
+    twins = []
+    for parallel in (True, False):
+        f = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                               fn.__closure__)
+        f.__qualname__ = f"{fn.__qualname__}_{'par' if parallel else 'seq'}"
+        twins.append(njit(parallel=parallel, cache=True, fastmath=_FM)(f))
+    return twins[0], twins[1]
+
+
+_LOGISTIC = _compile(_logistic_rows)
+_POISSON = _compile(_poisson_rows)
+_SOFTMAX = _compile(_softmax_rows)
+PARALLEL_ROWS = 32_768  # fewer rows: one thread (a pass under a millisecond)
+_OVERFLOW = math.log(np.finfo(np.float64).max)  # exp(eta) past this is inf
+
+
+def _pick(pair: tuple[Any, Any], n: int) -> Any:
+    return pair[0] if n >= PARALLEL_ROWS else pair[1]
+
+
+def _fast(X: Any) -> bool:
+    return bool(X.flags.c_contiguous and X.dtype == np.float64)
+
+
+def _weights(sw: Any) -> Any:
+    return np.empty(0) if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
+
+
+def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float) -> tuple[Any, float, float]:
+    """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i)`` of the log loss at ``eta = c + X w``."""
+    if _fast(X):
+        s = _pick(_LOGISTIC, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
+        p = X.shape[1]
+        return s[:p], float(s[p]), float(s[p + 1])
+    eta = X @ w + c
+    e = np.exp(-np.abs(eta))
+    g = np.where(eta >= 0, 1.0, e) / (1.0 + e) - y
+    loss = np.maximum(eta, 0.0) + np.log1p(e) - y * eta
+    if sw is not None:
+        g, loss = g * sw, loss * sw
+    return X.T @ g, float(g.sum()), float(loss.sum())
+
+
+def poisson_pass(
+    X: Any, y: Any, sw: Any, w: Any, c: float
+) -> tuple[Any, float, float, float]:
+    """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i, max eta_i)``, Poisson with log link.
+
+    The value is inf when some ``exp(eta_i)`` overflows (``eta_i > 709.78``).
+    """
+    if _fast(X):
+        s = _pick(_POISSON, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
+        p = X.shape[1]
+        top = float(s[p + 2])
+        value = math.inf if top > _OVERFLOW else float(s[p + 1])
+        return s[:p], float(s[p]), value, top
+    eta = X @ w + c
+    with np.errstate(over="ignore"):
+        mu = np.exp(eta)
+    g, loss = mu - y, mu - y * eta
+    if sw is not None:
+        g, loss = g * sw, loss * sw
+    top = float(eta.max()) if eta.size else -math.inf
+    value = math.inf if top > _OVERFLOW else float(loss.sum())
+    return X.T @ g, float(g.sum()), value, top
+
+
+def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, float]:
+    """``(G (K, p), gsum (K,), sum s_i l_i)`` of the multinomial log loss.
+
+    ``y`` holds class indices ``0 .. K-1`` (int64), ``W`` is ``(K, p)``, ``c`` ``(K,)``.
+    """
+    K, p = W.shape
+    if _fast(X):
+        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), np.ascontiguousarray(W),
+                                         np.asarray(c, float), n_chunks(X.shape[0]))
+        return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[-1])
+    eta = X @ W.T + c
+    top = eta.max(axis=1, keepdims=True)
+    e = np.exp(eta - top)
+    tot = e.sum(axis=1, keepdims=True)
+    rows = np.arange(X.shape[0])
+    loss = np.log(tot[:, 0]) - (eta[rows, y] - top[:, 0])
+    g = e / tot
+    g[rows, y] -= 1.0
+    if sw is not None:
+        g, loss = g * sw[:, None], loss * sw
+    return g.T @ X, g.sum(axis=0), float(loss.sum())

@@ -1,0 +1,297 @@
+"""GLM kernels and loss objects against plain NumPy formulas and finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit, logsumexp, xlogy
+
+from descend.errors import DataError
+from descend.linear_model import _glm_kernels as K
+from descend.linear_model._glm_losses import (
+    LogisticLoss,
+    PoissonLoss,
+    SoftmaxLoss,
+    SquaredLoss,
+    moments,
+)
+from descend.linear_model._glm_prox import Penalty, elastic_net_prox, soft_threshold
+
+RTOL = 1e-12
+
+
+def data(n: int = 5000, p: int = 7, seed: int = 0, offset: float = 0.0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * rng.uniform(0.5, 3.0, p) + offset
+    w = rng.standard_normal(p) * 0.4
+    sw = rng.uniform(0.0, 3.0, n)
+    return rng, X, w, sw
+
+
+# ----------------------------------------------------------------- the kernels
+def numpy_logistic(X, y, sw, w, c):
+    eta = X @ w + c
+    g = (expit(eta) - y) * sw
+    return X.T @ g, g.sum(), float(sw @ (np.logaddexp(0.0, eta) - y * eta))
+
+
+def numpy_poisson(X, y, sw, w, c):
+    eta = X @ w + c
+    mu = np.exp(eta)
+    g = (mu - y) * sw
+    return X.T @ g, g.sum(), float(sw @ (mu - y * eta)), eta.max()
+
+
+def numpy_softmax(X, y, sw, W, c):
+    eta = X @ W.T + c
+    lse = logsumexp(eta, axis=1)
+    P = np.exp(eta - lse[:, None])
+    P[np.arange(len(y)), y] -= 1.0
+    G = (P * sw[:, None]).T
+    return G @ X, G.sum(axis=1), float(sw @ (lse - eta[np.arange(len(y)), y]))
+
+
+def close(a, b, rtol=RTOL):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = max(float(np.abs(b).max()), 1e-300)
+    assert np.abs(a - b).max() <= rtol * scale, (a, b)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n", [1, 130, 5000, 70001])
+def test_logistic_and_poisson_passes_match_numpy(weighted, order, n):
+    rng, X, w, sw = data(n)
+    X = np.asarray(X, order=order)
+    ones = np.ones(n)
+    s = sw if weighted else None
+    y = (rng.random(n) < expit(X @ w)).astype(float)
+    for got, want in zip(K.logistic_pass(X, y, s, w, 0.3),
+                         numpy_logistic(X, y, sw if weighted else ones, w, 0.3), strict=True):
+        close(got, want)
+    counts = rng.poisson(np.exp(0.3 + X @ w)).astype(float)
+    for got, want in zip(K.poisson_pass(X, counts, s, w, 0.3),
+                         numpy_poisson(X, counts, sw if weighted else ones, w, 0.3), strict=True):
+        close(got, want)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_softmax_pass_matches_numpy(weighted, order):
+    rng, X, _, sw = data(9000, 6)
+    X = np.asarray(X, order=order)
+    W, c = rng.standard_normal((4, 6)), rng.standard_normal(4)
+    y = rng.integers(0, 4, X.shape[0])
+    got = K.softmax_pass(X, y, sw if weighted else None, W, c)
+    want = numpy_softmax(X, y, sw if weighted else np.ones(X.shape[0]), W, c)
+    for a, b in zip(got, want, strict=True):
+        close(a, b)
+
+
+def test_vectorized_exp_within_one_ulp():
+    x = np.concatenate([np.linspace(-708.0, 709.0, 200_001),
+                        np.random.default_rng(1).standard_normal(100_000) * 3])
+    out, bits = np.empty_like(x), np.empty_like(x)
+    K._exp_into(x, out, bits, x.size)
+    ref = np.exp(x)
+    assert np.max(np.abs(out - ref) / ref) <= 2 * np.finfo(np.float64).eps
+    below = np.array([-1e4, -745.0, -709.0])
+    K._exp_into(below, out, bits, 3)
+    assert np.all((out[:3] > 0) & (out[:3] <= np.exp(-708.0) * (1 + 1e-15)))
+
+
+def test_extreme_predictors_stay_finite_and_honest():
+    X = np.array([[1.0], [1.0], [-1.0], [-1.0]] * 40)
+    y = np.array([1.0, 0.0, 1.0, 0.0] * 40)
+    w = np.array([800.0])
+    G, gs, val = K.logistic_pass(X, y, None, w, 0.0)
+    eta = X[:, 0] * 800
+    assert val == pytest.approx(float(np.sum(np.logaddexp(0, eta) - y * eta)), rel=RTOL)
+    assert np.isfinite(G).all() and np.isfinite(gs)
+    # Poisson: exp(eta) overflows past eta = 709.78; the value says so
+    assert K.poisson_pass(X, y, None, np.array([710.0]), 0.0)[2] == np.inf
+    one = K.poisson_pass(X[:1], y[:1], None, np.array([709.0]), 0.0)
+    assert one[2] == pytest.approx(np.exp(709.0) - 709.0, rel=RTOL) and one[3] == 709.0
+    # a NaN in X reaches the value, whatever the label
+    Xn = X.copy()
+    Xn[3, 0] = np.nan
+    assert np.isnan(K.logistic_pass(Xn, np.zeros(len(y)), None, np.array([0.5]), 0.0)[2])
+    assert np.isnan(K.poisson_pass(Xn, np.zeros(len(y)), None, np.array([0.5]), 0.0)[2])
+
+
+# ----------------------------------------------------------------- moments
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_weighted_moments_match_numpy(offset):
+    rng, X, w, sw = data(10_000, 5, offset=offset)
+    y = X @ w + rng.standard_normal(X.shape[0])
+    m = moments(X, y, sw)
+    mu = sw @ X / sw.sum()
+    Xc = X - mu
+    close(m.mu, mu, 1e-13)
+    close(m.H, (Xc * sw[:, None]).T @ Xc / sw.sum(), 1e-9)
+    close(m.q, (Xc * sw[:, None]).T @ (y - m.ybar) / sw.sum(), 1e-9)
+    assert m.wsum == pytest.approx(sw.sum(), rel=1e-14)
+
+
+# ----------------------------------------------------------------- loss objects
+def build(kind: str, weighted: bool, fit_intercept: bool, standardize: bool, seed: int = 0):
+    rng, X, w, sw = data(3000, 5, seed=seed, offset=2.0)
+    s = sw if weighted else None
+    opts = {"fit_intercept": fit_intercept, "standardize": standardize}
+    if kind == "logistic":
+        y = (rng.random(X.shape[0]) < expit(X @ w - 0.5)).astype(float)
+        return LogisticLoss.local(X, y, s, **opts), X, y, sw
+    if kind == "poisson":
+        y = rng.poisson(np.exp(0.2 * (X - 2.0) @ w)).astype(float)
+        return PoissonLoss.local(X, y, s, **opts), X, y, sw
+    if kind == "softmax":
+        y = rng.integers(0, 3, X.shape[0])
+        return SoftmaxLoss.local(X, y, 3, s, **opts), X, y, sw
+    y = X @ w + rng.standard_normal(X.shape[0])
+    return SquaredLoss.local(X, y, s, **opts), X, y, sw
+
+
+def direct_value(kind, X, y, sw, b, coef):
+    """The loss in original units by plain NumPy: the mean the objects promise."""
+    if kind == "softmax":
+        eta = X @ coef.T + b
+        per = logsumexp(eta, axis=1) - eta[np.arange(len(y)), y]
+    else:
+        eta = X @ coef + b
+        if kind == "logistic":
+            per = np.logaddexp(0.0, eta) - y * eta
+        elif kind == "poisson":
+            per = np.exp(eta) - y * eta + xlogy(y, y) - y
+        else:
+            per = 0.5 * (y - eta) ** 2
+    return float(sw @ per / sw.sum())
+
+
+KINDS = ["logistic", "poisson", "softmax", "squared"]
+CASES = [(k, wt, fi, sd) for k in KINDS for wt in (False, True) for fi in (True, False)
+         for sd in (True, False)]
+
+
+@pytest.mark.parametrize(("kind", "weighted", "fit_intercept", "standardize"), CASES)
+def test_value_and_gradient(kind, weighted, fit_intercept, standardize):
+    loss, X, y, sw = build(kind, weighted, fit_intercept, standardize)
+    rng = np.random.default_rng(5)
+    theta = rng.standard_normal(loss.n_theta) * 0.2
+    f, g = loss.value_grad(theta)
+    b, coef = loss.to_original(theta)
+    assert f == pytest.approx(direct_value(kind, X, y, sw if weighted else np.ones(len(y)),
+                                           b, coef), rel=1e-11)
+    h = 1e-6
+    fd = np.array([(loss.value_grad(theta + h * e)[0] - loss.value_grad(theta - h * e)[0])
+                   / (2 * h) for e in np.eye(loss.n_theta)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7 * max(1.0, abs(f)))
+    back = loss.to_working(*loss.to_original(theta))
+    np.testing.assert_allclose(back, theta, rtol=1e-12, atol=1e-12)
+
+
+def numeric_hessian(loss, theta, h=1e-5):
+    cols = [(loss.value_grad(theta + h * e)[1] - loss.value_grad(theta - h * e)[1]) / (2 * h)
+            for e in np.eye(loss.n_theta)]
+    H = np.array(cols)
+    return (H + H.T) / 2
+
+
+@pytest.mark.parametrize(("kind", "weighted", "fit_intercept", "standardize"),
+                         [c for c in CASES if c[0] != "poisson"])
+def test_curvature_matrix_bounds_the_hessian(kind, weighted, fit_intercept, standardize):
+    loss, *_ = build(kind, weighted, fit_intercept, standardize)
+    M = loss.curvature_matrix()
+    assert M.shape == (loss.n_theta, loss.n_theta)
+    assert loss.curvature_bound() == pytest.approx(np.linalg.eigvalsh(M)[-1], rel=1e-9)
+    rng = np.random.default_rng(2)
+    for scale in (0.0, 0.3, 3.0):
+        theta = rng.standard_normal(loss.n_theta) * scale
+        H = numeric_hessian(loss, theta)
+        assert np.linalg.eigvalsh(M - H)[0] >= -1e-6 * np.abs(M).max()
+        if kind == "squared":
+            np.testing.assert_allclose(H, M, atol=1e-6 * np.abs(M).max())
+
+
+def test_poisson_curvature_is_local_and_exact_scale_at_the_optimum_intercept():
+    loss, *_ = build("poisson", False, True, True)
+    assert not loss.global_bound
+    theta = np.zeros(loss.n_theta)
+    theta[0] = np.log(loss.moments.ybar)  # the optimum of the intercept-only model
+    loss.value_grad(theta)
+    H = numeric_hessian(loss, theta)
+    assert H[0, 0] == pytest.approx(loss.curvature_matrix()[0, 0], rel=1e-6)
+    assert np.linalg.eigvalsh(H)[-1] <= loss.curvature_bound() * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "softmax", "squared", "poisson"])
+def test_precondition_solves_the_majorizer(kind):
+    loss, *_ = build(kind, False, True, True)
+    rng = np.random.default_rng(3)
+    pen = Penalty.make(0.05, 0.0, loss.scaling, loss.n_outputs)
+    g = loss.value_grad(rng.standard_normal(loss.n_theta) * 0.1)[1] + pen.l2
+    d = loss.precondition(g, pen.l2)
+    M = loss.curvature_matrix() + np.diag(pen.l2)
+    np.testing.assert_allclose(M @ d, g, rtol=1e-9, atol=1e-11 * np.abs(g).max())
+
+
+def test_integer_weights_equal_repeated_rows():
+    rng, X, _, _ = data(400, 3)
+    reps = rng.integers(0, 4, X.shape[0])
+    y = (rng.random(X.shape[0]) < 0.4).astype(float)
+    a = LogisticLoss.local(X, y, reps.astype(float))
+    b = LogisticLoss.local(np.repeat(X, reps, axis=0), np.repeat(y, reps))
+    theta = rng.standard_normal(a.n_theta)
+    # same data, so the same scaling, value and gradient
+    np.testing.assert_allclose(a.scaling.scale, b.scaling.scale, rtol=1e-12)
+    fa, ga = a.value_grad(theta)
+    fb, gb = b.value_grad(theta)
+    assert fa == pytest.approx(fb, rel=1e-12)
+    np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-13)
+
+
+def test_bad_labels_and_weights_are_refused():
+    X = np.ones((3, 1))
+    with pytest.raises(DataError, match="labels 0 and 1"):
+        LogisticLoss.local(X, np.array([0.0, 2.0, 1.0]))
+    with pytest.raises(DataError, match="values >= 0"):
+        PoissonLoss.local(X, np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(DataError, match="class indices"):
+        SoftmaxLoss.local(X, np.array([0, 3, 1]), 3)
+    with pytest.raises(DataError, match="sample_weight"):
+        SquaredLoss.local(X, np.ones(3), np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(DataError, match="expected 3 values"):
+        SquaredLoss.local(X, np.ones(3), np.ones(2))
+
+
+# ----------------------------------------------------------------- proximal maps
+floats = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@given(floats, st.floats(0, 1e3), st.floats(0, 1e3))
+@settings(max_examples=300, deadline=None)
+def test_elastic_net_prox_is_the_minimizer(x, t1, t2):
+    z = float(elastic_net_prox(np.array([x]), t1, t2)[0])
+
+    def obj(u: float) -> float:
+        return 0.5 * (u - x) ** 2 + t1 * abs(u) + 0.5 * t2 * u * u
+
+    for u in (z - 1e-3 * (1 + abs(z)), z + 1e-3 * (1 + abs(z)), 0.0, x):
+        assert obj(z) <= obj(u) + 1e-9 * (1 + abs(obj(u)))
+    if abs(x) <= t1:
+        assert z == 0.0
+    assert float(soft_threshold(np.array([x]), t1)[0]) == np.sign(x) * max(abs(x) - t1, 0.0)
+
+
+def test_penalty_weights_are_the_original_units_penalty():
+    loss, *_ = build("squared", False, True, True)
+    pen = Penalty.make(0.3, 0.25, loss.scaling)
+    theta = np.random.default_rng(4).standard_normal(loss.n_theta)
+    _, coef = loss.to_original(theta)
+    want = 0.3 * (0.25 * np.abs(coef).sum() + 0.75 / 2 * (coef @ coef))
+    assert pen.value(theta) == pytest.approx(want, rel=1e-13)
+    assert pen.l1[0] == 0.0 and pen.l2[0] == 0.0  # the intercept is not penalized
+    v, g = pen.smooth(theta)
+    assert v == pytest.approx(0.75 / 2 * 0.3 * (coef @ coef), rel=1e-13)
+    np.testing.assert_allclose(g, pen.l2 * theta)
