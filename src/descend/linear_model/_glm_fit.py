@@ -63,7 +63,7 @@ def composite(loss: Any, pen: Penalty, t: float) -> Any:
 def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
     """FISTA with gradient restart as an optimizer of the loop.
 
-    The loop's point is FISTA's extrapolated point ``y``; ``pre(g)`` is the step of the
+    The loop's point is FISTA's extrapolated point ``y``; ``pre(g, y)`` is the step of the
     majorization at ``y`` (``x = y - lr pre(g)``); the state keeps the last ``x``. The
     direction returned moves the loop from ``y`` to the next ``y = x + beta (x - x_prev)``,
     ``beta = k / (k + 3)``, and ``k`` restarts at 0 when the momentum points uphill
@@ -75,7 +75,8 @@ def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
 
     def update(g: Array, state: tuple[Any, ...], y: Array) -> tuple[Array, tuple[Any, ...]]:
         prev, k = state
-        u = np.asarray(pre(np.asarray(g, dtype=np.float64).ravel()), dtype=np.float64)
+        u = np.asarray(pre(np.asarray(g, dtype=np.float64).ravel(),
+                           np.asarray(y, dtype=np.float64).ravel()), dtype=np.float64)
         u = u.reshape(np.shape(y))
         if not momentum:
             return u, (prev, k)
@@ -154,15 +155,23 @@ class GLMFit:
         if pen.has_l1:
             t = self._t
 
-            def pre(g: Array) -> Array:
+            def pre(g: Array, y: Array) -> Array:
                 return t * g
         else:
             l2 = pen.l2 if pen.l2.any() else None
 
-            def pre(g: Array) -> Array:
+            newton = self._newton()
+            if newton is not None:
+                return accelerated(newton, 1.0, False)
+
+            def pre(g: Array, y: Array) -> Array:
                 return np.asarray(loss.precondition(g, l2), dtype=np.float64)
         lr = self._fixed_lr()
         return accelerated(pre, 1.0 if lr is None else lr, bool(loss.global_bound))
+
+    def _newton(self) -> Any:
+        """``(g, y) -> H(y)^+ g`` for a loss without a global bound (Poisson), or None."""
+        return None
 
     def _fixed_lr(self) -> float | None:
         if isinstance(self.lr, str) and self.lr == "auto":

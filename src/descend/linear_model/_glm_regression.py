@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from .._types import Array
 from ._classifier import penalty_weights, row_bound
 from ._glm_fit import GLMFit, composite, with_rows
-from ._glm_losses import PoissonLoss, SquaredLoss
+from ._glm_losses import PoissonLoss, SquaredLoss, psd_solver
 from ._glm_prox import Penalty
 
 __all__ = ["Runner", "check_penalty", "uses_glm"]
@@ -56,8 +56,23 @@ class Runner(GLMFit):
 
     def __init__(self, est: Any) -> None:
         self.est = est
+        self._data_rows: tuple[Array, Array | None] | None = None
         for name in ("method", "lr", "max_iter", "tol", "batch_size", "shuffle", "callback"):
             setattr(self, name, getattr(est, name))
+
+    def _newton(self) -> Any:
+        """Poisson, in memory, without L1: Newton steps, the Hessian from one more pass
+        (``method="auto"``; Armijo backtracking keeps every step a descent)."""
+        if self.est.loss != "poisson" or self._data_rows is None:
+            return None
+        X, sw = self._data_rows
+        sc, l2 = self._loss.scaling, self._pen.l2
+
+        def pre(g: Array, theta: Array) -> Array:
+            return np.asarray(psd_solver(poisson_hessian(X, sw, sc, theta) + np.diag(l2))(g),
+                              dtype=np.float64)
+
+        return pre
 
     def _loss_of(self, X: Array, y: Array, sw: Array | None) -> Any:
         est = self.est
@@ -94,6 +109,7 @@ class Runner(GLMFit):
         self._n = int(X.shape[0])
         self._row_lip = row_bound(loss, X) if self.batch_size is not None else 0.0
         self._rng = check_random_state(est.random_state)
+        self._data_rows = (X, sw)
 
     def fit(self, X: Array, y: Array, sw: Array | None) -> None:
         self.setup(X, y, sw)
@@ -119,6 +135,7 @@ class Runner(GLMFit):
                 loss = _squared_rows(self._loss, X, y, sw)
             self._glm_bind(loss, self._pen)
             self._n = int(X.shape[0])
+            self._data_rows = (X, sw)
             self._glm_resume()
         if self.batch_size is None:
             self._glm_run_full(1, record=False)
@@ -138,6 +155,34 @@ class Runner(GLMFit):
         est.n_iter_, est.converged_, est.result_ = self.n_iter_, self.converged_, self.result_
         self._warn(msg, warn)
         self._release_glm()
+        self._data_rows = None
+
+
+def poisson_hessian(X: Array, sw: Array | None, sc: Any, theta: Array) -> Array:
+    """``sum_i s_i mu_i z1_i z1_i' / sum s`` in working units (``z1 = (1, z)``), in row blocks."""
+    fi = sc.fit_intercept
+    b, v = (float(theta[0]), theta[1:]) if fi else (0.0, theta)
+    w = v / sc.scale
+    c = b - float(sc.shift @ w)
+    p = X.shape[1]
+    G, sx, tot = np.zeros((p, p)), np.zeros(p), 0.0
+    for i in range(0, X.shape[0], 4096):
+        Xb = X[i : i + 4096]
+        m = np.exp(np.minimum(Xb @ w + c, 709.0))
+        if sw is not None:
+            m = m * sw[i : i + 4096]
+        G += Xb.T @ (Xb * m[:, None])
+        sx += m @ Xb
+        tot += float(m.sum())
+    ws = float(X.shape[0] if sw is None else sw.sum())
+    # moments about the shift, then divided by the scales
+    Gc = G - np.outer(sx, sc.shift) - np.outer(sc.shift, sx) + tot * np.outer(sc.shift, sc.shift)
+    sxc = sx - tot * sc.shift
+    Hz = Gc / np.outer(sc.scale, sc.scale) / ws
+    if not fi:
+        return np.asarray(Hz)
+    hz = sxc / sc.scale / ws
+    return np.block([[np.array([[tot / ws]]), hz[None, :]], [hz[:, None], Hz]])
 
 
 def _squared_rows(loss: SquaredLoss, X: Array, y: Array, sw: Array | None) -> SquaredLoss:

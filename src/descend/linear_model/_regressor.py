@@ -305,7 +305,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             raise InvalidArgument(f"loss: expected one of {', '.join(_LOSSES)}, got "
                                   f"{self.loss!r}", argument="loss")
         _glm_regression.check_penalty(self)
-        optimizers.get(self.method)
+        if not (self.method == "auto" and _glm_regression.uses_glm(self)):
+            optimizers.get(self.method)
         if self.shuffle not in (True, False, "blocks"):
             raise InvalidArgument(f"shuffle: expected True, False or 'blocks', got "
                                   f"{self.shuffle!r}", argument="shuffle")
