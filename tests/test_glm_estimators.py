@@ -146,11 +146,18 @@ def test_bad_input_is_named():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def _expected_failures(est):
+    if est.batch_size is not None:  # repeated rows make other batches than weighted rows
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "mini-batches draw rows, so a repeated row is not a doubled weight"}
+    return {}
+
+
 @parametrize_with_checks([
     GDClassifier(),
     GDClassifier(penalty="l1", alpha=0.01),
     GDClassifier(batch_size=10, random_state=0, max_iter=20),
-])
+], expected_failed_checks=_expected_failures)
 def test_sklearn_compatible_classifier(estimator, check):
     check(estimator)
 
