@@ -1,15 +1,18 @@
 """Load test of the explorer: concurrent simulated sessions on loopback, Step and Run.
 
 The script starts the server itself (gunicorn, ``--workers`` processes, default 2, or
-Werkzeug's threaded server with ``--workers 1``) on a free port of 127.0.0.1, reads
+waitress, the server of ``descend app``, with ``--workers 1``) on a free port of 127.0.0.1, reads
 the callback's shape from ``/_dash-dependencies``, and runs ``--sessions`` sessions
 (default 50) for ``--seconds`` (default 60). A session loads the page state once, then
 clicks Step (carrying the stores the server sent back, ``state`` and ``drawn``, the key of
 the figure on the page, as the page does) with a pause of ``--think`` seconds (default 0.5,
-a fast clicker), a Run every 10th click, and a Reset every 50th instead of a Run. Each
-session starts Rosenbrock at its own point (x = -1.2 + 0.002 i), so no two sessions ask
-for the same runs (the server's caches of runs cannot serve one session's from another's).
-It prints requests per second, p50/p95/p99 latency and errors per kind.
+a fast clicker), a Run every 10th click (and the next three clicks are frames of its
+playing, ``tick``), a Reset every 50th instead of a Run, and every 50th a drag of the
+learning rate: three live redraws of the whole 1,000-step path 120 ms apart, as the page
+sends them while the slider is dragged (``drag``). Each session starts Rosenbrock at its
+own point (x = -1.2 + 0.002 i), so no two sessions ask for the same runs (the server's
+caches of runs cannot serve one session's from another's). It prints requests per second,
+p50/p95/p99 latency and errors per kind.
 
 Reproduce: ``python benchmarks/load_app.py --seconds 60``. Only loopback is contacted.
 """
@@ -86,11 +89,10 @@ class Callback:
         self.dep = next(d for d in deps if "state.data" in d["output"]
                         and "view-body" in d["output"])
 
-    def payload(self, trigger: str, stores: dict[str, Any], clicks: int, url: str = ""
+    def payload(self, trigger: str, stores: dict[str, Any], values: dict[str, Any]
                 ) -> dict[str, Any]:
         outs = self.dep["output"].strip(".").split("...")
-        values = {"step": clicks, "run": 0, "reset": 0, "random": 0, "url": url,
-                  "view": "contour"}
+        props = {i["id"]: i["property"] for i in self.dep["inputs"]}
         inputs = [{"id": i["id"], "property": i["property"], "value": values.get(i["id"])}
                   for i in self.dep["inputs"]]
         states = [{"id": s["id"], "property": s["property"],
@@ -99,7 +101,24 @@ class Callback:
                 "outputs": [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
                             for o in outs],
                 "inputs": inputs, "state": states,
-                "changedPropIds": [f"{trigger}.{'search' if trigger == 'url' else 'n_clicks'}"]}
+                "changedPropIds": [f"{trigger}.{props[trigger]}"]}
+
+
+def kind_of(n: int, stores: dict[str, Any]) -> str:
+    """The n-th action of a session: Reset every 50th, Run every 10th, a drag of the
+    learning rate every 50th (a burst of throttled redraws), frames of the run after a
+    Run (the page plays it), Steps otherwise."""
+    if "state" not in stores:
+        return "load"
+    if n % 50 == 49:
+        return "reset"
+    if n % 10 == 9:
+        return "run"
+    if n % 50 == 24:
+        return "drag"
+    if n % 10 in (0, 1, 2) and n >= 10:
+        return "tick"
+    return "step"
 
 
 def session(port: int, cb: Callback, stop: float, think: float, url: str,
@@ -107,30 +126,45 @@ def session(port: int, cb: Callback, stop: float, think: float, url: str,
     stores: dict[str, Any] = {}
     clicks = 0
     n = 0
+    lr = -3.0
     while time.monotonic() < stop:
-        kind = "load" if "state" not in stores else ("reset" if n % 50 == 49 else
-                                                    "run" if n % 10 == 9 else "step")
+        kind = kind_of(n, stores)
+        sends: list[tuple[str, dict[str, Any]]]
         if kind == "step":
             clicks += 1
-        trigger = "url" if kind == "load" else kind
-        t0 = time.perf_counter()
-        try:
-            status, body = request(port, "POST", "/_dash-update-component",
-                                   cb.payload(trigger, stores, clicks, url))
-            good = status == 200 and isinstance(body, dict)
-        except OSError:
-            good, body = False, None
-        dt = time.perf_counter() - t0
-        with lock:
+            sends = [("step", {"step": clicks})]
+        elif kind == "load":
+            sends = [("url", {"url": url})]
+        elif kind == "drag":  # three throttled values 120 ms apart, as the page sends them
+            sends = []
+            for _ in range(3):
+                lr += 0.01 if lr < -2.9 else -0.1
+                sends.append(("live", {"live": {"id": "lr-slider", "value": round(lr, 3)}}))
+        elif kind == "tick":
+            sends = [("ticker", {"ticker": n})]
+        else:
+            sends = [(kind, {kind: n})]
+        for trigger, values in sends:
+            t0 = time.perf_counter()
+            try:
+                status, body = request(port, "POST", "/_dash-update-component",
+                                       cb.payload(trigger, stores, values))
+                good = status == 200 and isinstance(body, dict)
+            except OSError:
+                good, body = False, None
+            dt = time.perf_counter() - t0
+            with lock:
+                if good:
+                    out.setdefault(kind, []).append(dt)
+                else:
+                    errors[kind] = errors.get(kind, 0) + 1
             if good:
-                out.setdefault(kind, []).append(dt)
-            else:
-                errors[kind] = errors.get(kind, 0) + 1
-        if good:
-            assert isinstance(body, dict)
-            for store in ("state", "drawn"):  # no_update leaves a store out of the answer
-                if store in body["response"]:
-                    stores[store] = body["response"][store]["data"]
+                assert isinstance(body, dict)
+                for store in ("state", "drawn"):  # no_update leaves a store out of the answer
+                    if store in body["response"]:
+                        stores[store] = body["response"][store]["data"]
+            if kind == "drag":
+                time.sleep(0.12)  # the page's throttle between two redraws of a drag
         n += 1
         time.sleep(think)  # the user's pause between clicks
 
@@ -173,7 +207,7 @@ def main() -> None:
           f"{wall:.0f} s: {total / wall:.1f} requests/s, errors {sum(errors.values())}")
     print("| request | count | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
-    for kind in ("step", "run", "reset", "load"):
+    for kind in ("step", "drag", "tick", "run", "reset", "load"):
         xs = out.get(kind, [])
         if xs:
             print(f"| {kind} | {len(xs)} | {statistics.median(xs) * 1000:.0f} | "

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("dash")
 
 from descend.app import callbacks
-from descend.app.state import DEFAULT, MAX_ITER_CAP, from_query, reduce, to_query
+from descend.app.state import DEFAULT, MAX_ITER_CAP, data_xy, from_query, reduce, to_query
 
 
 def test_reduce_does_not_change_its_input():
@@ -86,6 +86,15 @@ def test_formula_events():
      {"type": "set_option", "name": "ftol", "value": "1e-9"}, {"type": "step"}],
     [{"type": "set_formula", "text": "x**2 + 3*y**2", "variables": ["x", "y"]},
      {"type": "set_start", "x0": "2, 1"}, {"type": "step"}],
+    [{"type": "set_methods", "methods": ["momentum", "adam"]},
+     {"type": "set_param", "name": "beta", "value": 0.7},
+     {"type": "set_param", "name": "b2", "value": 0.95},
+     {"type": "set_param", "name": "speed", "value": 300},
+     {"type": "set_choice", "name": "log", "value": "off"},
+     {"type": "set_choice", "name": "aspect", "value": "auto"},
+     {"type": "set_choice", "name": "forces", "value": False},
+     {"type": "set_policy", "policy": "backtracking"},
+     {"type": "set_param", "name": "c", "value": 0.01}, {"type": "set_it", "it": 17}],
 ])
 def test_url_round_trip(events):
     s = dict(DEFAULT)
@@ -93,7 +102,8 @@ def test_url_round_trip(events):
         s = reduce(s, ev)
     back = from_query(to_query(s))
     keys = ["f", "x0", "methods", "lr", "policy", "it", "cap", "gtol", "ftol", "xtol", "view",
-            "p1d"]
+            "p1d", "beta", "b1", "b2", "c", "shrink", "speed", "log", "aspect", "forces", "mb",
+            "batch", "grid", "sx", "sy"]
     assert {k: back[k] for k in keys} == {k: s[k] for k in keys}
     if s["f"] == "custom":
         assert back["formula"] == s["formula"]
@@ -111,7 +121,8 @@ def _csv(text: str) -> str:
 
 def test_upload_is_checked():
     ok = callbacks.parse_upload(_csv("x,y\n0,1\n1,3\n2,5\n"), "line.csv")
-    assert ok["data"]["stats"][0] == 3 and ok["data"]["x"] == [0.0, 1.0, 2.0]
+    x, _y, stats = data_xy(ok["data"])
+    assert stats[0] == 3 and x == [0.0, 1.0, 2.0] and ok["notice"] == ""
     assert "error" in callbacks.parse_upload(_csv("a\n1\n"), "one.csv")
     assert "error" in callbacks.parse_upload(_csv("not,a\ncsv"), "x.csv")
     rows = "x,y\n" + "1,2\n" * (callbacks.MAX_ROWS + 5)
@@ -130,3 +141,25 @@ def test_events_for_controls():
         {"type": "set_start", "x0": [0.25, 1.5]}]
     assert callbacks.event_for("preset", {"preset": "custom"}, s) == []
     assert callbacks.event_for("step", {"step": 4}, s) == [{"type": "step", "clicks": 4}]
+
+
+def test_formula_help_lists_every_function_of_the_grammar():
+    from descend.app.layout import build
+    from descend.formula import FUNCTIONS, MAX_VARIABLES
+
+    def find(node, cid):
+        if getattr(node, "id", None) == cid:
+            return node
+        kids = getattr(node, "children", None)
+        for kid in kids if isinstance(kids, list) else [kids]:
+            hit = find(kid, cid) if kid is not None and not isinstance(kid, str) else None
+            if hit is not None:
+                return hit
+        return None
+
+    help_box = find(build(), "formula-help")
+    assert help_box is not None
+    text = help_box.children[1].children
+    for name in FUNCTIONS:
+        assert f" {name}," in text or f" {name}." in text, name
+    assert str(MAX_VARIABLES) in text

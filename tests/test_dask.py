@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import subprocess
 import sys
@@ -122,6 +123,18 @@ def test_predict_is_lazy_and_score_matches(client, data):
     assert m.score(Xd, yd) == pytest.approx(m.score(X, y), rel=1e-12)
 
 
+def test_score_of_a_frame_and_a_series_cut_into_different_partitions(client, data):
+    # X and y read separately can be cut differently (unknown chunk sizes): score reads
+    # them as one frame, so the rows it compares are the same rows
+    X, y = data
+    cols = [f"x{j}" for j in range(P)]
+    frame = pd.DataFrame(X, columns=cols).assign(y=y)
+    m = GDRegressor().fit(frame[cols], frame["y"])
+    Xd = dd.from_pandas(frame[cols], npartitions=3)
+    yd = dd.from_pandas(frame["y"], npartitions=5)
+    assert m.score(Xd, yd) == pytest.approx(m.score(frame[cols], frame["y"]), rel=1e-12)
+
+
 def test_bad_values_named_by_the_statistics_pass(client, data):
     X, y = data
     frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
@@ -194,3 +207,58 @@ def test_cli_refuses_a_worker_memory_limit_that_would_pause_every_worker(tmp_pat
                                    "--dask", "--memory-limit", limit])
     assert res.exit_code == 2
     assert res.stderr.startswith("error: --memory-limit") and match in res.stderr
+
+
+# ------------------------------------------------------------------ Parquet read by pyarrow
+def pyarrow_arrays(pattern: str, target: str, features=None):
+    from descend.linear_model import _dask
+
+    parts, names = _dask.plan_parquet(sorted(glob.glob(pattern)), target, features)
+    return (*_dask.parquet_arrays(parts, names, target), names, parts)
+
+
+def test_pyarrow_parquet_arrays_fit_as_in_memory(client, data, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    write_parts(frame, tmp_path / "t", 1700)  # uneven files
+    # one more file of several small row groups, read in runs of them
+    more = frame.iloc[:700]
+    pq.write_table(pa.Table.from_pandas(more, preserve_index=False),
+                   tmp_path / "t" / "zz.parquet", row_group_size=100)
+    full = pd.concat([frame, more], ignore_index=True)
+    Xd, yd, names, parts = pyarrow_arrays(str(tmp_path / "t" / "*.parquet"), "y",
+                                          ["d", "a", "c"])
+    assert names == ["d", "a", "c"] and Xd.shape == (len(full), 3)  # known from the footers
+    assert sum(p.rows for p in parts) == len(full)
+    np.testing.assert_array_equal(Xd.compute(), full[names].to_numpy())
+    np.testing.assert_array_equal(yd.compute(), full["y"].to_numpy())
+    for kw in (CASES[0].values[0], CASES[2].values[0]):
+        same_fit(in_memory(kw, full[names].to_numpy(), full["y"].to_numpy()), on_dask(kw, Xd, yd))
+
+
+def test_pyarrow_parquet_checks(client, tmp_path):
+    from descend.errors import InvalidArgument
+
+    good = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 5.0]})
+    good.to_parquet(tmp_path / "1.parquet", index=False)
+    pattern = str(tmp_path / "*.parquet")
+    with pytest.raises(InvalidArgument, match="target: no column 'z'"):
+        pyarrow_arrays(pattern, "z")
+    with pytest.raises(InvalidArgument, match="features: no column 'q'"):
+        pyarrow_arrays(pattern, "y", ["q"])
+    good.assign(a=["x", "1", "2", "3"]).to_parquet(tmp_path / "2.parquet", index=False)
+    with pytest.raises(DataError, match=r"2.parquet: column 'a' is not numeric .* row 0"):
+        pyarrow_arrays(pattern, "y")
+    good.drop(columns="a").to_parquet(tmp_path / "2.parquet", index=False)
+    with pytest.raises(DataError, match=r"2\.parquet has no column 'a'"):
+        pyarrow_arrays(pattern, "y")
+    (tmp_path / "2.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match=r"cannot read .* as Parquet"):
+        pyarrow_arrays(pattern, "y")
+    good.assign(a=[1.0, np.inf, None, 2.0]).to_parquet(tmp_path / "2.parquet", index=False)
+    X, y, _, _ = pyarrow_arrays(pattern, "y")
+    with pytest.raises(DataError, match=r"column 0 contains NaN .* rows 5, 6"):
+        GDRegressor().fit(X, y)

@@ -136,6 +136,13 @@ CASES: list[tuple[str, str]] = [
     ("64 variables, sin of sum", "sin(" + "+".join(V64) + ")^2"),
     ("64 variables, chain", "+".join(f"({a}-{b})^2" for a, b in itertools.pairwise(V64))),
     ("65 variables", "+".join(f"v{i}" for i in range(65))),
+    # as many syntax nodes as 1,000 characters allow (MAX_NODES is 600)
+    ("x+x+...+x (500 terms)", "+".join(["x"] * 500)),
+    ("x*y+... (250 products)", "+".join(["x*y"] * 250)),
+    ("64 variables, shifted squares", "+".join(f"({v}-{i % 7})^2" for i, v in enumerate(V64))),
+    ("64 variables, products of pairs", "+".join(f"{a}*{b}" for a, b in itertools.pairwise(V64))),
+    ("sum of sines of products", "+".join(f"sin(x*y*{k})" for k in range(1, 60))),
+    ("product of 64 sines", "*".join(f"sin({v})" for v in V64)),
     # unicode and look-alikes
     ("fullwidth x", "ｘ^2"),
     ("math italic x", "𝑥^2"),

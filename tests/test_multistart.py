@@ -98,3 +98,13 @@ def test_minimize_and_multistart_agree_on_a_single_start():
     ms = multistart(HIMMELBLAU, [[1.0, 1.0]], lr="bb")
     res = minimize(HIMMELBLAU, [1.0, 1.0], lr="bb")
     np.testing.assert_allclose(ms.x[0], res.x, atol=1e-12)
+
+
+def test_a_catalog_name_of_any_dimension_takes_the_dimension_of_its_bounds():
+    ms = multistart("rastrigin", 30, bounds=[(-5.12, 5.12)] * 5, seed=1, lr=0.001, max_iter=300)
+    assert ms.x.shape == (30, 5) and ms.starts.shape == (30, 5)
+    assert np.all(np.abs(ms.starts) <= 5.12) and ms.result(0).x.shape == (5,)
+    flat = multistart("rastrigin", 3, bounds=[-5.12, 5.12] * 3, seed=1, max_iter=10)
+    assert flat.x.shape == (3, 3)
+    with pytest.raises(InvalidArgument, match="bounds: the function takes 2 variables"):
+        multistart(functions.get("rastrigin"), 3, bounds=[(-5.12, 5.12)] * 5)

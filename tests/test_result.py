@@ -31,7 +31,7 @@ def test_every_reason_has_a_status_and_a_message():
         assert "{" not in text and text == template.format(
             nit=3, gnorm=0.5, gtol=1e-6, df=1e-4, ftol=1e-3, dx=1e-5, xtol=1e-4, fun=2.0,
             bad=math.inf, fbound=9e10, xnorm=1e303, xbound=7e17, advice="try lr <= 1.0",
-            why="", gname="gradient norm")
+            why="", gname="gradient norm", iterations="3 iterations")
     assert set(MESSAGES) == set(Status)
 
 
@@ -89,3 +89,27 @@ def test_messages_for_the_start_and_for_non_finite_steps():
 def test_verdict():
     runs = [minimize("x**2", 3.0, lr=lr, max_iter=100) for lr in (0.001, 0.1, 0.9, 1.1)]
     assert [verdict(r) for r in runs] == ["too_small", "good", "oscillating", "diverged"]
+
+
+def test_one_iteration_is_singular():
+    assert describe(Reason.GTOL, nit=1, gnorm=0.0, gtol=1e-6).endswith("after 1 iteration")
+    assert describe(Reason.GTOL, nit=0, gnorm=0.0, gtol=1e-6).endswith("after 0 iterations")
+    one = minimize("x**2", [3.0], lr=0.5)  # lands on the minimum in one step
+    assert one.nit == 1 and one.message.endswith("after 1 iteration")
+    capped = minimize("x**2", [3.0], lr=0.1, max_iter=1)
+    assert capped.message.startswith("stopped: reached max_iter=1 with gradient norm")
+    for res in (one, capped):
+        assert "1 iterations" not in res.message
+
+
+def test_no_runtime_warning_from_huge_values():
+    # pytest turns warnings into errors: an overflow in a norm or in the user's own function
+    # at x0 is a value the run reports, never a RuntimeWarning
+    res = minimize(lambda v: float(v @ v), [1e154, 1e154], lr=0.1)
+    assert res.reason is Reason.F0_NONFINITE and "f(x0) = inf" in res.message
+    huge = minimize(lambda v: float(np.sum(v**2)), [1e150, -1e150], grad=lambda v: 2 * v,
+                    lr=3.0, max_iter=50)
+    assert huge.status is Status.DIVERGED and verdict(huge) == "diverged"
+    assert np.all(np.isfinite(huge.grad_norms)) and math.isfinite(huge.fun)
+    steps = minimize("x**2 + y**2", [1e150, -1e150], lr=0.9, max_iter=40)
+    assert verdict(steps) == "oscillating" and np.all(np.isfinite(steps.grad_norms))

@@ -173,3 +173,93 @@ def test_a_diverged_bounded_run_is_still_diverged():
     res = minimize("-exp(x)", [0.0], bounds=[(None, 1000.0)], lr=1.0)
     assert res.reason in (Reason.F_NONFINITE, Reason.F_BOUND) or res.on_bound
     assert math.isfinite(res.fun)
+
+
+# --- scipy's conventions with automatic gradients (JAX, PyTorch) ------------------------
+
+
+def _library(name):
+    """The array module of ``name`` ("numpy", "jax", "torch"), skipped when not installed."""
+    if name == "numpy":
+        return np
+    mod = pytest.importorskip(name)
+    return mod.numpy if name == "jax" else mod
+
+
+def _shifted(name):
+    """``sum((x - c)**2 * w)`` written with that library; c and w arrive through args."""
+    xp = _library(name)
+
+    def fun(x, c, w):
+        return xp.sum(w * (x - c) ** 2)
+
+    return fun
+
+
+def _shifted_grad(x, c, w):
+    return 2.0 * w * (x - c)
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+@pytest.mark.parametrize("method", ["gd", "momentum", "adam"])
+def test_args_with_automatic_gradients_take_the_numpy_iterates(name, method):
+    args = (3.0, 0.5)
+    kw = {"args": args, "method": method, "lr": 0.3, "max_iter": 200}
+    ref = minimize(_shifted("numpy"), [0.5, -2.0, 7.0], grad=_shifted_grad, **kw)
+    res = minimize(_shifted(name), [0.5, -2.0, 7.0], **kw)
+    assert res.grad_method == name and ref.grad_method == "user"
+    assert (res.status, res.nit) == (ref.status, ref.nit)
+    np.testing.assert_allclose(res.path, ref.path, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res.values, ref.values, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["numpy", "jax", "torch"])
+def test_bounds_with_every_gradient_source(name):
+    grad = _shifted_grad if name == "numpy" else None
+    res = minimize(_shifted(name), [0.5], args=(3.0, 1.0), grad=grad, bounds=[(0, 1)], lr=0.1)
+    assert res.x.tolist() == [1.0] and res.status is Status.GTOL and res.success
+    assert res.on_bound == ("x1 = 1 (upper)",) and "on bound: x1 = 1 (upper)" in res.message
+    assert res.grad_method == ("user" if name == "numpy" else name)
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+def test_jac_names_the_gradient_source_too(name):
+    fun = _shifted(name)
+    assert minimize(fun, [0.5], args=(3.0, 1.0), jac=name).grad_method == name
+    if name == "jax":  # finite differences call fun on NumPy arrays: torch.sum refuses them
+        fd = minimize(fun, [0.5], args=(3.0, 1.0), jac="2-point")
+        assert fd.grad_method == "finite-differences" and "finite differences" in fd.message
+        fd = minimize(fun, [0.5], args=(3.0, 1.0), jac=False)
+        assert fd.grad_method == "finite-differences"
+
+    def both(x, c, w):  # jac=True: fun gives f and its gradient, nothing is differentiated
+        return _shifted("numpy")(x, c, w), _shifted_grad(x, c, w)
+
+    pair = minimize(both, [0.5], args=(3.0, 1.0), jac=True)
+    assert pair.grad_method == "user" and pair.x[0] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("name", ["numpy", "jax", "torch"])
+def test_float32_paths_with_every_gradient_source(name):
+    x0 = np.array([0.5, -2.0], dtype=np.float32)
+    grad = _shifted_grad if name == "numpy" else None
+    res = minimize(_shifted(name), x0, args=(3.0, 1.0), grad=grad, lr=0.1, method="adam",
+                   max_iter=100)
+    for field in ("x", "jac", "path", "values", "grad_norms", "step_sizes", "x_best"):
+        assert getattr(res, field).dtype == np.float32, field
+    ref = minimize(_shifted("numpy"), x0, args=(3.0, 1.0), grad=_shifted_grad, lr=0.1,
+                   method="adam", max_iter=100)
+    assert res.nit == ref.nit
+    np.testing.assert_allclose(res.path, ref.path, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+def test_sweep_and_multistart_take_args_with_automatic_gradients(name):
+    fun = _shifted(name)
+    s = sweep(fun, [0.5], [0.1, 0.4], args=(3.0, 1.0))
+    assert [r.grad_method for r in s.results] == [name, name]
+    assert all(r.x[0] == pytest.approx(3.0) for r in s.results)
+    from descend import multistart
+
+    ms = multistart(fun, [[0.5], [-4.0]], args=(3.0, 1.0), bounds=[(-5.0, 5.0)])
+    np.testing.assert_allclose(ms.x, [[3.0], [3.0]], atol=1e-6)

@@ -100,15 +100,17 @@ def start(problem: Any, x0: Any, optimizer: Optimizer, policy: Any, criteria: Cr
         if not np.array_equal(clipped, x):
             x, f0, g0 = clipped, None, None
     with np.errstate(all="ignore"):
+        # np.array copies: the carry's arrays are its own and writable (a JAX gradient is
+        # a read-only view)
         if f0 is not None and g0 is not None:
-            f = np.asarray(f0, dtype=dt).reshape(k_runs)
-            g = np.asarray(g0, dtype=dt).reshape(x.shape)
+            f = np.array(f0, dtype=dt).reshape(k_runs)
+            g = np.array(g0, dtype=dt).reshape(x.shape)
         elif single:
             f = np.array([problem.value(x[0])], dtype=dt)
-            g = np.asarray(problem.gradient(x[0]), dtype=dt).reshape(x.shape)
+            g = np.array(problem.gradient(x[0]), dtype=dt).reshape(x.shape)
         else:
-            f = np.asarray(problem.values(x), dtype=dt).reshape(k_runs)
-            g = np.asarray(problem.gradients(x), dtype=dt).reshape(x.shape)
+            f = np.array(problem.values(x), dtype=dt).reshape(k_runs)
+            g = np.array(problem.gradients(x), dtype=dt).reshape(x.shape)
         gn = norms(g if lower is None else projected(g, x, lower, upper))
         code = np.asarray(point_code(f, gn, criteria.cuts[0]), dtype=np.int8).reshape(k_runs)
         fbound = np.asarray(divergence_bound(f.astype(np.float64)), dtype=np.float64)
@@ -178,6 +180,8 @@ class Outcome:
             "fbound": float(c.fbound[i]), "xnorm": float(c.detail[i]),
             "xbound": float(c.xbound[i]), "fd": bool(getattr(self.problem, "finite_differences",
                                                              False)),
+            "grad_method": getattr(self.problem, "grad_method", None),
+            "grad_note": getattr(self.problem, "grad_note", ""),
         }
         if c.bounded:
             info["gname"] = "projected gradient norm"
@@ -231,7 +235,8 @@ class Outcome:
             message=self.message(i, best), path=path, values=values, grad_norms=gns,
             step_sizes=steps, method=self.method,
             lr_max=lr_max if math.isfinite(lr_max) else None,
-            variables=self.names(), objective=self.problem, reason=reason,
+            variables=self.names(), grad_method=getattr(self.problem, "grad_method", "user"),
+            objective=self.problem, reason=reason,
             x_best=path[k].copy(), fun_best=best[0], on_bound=self.on_bound(i),
         )
 

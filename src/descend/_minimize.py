@@ -59,13 +59,18 @@ def minimize(
         float64.
     args : tuple, optional
         Extra arguments for ``fun`` and ``grad`` (a callable's), as in scipy.
-    grad : callable, optional
-        ``grad(x, *args) -> (p,)``. Without it a callable gets central finite differences
-        (``h_i = cbrt(eps) * max(1, |x_i|)``) and the message says so.
-    jac : callable or bool, optional
-        scipy's name for ``grad`` (give one of them): a callable is ``grad``; ``True``
-        means ``fun`` returns ``(f, grad)``; ``False``, ``"2-point"``, ``"3-point"``:
-        finite differences.
+    grad : callable or str, optional
+        ``grad(x, *args) -> (p,)``, or how to get the gradient of a callable ``fun``:
+        ``"auto"`` (the default, as None) differentiates ``fun`` exactly when it is
+        written with ``jax.numpy`` (jit-compiled ``value_and_grad``) or ``torch``
+        (autograd), else by central finite differences
+        (``h_i = cbrt(eps) * max(1, |x_i|)``); ``"fd"`` forces finite differences;
+        ``"jax"`` or ``"torch"`` force that library (an error when it cannot trace
+        ``fun``). ``Result.grad_method`` and the message say which was used.
+    jac : callable, bool or str, optional
+        scipy's name for ``grad`` (give one of them): a callable or a string is ``grad``;
+        ``True`` means ``fun`` returns ``(f, grad)``; ``False``, ``"2-point"``,
+        ``"3-point"``: finite differences (``grad="fd"``).
     method : str or Optimizer
         ``"gd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
         ``"adam"``, an object from :mod:`descend.optimizers`, or any object with
@@ -142,6 +147,7 @@ def minimize(
         )
     if box is not None:
         x = np.minimum(np.maximum(x, box[0]), box[1]).astype(x.dtype)
+    objective = objective.resolve_gradient(x)
     f0, g0 = objective.check(x)
     carry = _loop.start(objective, x, opt, policy, criteria, f0=f0, g0=g0, bounds=box)
     _, out = _loop.run(objective, carry, opt, policy, criteria, record=True, callback=callback,
@@ -328,7 +334,7 @@ def problem_of(fun: Any, args: Any, grad: Any, jac: Any, variables: Any) -> Obje
             return as_objective(_bind(pair.value, (), name=fun), pair.gradient,
                                 variables=variables)
         if jac is False or (isinstance(jac, str) and jac in ("2-point", "3-point")):
-            jac = None
+            jac = "fd"
         elif not callable(jac) and not isinstance(jac, str):
             raise InvalidType(f"jac: expected a callable, True or False, got "
                               f"{type(jac).__name__}", argument="jac")

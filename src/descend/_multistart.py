@@ -19,7 +19,7 @@ from ._types import Array
 from .errors import InvalidArgument, InvalidType
 from .objective import Objective
 from .result import Reason, Result, Status
-from .stopping import default_gtol
+from .stopping import default_gtol, norms
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -227,7 +227,7 @@ def _draw(objective: Objective, count: int, box: Array, seed: Any, gtol: Any) ->
     for _ in range(_REDRAWS):
         with np.errstate(all="ignore"):
             g = objective.gradients(x)
-        flat = ~(np.sqrt(np.einsum("ij,ij->i", g, g)) > floor)  # also redraws nan gradients
+        flat = ~(norms(g) > floor)  # also redraws nan gradients
         if not flat.any():
             break
         x[flat] = rng.uniform(lo, hi, size=(int(flat.sum()), box.shape[0]))
@@ -289,8 +289,8 @@ def multistart(
                            minimize_kwargs.pop("variables", None))
     source = objective.source
     box = None
-    if bounds is not None:
-        box = _check_bounds(bounds, objective.p)
+    if bounds is not None:  # a catalog name of any dimension takes the bounds' dimension
+        box = _check_bounds(bounds, None if objective.resize is not None else objective.p)
     elif hasattr(source, "bounds") and hasattr(source, "minima"):  # a catalog entry
         box = _check_bounds(source.bounds, objective.p)
     if isinstance(starts, (int, np.integer)) or (np.ndim(starts) == 0
@@ -302,7 +302,7 @@ def multistart(
                 "give bounds=[(lo, hi), ...] or the starts themselves as a (K, p) array",
                 argument="bounds",
             )
-        objective = objective.with_dimension(box.shape[0])
+        objective = objective.with_dimension(box.shape[0]).resolve_gradient(box.mean(axis=1))
         x0 = _draw(objective, count, box, seed, minimize_kwargs.get("gtol", "auto"))
     else:
         x0 = _check_starts(starts)
@@ -311,7 +311,7 @@ def multistart(
                 f"bounds: {box.shape[0]} pairs for starts with {x0.shape[1]} coordinates",
                 argument="bounds",
             )
-        objective = objective.with_dimension(x0.shape[1])
+        objective = objective.with_dimension(x0.shape[1]).resolve_gradient(x0[0])
     objective.check(x0[0])
     out = run_batch(objective, x0, record=False, **minimize_kwargs)
     c = out.carry

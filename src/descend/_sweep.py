@@ -143,7 +143,7 @@ def sweep(fun: Any, x0: Any, lrs: Any, **minimize_kwargs: Any) -> SweepResult:
                            minimize_kwargs.pop("grad", None), minimize_kwargs.pop("jac", None),
                            minimize_kwargs.pop("variables", None))
     x = check_x0(x0)
-    objective = objective.with_dimension(x.shape[0])
+    objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
     objective.check(x)
     out = run_batch(objective, np.repeat(x[None], rates.size, axis=0), lr=Fixed(rates),
                     **minimize_kwargs)
@@ -200,7 +200,7 @@ def suggest_lr(fun: Any, x0: Any, **kw: Any) -> float:
         )
     objective = as_objective(fun, kw.get("grad"), variables=kw.get("variables"))
     x = check_x0(x0)
-    objective = objective.with_dimension(x.shape[0])
+    objective = objective.with_dimension(x.shape[0]).resolve_gradient(x)
     _, g = objective.check(x)
     with np.errstate(all="ignore"):
         lip, _ = estimate_lipschitz(objective.gradient, x, g)

@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 MAX_LENGTH = 1000  #: characters
-MAX_NODES = 200  #: expression nodes in the syntax tree
+MAX_NODES = 600  #: expression nodes in the syntax tree
 MAX_DEPTH = 100  #: nesting of parentheses and of the syntax tree
 MAX_NESTING = 20  #: functions, powers and divisions nested inside one another
 MAX_VARIABLES = 64

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _autodiff
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
 
@@ -83,6 +84,16 @@ class Objective:
     source : object
         What the user passed (a Formula, a catalog entry, or the callable); for a catalog
         name, its entry.
+    grad_method : str
+        Where the gradient comes from: ``"formula"``, ``"user"``, ``"jax"``,
+        ``"torch"`` or ``"finite-differences"`` (``Result.grad_method``).
+    grad_note : str
+        How or why, for the message: the backend's mode, or why a callable that
+        looked like JAX or PyTorch code fell back to finite differences.
+    autodiff : str or None
+        ``"auto"``, ``"fd"``, ``"jax"`` or ``"torch"`` while the gradient of a callable is
+        still to be chosen at a start point (:meth:`resolve_gradient`); None once
+        it is known.
     """
 
     fun: Callable[[Array], Any]
@@ -98,6 +109,13 @@ class Objective:
     #: For a catalog name of any dimension (``"rastrigin"``): the objective in ``p``
     #: dimensions, so that the start point decides the dimension.
     resize: Callable[[int], Objective] | None = field(default=None, repr=False, compare=False)
+    grad_method: str = "user"
+    grad_note: str = ""
+    autodiff: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.finite_differences and self.grad_method == "user":
+            object.__setattr__(self, "grad_method", "finite-differences")
 
     def value(self, x: Array) -> float:
         """f at one point (p,), as a Python float; nan where Python's math gives up."""
@@ -151,11 +169,41 @@ class Objective:
             return self
         return replace(self, p=p)
 
+    def resolve_gradient(self, x0: Array) -> Objective:
+        """This objective with its gradient source chosen at the start ``x0``.
+
+        A callable given without a gradient (``grad="auto"``, ``"jax"`` or
+        ``"torch"``) is differentiated exactly when it is written with JAX or
+        PyTorch, else by finite differences (see :mod:`descend._autodiff`);
+        ``grad="fd"`` gives finite differences (of float64 values, for JAX code
+        too). Every other objective is returned as it is.
+        """
+        if self.autodiff is None:
+            return self
+        found = _autodiff.differentiate(self.fun, np.asarray(x0), self.autodiff)
+        if isinstance(found, _autodiff.Exact):
+            return replace(
+                self, fun=found.fun, grad=found.grad, fun1=found.fun1, grad1=found.grad1,
+                vectorized=True, finite_differences=False, grad_method=found.method,
+                grad_note=found.note, autodiff=None,
+            )
+        fun = found.fun
+
+        def fd_grad(x: Array) -> Array:
+            return finite_difference_gradient(fun, x)
+
+        return replace(
+            self, fun=fun, grad=fd_grad, finite_differences=True,
+            grad_method="finite-differences", grad_note=found.why, autodiff=None,
+        )
+
     def check(self, x0: Array) -> tuple[float, Array]:
-        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns."""
-        raw = self.fun(x0)
-        f0 = _as_scalar(raw, "fun", x0)
-        g0 = np.asarray(self.grad(x0))
+        """Evaluate at ``x0`` once, checking the types and shapes the user's code returns
+        (an overflow there is a value, inf or nan, that the loop reports, not a warning)."""
+        with np.errstate(all="ignore"):
+            raw = self.fun(x0)
+            f0 = _as_scalar(raw, "fun", x0)
+            g0 = np.asarray(self.grad(x0))
         if g0.shape != x0.shape:
             raise InvalidArgument(
                 f"grad: must return an array of shape {x0.shape} (one partial derivative per "
@@ -192,7 +240,7 @@ def _as_scalar(raw: Any, argument: str, x: Array) -> float:
 
 def as_objective(
     fun: Any,
-    grad: Callable[[Array], Any] | None = None,
+    grad: Callable[[Array], Any] | str | None = None,
     *,
     variables: Any = None,
 ) -> Objective:
@@ -206,9 +254,13 @@ def as_objective(
         ``styblinski_tang`` take the dimension of the start point); a formula string
         such as ``"x**2 + y**2"`` (parsed safely, with its exact gradient); a parsed
         ``Formula``; or an entry of :mod:`descend.functions` (by object).
-    grad : callable, optional
-        ``grad(x) -> (p,)``. Without it, a callable gets central finite
-        differences; formulas and catalog entries always use their exact gradient.
+    grad : callable or str, optional
+        ``grad(x) -> (p,)``; or how to get it: ``"auto"`` (the same as None),
+        ``"fd"``, ``"jax"``, ``"torch"``. Without a callable, a callable ``fun`` is
+        differentiated exactly when written with JAX or PyTorch, else by central
+        finite differences, once a start point is known
+        (:meth:`Objective.resolve_gradient`); formulas and catalog entries use their
+        exact gradient (``"fd"``: finite differences of their value).
     variables : sequence of str or str, optional
         Order of the variables of a formula string. A catalog name has fixed variables:
         giving others is an error.
@@ -221,35 +273,43 @@ def as_objective(
     """
     if isinstance(fun, Objective):
         return fun
+    mode = _autodiff.mode_of(grad)  # None for a callable grad
+    if isinstance(grad, str):
+        grad = None
     if isinstance(fun, str):
         entry = resolve_name(fun) if variables is None else _catalog_entry(fun)
         if entry is not None:
-            return _named(entry, grad, variables)
+            return _named(entry, mode if mode in ("fd", "jax", "torch") else grad, variables)
         from .formula import parse
 
         fun = parse(fun, variables=variables)
+    if mode in ("jax", "torch") and (_is_formula(fun) or _is_catalog_entry(fun)):
+        raise InvalidArgument(
+            f"grad: {mode!r} differentiates a Python callable; a formula or catalog "
+            f"function has its exact gradient already (leave grad out)",
+            argument="grad",
+        )
+    if mode == "fd" and (_is_formula(fun) or _is_catalog_entry(fun)):
+        return _finite_differences_of(fun)
     if _is_formula(fun):
         exact = grad is None
         return Objective(
             fun, grad if grad is not None else fun.grad, fun.n_vars, tuple(fun.variables),
             vectorized=exact, name=str(fun), source=fun,
             fun1=fun.value_at, grad1=fun.grad_at if exact else None,
+            grad_method="formula" if exact else "user",
         )
     if _is_catalog_entry(fun):
         return Objective(
             fun.fun, grad if grad is not None else fun.grad, fun.dim, tuple(fun.variables),
             vectorized=grad is None, name=fun.name, source=fun,
+            grad_method="formula" if grad is None else "user",
         )
     if not callable(fun):
         raise InvalidType(
             f"fun: expected a callable f(x) -> float, a formula string or a Formula, "
             f"got {type(fun).__name__}",
             argument="fun",
-        )
-    if grad is not None and not callable(grad):
-        raise InvalidType(
-            f"grad: expected a callable grad(x) -> array or None, got {type(grad).__name__}",
-            argument="grad",
         )
     name = getattr(fun, "__name__", "f")
     if grad is None:
@@ -258,8 +318,26 @@ def as_objective(
         def fd_grad(x: Array) -> Array:
             return finite_difference_gradient(user_fun, x)
 
-        return Objective(fun, fd_grad, finite_differences=True, name=name, source=fun)
+        return Objective(
+            fun, fd_grad, finite_differences=True, name=name, source=fun,
+            autodiff=mode,
+        )
     return Objective(fun, grad, name=name, source=fun)
+
+
+def _finite_differences_of(fun: Any) -> Objective:
+    """A formula or catalog entry with its gradient by finite differences
+    (``grad="fd"``)."""
+    if _is_formula(fun):
+        value, p, variables, name = fun.value_at, fun.n_vars, tuple(fun.variables), str(fun)
+    else:
+        value, p, variables, name = fun.fun, fun.dim, tuple(fun.variables), fun.name
+
+    def fd_grad(x: Array) -> Array:
+        return finite_difference_gradient(value, x)
+
+    return Objective(value, fd_grad, p, variables, finite_differences=True, name=name,
+                     source=fun)
 
 
 def resolve_name(text: str, dim: int | None = None) -> TestFunction | None:
@@ -307,7 +385,7 @@ def _catalog_entry(text: str, dim: int | None = None) -> TestFunction | None:
     return functions.get(key, dim=dim) if key in functions.names() else None
 
 
-def _named(entry: TestFunction, grad: Callable[[Array], Any] | None, variables: Any
+def _named(entry: TestFunction, grad: Callable[[Array], Any] | str | None, variables: Any
            ) -> Objective:
     """The objective of a catalog entry given by name; any-dimension entries resize."""
     from . import functions

@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._text import count
 from ._types import Array
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
-    "ABOVE_BEST", "MESSAGES", "ON_BOUND", "REASONS", "VERDICTS", "Intermediate", "Reason",
-    "Result", "Status", "above", "describe", "divergence_advice", "verdict",
+    "ABOVE_BEST", "GRAD_NOTES", "MESSAGES", "ON_BOUND", "REASONS", "VERDICTS", "Intermediate",
+    "Reason", "Result", "Status", "above", "describe", "divergence_advice", "verdict",
 ]
 
 
@@ -82,18 +83,18 @@ FIRST_DIVERGENCE = int(Reason.F0_NONFINITE)
 _KEPT = "x is the last point where f and the gradient were finite"
 
 #: The one table: for each :class:`Reason`, its :class:`Status` and message template.
-#: Keys (see :func:`describe`): ``nit``, ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol``,
-#: ``fun`` (f at the end), ``bad`` (the value that failed), ``fbound``, ``xnorm``, ``xbound``,
-#: ``advice``.
+#: Keys (see :func:`describe`): ``nit`` (and ``iterations``, "1 iteration" or "70 iterations"),
+#: ``gnorm``, ``gtol``, ``df``, ``ftol``, ``dx``, ``xtol``, ``fun`` (f at the end), ``bad``
+#: (the value that failed), ``fbound``, ``xnorm``, ``xbound``, ``advice``.
 REASONS: dict[Reason, tuple[Status, str]] = {
     Reason.GTOL: (Status.GTOL,
-                  "converged: {gname} {gnorm:.3g} <= gtol={gtol:g} after {nit} iterations"),
+                  "converged: {gname} {gnorm:.3g} <= gtol={gtol:g} after {iterations}"),
     Reason.FTOL: (Status.FTOL,
                   "converged: f changed by {df:.3g} < ftol={ftol:g} at iteration {nit}"),
     Reason.XTOL: (Status.XTOL,
                   "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}"),
     Reason.MAX_ITER: (Status.MAX_ITER, (
-        "stopped: reached max_iter={nit} iterations with {gname} {gnorm:.3g}"
+        "stopped: reached max_iter={nit} with {gname} {gnorm:.3g}"
         " (not converged: raise max_iter or the learning rate)")),
     Reason.SCHEDULE_END: (Status.MAX_ITER, (
         "stopped: the lr schedule reached 0 at iteration {nit} with {gname} {gnorm:.3g}"
@@ -134,6 +135,14 @@ FD_NOTE = (
     "gradient by central finite differences (h_i = cbrt(machine eps) * max(1, |x_i|))"
 )
 
+#: The note each gradient source adds to a message (``Result.grad_method`` names
+#: the source); a formula's or the user's own gradient adds none.
+GRAD_NOTES: dict[str, str] = {
+    "finite-differences": FD_NOTE,
+    "jax": "exact gradient by JAX",
+    "torch": "exact gradient by PyTorch",
+}
+
 #: Appended when the run ends with coordinates on a bound (``on_bound``: "x = 1 (upper)").
 ON_BOUND = "on bound: {on_bound}"
 
@@ -156,28 +165,43 @@ def describe(status: Status | Reason, **info: Any) -> str:
     messages; ``fun``, ``bad``, ``fbound``, ``xnorm``, ``xbound`` and ``advice`` (built by
     :func:`divergence_advice`) for divergence (``why`` with a bare ``Status.DIVERGED``).
     Appended: :data:`ON_BOUND` when ``on_bound`` is given, :data:`ABOVE_BEST` when
-    ``fun_best`` (with ``nit_best``) is given, the finite differences note for ``fd=True``.
-    Missing keys read as nan.
+    ``fun_best`` (with ``nit_best``) is given, then the note of the gradient source
+    ``grad_method`` (see :data:`GRAD_NOTES`; ``fd=True`` is ``"finite-differences"``),
+    with ``grad_note`` (how, or why a JAX or PyTorch function fell back to finite
+    differences). Missing keys read as nan.
 
     Examples
     --------
     >>> describe(Reason.GTOL, nit=70, gnorm=8.1e-7, gtol=1e-6)
     'converged: gradient norm 8.1e-07 <= gtol=1e-06 after 70 iterations'
-    >>> describe(Status.MAX_ITER, nit=5, gnorm=0.5)[:36]
-    'stopped: reached max_iter=5 iterati'
+    >>> describe(Reason.GTOL, nit=1, gnorm=0.0, gtol=1e-6)
+    'converged: gradient norm 0 <= gtol=1e-06 after 1 iteration'
+    >>> describe(Status.MAX_ITER, nit=5, gnorm=0.5)[:45]
+    'stopped: reached max_iter=5 with gradient nor'
     """
     fd = bool(info.pop("fd", False))
+    method = info.pop("grad_method", None)
+    detail = info.pop("grad_note", "")
     on_bound = info.pop("on_bound", "")
     fun_best, nit_best = info.pop("fun_best", None), info.pop("nit_best", 0)
     template = (REASONS[status][1] if isinstance(status, Reason)
                 else MESSAGES[Status(status)])
-    text = template.format(**{**_DEFAULTS, **info})
+    values = {**_DEFAULTS, **info}
+    values["iterations"] = count(values["nit"], "iteration")
+    text = template.format(**values)
     if on_bound:
         text += "; " + ON_BOUND.format(on_bound=on_bound)
     if fun_best is not None:
         text += "; " + ABOVE_BEST.format(fun_best=fun_best, nit_best=nit_best)
-    if fd:
-        text += "; " + FD_NOTE
+    if fd and method is None:
+        method = "finite-differences"
+    note = GRAD_NOTES.get(method or "")
+    if note is not None:
+        if detail and method == "finite-differences":
+            note += f" because {detail}"
+        elif detail:
+            note = f"{note} ({detail})"
+        text += "; " + note
     return text
 
 
@@ -234,10 +258,12 @@ def verdict(result: Result) -> str:
     """
     if result.status is Status.DIVERGED:
         return "diverged"
-    steps = np.diff(result.path, axis=0)
-    turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
-    values = result.values
-    rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
+    with np.errstate(all="ignore"):  # huge steps: the signs are what counts
+        steps = np.diff(result.path.astype(np.float64), axis=0)
+        steps = steps / np.maximum(np.max(np.abs(steps), axis=1, keepdims=True), 1e-300)
+        turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
+        values = result.values
+        rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
     if turns >= 2 or bool(np.any(rises)):
         return "oscillating"
     return "good" if result.success else "too_small"
@@ -294,6 +320,11 @@ class Result:
         For a diverged run, the estimate of the largest stable fixed step.
     variables : tuple of str
         Names of the coordinates (from a formula, else ``x1..xp``).
+    grad_method : str
+        Where the gradient came from: ``"formula"`` (a formula's or catalog
+        function's exact gradient), ``"user"`` (the ``grad`` given), ``"jax"`` or
+        ``"torch"`` (automatic differentiation of a callable written with that
+        library) or ``"finite-differences"``.
     reason : Reason
         Why the run ended, finer than ``status`` (for example ``SCHEDULE_END``, a
         ``max_iter`` status).
@@ -324,6 +355,7 @@ class Result:
     method: str = "gd"
     lr_max: float | None = None
     variables: tuple[str, ...] = field(default=())
+    grad_method: str = "user"
     objective: Any = field(default=None, repr=False)
     reason: Reason = Reason.MAX_ITER
     x_best: Any = None

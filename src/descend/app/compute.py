@@ -20,13 +20,14 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from .. import datasets, functions, minimize
-from .._sweep import verdict
+from .. import datasets, functions, linesearch, minimize, optimizers
+from ..errors import FormulaError
 from ..result import Result, Status
 from . import worker
+from .state import HYPER, data_xy
 
-__all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "problem", "runs", "status_text",
-           "tangent_problem"]
+__all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "end_of", "full_runs", "g4", "method_of",
+           "policy_of", "prefix", "problem", "runs", "slope_problem", "tangent_problem"]
 
 TIME_LIMIT_S = 5.0
 SAMPLE = 2000  #: most data points kept (and drawn) for the regression view
@@ -44,6 +45,11 @@ class Problem:
     minimum: float | None = None
     #: what identifies the function (with ``bounds``) for caches: preset name or formula text
     key: str = ""
+    #: the function for people: numbers to 4 significant figures
+    title: str = ""
+    #: what the runs minimize, when not ``fun`` (a catalog entry's formula: the same
+    #: function, lambdified, quicker per step than the entry's checked NumPy calls)
+    runner: Any = None
 
 
 _V = TypeVar("_V")
@@ -88,11 +94,18 @@ class LRU(Generic[_V]):
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One optimizer's run with its legend label."""
+    """One optimizer's run with its legend label: ``result`` as shown (the first ``it``
+    iterations), ``full`` the whole run (None: ``result`` is whole)."""
 
     label: str
     result: Result
     timed_out: bool
+    full: Result | None = None
+
+    @property
+    def whole(self) -> Result:
+        """The whole run."""
+        return self.full if self.full is not None else self.result
 
 
 def _stats(x: Any, y: Any) -> list[float]:
@@ -105,13 +118,13 @@ def regression_data(state: Mapping[str, Any]) -> tuple[list[float], list[float],
     """``(x, y, [n, mean x, mean y, mean xx, mean xy, mean yy])`` of the data in use."""
     data = state.get("data")
     if data:
-        return list(data["x"]), list(data["y"]), list(data["stats"])
+        return data_xy(data)
     x, y = _toy()
     return x, y, _stats(x, y)
 
 
 @functools.lru_cache(maxsize=1)
-def _toy() -> tuple[list[float], list[float]]:
+def _toy() -> tuple[list[float], list[float]]:  # seed 002's toy line
     x, y = datasets.toy_line()
     return x.tolist(), y.tolist()
 
@@ -122,11 +135,20 @@ def _mse_text(stats: Sequence[float]) -> str:
             f" + 2*({sx})*intercept*slope + ({sxx})*slope**2")
 
 
+def stable_lr(state: Mapping[str, Any]) -> float:
+    """``1 / L`` for the line's mean squared error on the data in use: ``L`` is the
+    largest eigenvalue of its Hessian ``2 [[1, mean x], [mean x, mean xx]]``; plain
+    gradient descent is stable below ``2 / L``."""
+    _, _, (_, sx, _, sxx, _, _) = regression_data(state)
+    hess = 2.0 * np.array([[1.0, sx], [sx, sxx]])
+    return float(1.0 / np.linalg.eigvalsh(hess)[-1])
+
+
 def _from_formula(text: str, variables: tuple[str, ...] | None,
-                  bounds: tuple[tuple[float, float], ...] | None) -> Problem:
+                  bounds: tuple[tuple[float, float], ...] | None, title: str = "") -> Problem:
     f = worker.formula(text, variables)
     return Problem(f, tuple(f.variables), bounds, f.latex, dict(f.partials_latex),
-                   key=f"formula:{text}|{variables}")
+                   key=f"formula:{text}|{variables}", title=title or f"f = {text}")
 
 
 @functools.lru_cache(maxsize=32)
@@ -134,11 +156,56 @@ def _preset(name: str) -> Problem:
     tf = functions.get(name)
     f = tf.formula
     return Problem(tf, tf.variables, tf.bounds, f.latex, dict(f.partials_latex),
-                   key=f"preset:{name}")
+                   key=f"preset:{name}", title=f"{name}: f = {tf.text}", runner=f)
+
+
+def g4(v: float) -> str:
+    """A number for people: 4 significant figures, no exponent unless it needs one."""
+    if not math.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"
+
+
+def _poly(terms: Sequence[tuple[float, str]], latex: bool = False) -> str:
+    """``a + b*x + ...`` with 4 significant figures and signs written once (as text, or
+    as LaTeX with monomials such as ``slope^{2}``)."""
+    out = ""
+    for coef, mono in terms:
+        if coef == 0 and mono:
+            continue
+        sign = "-" if coef < 0 else "+"
+        if latex:
+            mono = mono.replace("²", "^{2}").replace("·", r"\,")
+        times = r"\," if latex else "·"
+        body = g4(abs(coef)) if not mono else (mono if abs(coef) == 1
+                                               else f"{g4(abs(coef))}{times}{mono}")
+        out += (f" {sign} " if out else ("-" if sign == "-" else "")) + body
+    return out or "0"
+
+
+def _quadratic(name: str, text: str, variables: tuple[str, ...],
+               bounds: tuple[tuple[float, float], ...] | None,
+               terms: Sequence[tuple[float, str]],
+               partials: Mapping[str, Sequence[tuple[float, str]]], title: str,
+               minimum: float | None = None) -> Problem:
+    """A quadratic of the tutorials with its numbers for people (4 significant figures)
+    in the title and the LaTeX; the formula itself keeps every digit."""
+    f = worker.formula(text, variables)
+    return Problem(f, variables, bounds, _poly(terms, latex=True),
+                   {v: _poly(t, latex=True) for v, t in partials.items()}, minimum=minimum,
+                   key=f"{name}:{text}", title=f"{title}{_poly(terms)}")
 
 
 def problem(state: Mapping[str, Any]) -> Problem | None:
-    """The state's function, or None while the typed formula has an error."""
+    """The state's function, or None while the typed formula has an error (or the
+    sandboxed worker has not accepted the text: nothing is parsed here before it does)."""
+    try:
+        return _problem(state)
+    except FormulaError:
+        return None
+
+
+def _problem(state: Mapping[str, Any]) -> Problem | None:
     name = state["f"]
     if name == "custom":
         if state.get("error") or not state.get("formula"):
@@ -148,23 +215,39 @@ def problem(state: Mapping[str, Any]) -> Problem | None:
         p = len(state.get("variables") or ())
         return _from_formula(state["formula"], None, ((-r, r),) * p)
     if name == "regression":
-        _, _, stats = regression_data(state)
-        return _from_formula(_mse_text(stats), ("intercept", "slope"), None)
+        _, _, st = regression_data(state)
+        _, sx, sy, sxx, sxy, syy = st
+        terms = [(syy, ""), (-2 * sy, "intercept"), (-2 * sxy, "slope"), (1.0, "intercept²"),
+                 (2 * sx, "intercept·slope"), (sxx, "slope²")]
+        partials = {"intercept": [(-2 * sy, ""), (2.0, "intercept"), (2 * sx, "slope")],
+                    "slope": [(-2 * sxy, ""), (2 * sx, "intercept"), (2 * sxx, "slope")]}
+        return _quadratic("regression", _mse_text(st), ("intercept", "slope"), None, terms,
+                          partials, "mean squared error: ")
+    if name == "slope":
+        return slope_problem()[0]
     return _preset(name)
 
 
 @functools.lru_cache(maxsize=1)
-def tangent_problem() -> tuple[Problem, float, float]:
-    """Seed 003's slope-only loss on :func:`descend.datasets.slope_line`; ``(problem, L, w*)``."""
+def slope_problem() -> tuple[Problem, float, float]:
+    """The slope view's loss, ``mean((y - slope x)^2)`` on
+    :func:`descend.datasets.slope_line`; ``(problem, L, best slope)``."""
     x, y = datasets.slope_line()
     sxx, sxy, syy = float(x @ x / x.size), float(x @ y / x.size), float(y @ y / y.size)
-    f = worker.formula(f"({syy!r}) - 2*({sxy!r})*slope + ({sxx!r})*slope**2", ("slope",))
     best = sxy / sxx
-    return (Problem(f, ("slope",), ((best - 3.5, best + 3.5),), f.latex,
-                    dict(f.partials_latex), minimum=best), 2.0 * sxx, best)
+    prob = _quadratic("slope", f"({syy!r}) - 2*({sxy!r})*slope + ({sxx!r})*slope**2",
+                      ("slope",), ((best - 3.5, best + 3.5),),
+                      [(syy, ""), (-2 * sxy, "slope"), (sxx, "slope²")],
+                      {"slope": [(-2 * sxy, ""), (2 * sxx, "slope")]},
+                      "loss over the slope: ", minimum=best)
+    return prob, 2.0 * sxx, best
 
 
-TANGENT_START = -1.0
+def tangent_problem() -> tuple[Problem, float, float]:
+    """The slope view's loss (kept under its first name)."""
+    return slope_problem()
+
+
 
 
 def _clock(deadline: float) -> Any:
@@ -175,27 +258,49 @@ def _clock(deadline: float) -> Any:
     return check
 
 
-#: recent runs by what they depend on (a Step after a Run asks for the same runs again);
-#: only runs that took a while (quick ones are made again) and are not too long
-_RUNS: LRU[tuple[Run, ...]] = LRU(64)
+#: recent whole runs by what they depend on (Steps, the iteration slider and playing
+#: all show parts of the same runs); only runs that took a while and are not too long
+_RUNS: LRU[tuple[Run, ...]] = LRU(128)
 RUN_CACHE_POINTS = 20_000  #: runs with more path points than this in all are not kept
 RUN_CACHE_MIN_S = 0.002  #: runs quicker than this are not kept
+SHORT_RUNS = 6000  #: iterations in all below which runs need no time limit
 
 
 def _runs_key(state: Mapping[str, Any]) -> str:
     data = state.get("data")
-    keys = ("view", "f", "formula", "variables", "x0", "methods", "lr", "policy", "it",
-            "gtol", "ftol", "xtol", "p1d")
-    return json.dumps([[state.get(k) for k in keys], data["stats"] if data else None])
+    keys = ("f", "formula", "variables", "x0", "methods", "lr", "policy", "cap", "gtol",
+            "ftol", "xtol", *HYPER)
+    return json.dumps([[state.get(k) for k in keys], data_xy(data)[2] if data else None])
 
 
-def runs(state: Mapping[str, Any], prob: Problem | None = None,
-         deadline: float | None = None) -> list[Run]:
-    """The runs the state asks for: ``it`` iterations of each chosen method.
+def method_of(name: str, state: Mapping[str, Any]) -> Any:
+    """The optimizer ``name`` with the state's hyperparameters (momentum's beta, Adam's
+    betas), from :mod:`descend.optimizers`."""
+    if name in ("momentum", "nesterov"):
+        return getattr(optimizers, name)(float(state["beta"]))
+    if name == "adam":
+        return optimizers.adam(float(state["b1"]), float(state["b2"]))
+    return name
 
-    The tangent view runs plain gradient descent on the 1-D problem with the step of
-    its preset; the regression view runs the regression loss. Runs are deterministic,
-    so recent ones are kept (unless stopped by the time limit) in a small LRU.
+
+def policy_of(state: Mapping[str, Any]) -> Any:
+    """The step policy: a fixed lr, or backtracking (from lr, with the state's Armijo
+    constant and shrink factor), Barzilai-Borwein (its Armijo constant) or auto."""
+    pol = state["policy"]
+    if pol == "backtracking":
+        return linesearch.Backtracking(t0=float(state["lr"]), c=float(state["c"]),
+                                       shrink=float(state["shrink"]))
+    if pol == "bb":
+        return linesearch.BarzilaiBorwein(c=float(state["c"]))
+    return float(state["lr"]) if pol == "fixed" else pol
+
+
+def full_runs(state: Mapping[str, Any], prob: Problem | None = None,
+              deadline: float | None = None) -> list[Run]:
+    """Each chosen method's whole run: to the cap, or to where it stopped.
+
+    Runs are deterministic, so recent ones are kept (unless stopped by the time limit)
+    in a small LRU; what the page shows at iteration ``it`` is a prefix (:func:`runs`).
     """
     key = _runs_key(state)
     hit = _RUNS.peek(key)
@@ -212,78 +317,51 @@ def runs(state: Mapping[str, Any], prob: Problem | None = None,
 def _runs(state: Mapping[str, Any], prob: Problem | None,
           deadline: float | None) -> list[Run]:
     deadline = time.monotonic() + TIME_LIMIT_S if deadline is None else deadline
-    view = state["view"]
     tol: dict[str, Any] = {k: state.get(k) for k in ("gtol", "ftol", "xtol")}
-    it = int(state["it"])
-    if view == "tangent":
-        from .state import PRESETS_1D
-
-        tp, lip, _ = tangent_problem()
-        step = PRESETS_1D[state["p1d"]] * 2.0 / lip
-        res = minimize(tp.fun, [TANGENT_START], lr=step, max_iter=it,
-                       callback=_clock(deadline), **tol)
-        return [Run(f"lr = {step:.3g}", res, res.status is Status.CALLBACK)]
-    if view == "regression" and state["f"] != "regression":
-        prob = problem({**state, "f": "regression"})
-        x0: list[float] = [0.0, 0.0]
-    else:
-        prob = prob or problem(state)
-        x0 = list(state["x0"])
+    prob = prob or problem(state)
+    x0 = list(state["x0"])
     if prob is None or len(x0) != len(prob.variables):
         return []
-    lr: Any = float(state["lr"]) if state["policy"] == "fixed" else state["policy"]
+    lr = policy_of(state)
     out = []
+    # short runs go without the clock (minimize's fast loop for plain gd needs no callback):
+    # their work is bounded by the cap already
+    short = int(state["cap"]) * len(state["methods"]) <= SHORT_RUNS
     for m in state["methods"]:
-        res = minimize(prob.fun, x0, method=m, lr=lr, max_iter=it, callback=_clock(deadline),
-                       **tol)
+        res = minimize(prob.runner or prob.fun, x0, method=method_of(m, state), lr=lr,
+                       max_iter=int(state["cap"]),
+                       callback=None if short else _clock(deadline), **tol)
         out.append(Run(m, res, res.status is Status.CALLBACK))
     return out
 
 
-def _num(v: float) -> str:
-    return f"{v:.6g}" if math.isfinite(v) else str(v)
+def prefix(result: Result, k: int) -> Result:
+    """``result`` as it stood after ``k`` iterations (the same numbers as running
+    :func:`descend.minimize` with ``max_iter=k``: the loop is deterministic)."""
+    if k >= result.nit:
+        return result
+    k = max(int(k), 0)
+    x = result.path[k].copy()
+    obj = result.objective
+    jac = obj.gradient(x) if obj is not None else np.full_like(x, np.nan)
+    return dataclasses.replace(
+        result, x=x, fun=float(result.values[k]), jac=jac, nit=k, success=False,
+        status=Status.MAX_ITER, message=f"stopped at iteration {k} of {result.nit}",
+        path=result.path[: k + 1], values=result.values[: k + 1],
+        grad_norms=result.grad_norms[: k + 1], step_sizes=result.step_sizes[:k])
 
 
-def status_line(run: Run, state: Mapping[str, Any]) -> str:
-    """One run in words and numbers: iteration, x, f, gradient norm, status, verdict."""
-    r = run.result
-    x = ", ".join(_num(float(v)) for v in r.x)
-    head = (f"{run.label}: iteration: {r.nit}, x = ({x}), f = {_num(r.fun)}, "
-            f"gradient norm = {_num(float(r.grad_norms[-1]))}")
-    if run.timed_out:
-        return f"{head}; stopped: time limit of {TIME_LIMIT_S:g} s reached"
-    if r.status is Status.MAX_ITER and r.nit < int(state["cap"]):
-        return f"{head}; status: stepping (Run goes on to {state['cap']} iterations)"
-    return f"{head}; status: {r.status.value}, verdict: {verdict(r)}; {r.message}"
+def runs(state: Mapping[str, Any], prob: Problem | None = None,
+         deadline: float | None = None) -> list[Run]:
+    """The runs as the page shows them: the first ``it`` iterations of each whole run."""
+    it = int(state["it"])
+    return [Run(r.label, prefix(r.result, it), r.timed_out, r.result)
+            for r in full_runs(state, prob, deadline)]
 
 
-def status_text(state: Mapping[str, Any], rs: Sequence[Run]) -> str:
-    """The status of every run, one per line (and the 1-D view's overshoot)."""
-    if state.get("error"):
-        return f"iteration: 0; {state['error']}"
-    if not rs:
-        return "iteration: 0; nothing to run: check the function and the start"
-    lines = [status_line(r, state) for r in rs]
-    if state["view"] == "tangent":
-        _, lip, best = tangent_problem()
-        path = rs[0].result.path[:, 0]
-        crossed = bool(np.any(np.diff(np.sign(path - best)) != 0))
-        lines.append(f"minimum at slope = {best:.4g}; step = {state_lr_1d(state):.3g} = "
-                     f"{_frac(state):g} × 2/L (2/L = {2 / lip:.3g}); "
-                     + ("overshot: the point crossed the minimum" if crossed
-                        else "the point has not crossed the minimum"))
-    return "\n".join(lines)
-
-
-def _frac(state: Mapping[str, Any]) -> float:
-    from .state import PRESETS_1D
-
-    return PRESETS_1D[state["p1d"]]
-
-
-def state_lr_1d(state: Mapping[str, Any]) -> float:
-    """The 1-D view's step size for the state's preset."""
-    return _frac(state) * 2.0 / tangent_problem()[1]
+def end_of(rs: Sequence[Run]) -> int:
+    """The last iteration any of the runs reaches (0 with none)."""
+    return max((r.whole.nit for r in rs), default=0)
 
 
 def path_csv(rs: Sequence[Run]) -> str:

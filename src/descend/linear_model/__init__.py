@@ -5,8 +5,11 @@
 ``_glm_fit``     how a loss object and a penalty run on the loop (FISTA, proximal steps)
 ``_losses``      the losses: value, gradient and curvature from sufficient statistics or a pass
 ``_kernels``     the fused gradient passes (numba)
+``_glm_losses``  loss objects (logistic, softmax, Poisson, squared): value, gradient, curvature
+``_glm_kernels`` their fused passes (numba, one read of X a call)
+``_glm_prox``    the elastic-net penalty: its smooth part and proximal steps
 ``_dask``        the same passes over Dask blocks (imported only for Dask input)
-``_dask_tasks``  what a Dask worker runs (NumPy only, so workers stay small)
+``_dask_tasks``  what a Dask worker runs (NumPy only, so workers stay small; pyarrow to read)
 
 The estimators load lazily: a Dask worker that imports ``_dask_tasks`` must not pull
 in scikit-learn.

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dask as _dask_module
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
-from .._data import check_finite, is_dask
+from .._data import check_finite, check_numeric_frame, is_dask
 from .._text import count
 from .._types import Array
 from ..errors import DataError, InvalidArgument
@@ -46,7 +47,9 @@ from ._dask_tasks import (
     _first_rows,
     _head,
     _huber_block,
+    _part,
     _predict_block,
+    _read_parquet,
     _rows_block,
     _take,
 )
@@ -283,17 +286,14 @@ def predict(est: Any, X: Any) -> Any:
 
 
 def score(est: Any, X: Any, y: Any) -> float:
-    """R^2 (as scikit-learn's ``r2_score``), its two sums computed on the cluster."""
-    pred = predict(est, X)
-    ya = _as_array(y, "y").astype(np.float64)
-    if ya.ndim == 2:
-        ya = ya[:, 0]
-    if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
-        ya = ya.rechunk(pred.chunks)
-    res, tot = dask.compute(((ya - pred) ** 2).sum(), ((ya - ya.mean()) ** 2).sum())
-    if tot == 0:
-        return 1.0 if res == 0 else 0.0
-    return float(1.0 - res / tot)
+    """R^2 (as scikit-learn's ``r2_score``), its sums computed on the cluster.
+
+    The same pass as :func:`metrics`: a dataframe ``X`` and series ``y`` are read as one
+    frame, so their partitions cannot disagree. NaN (as scikit-learn) for fewer than two
+    rows.
+    """
+    r2, _, _ = metrics(est, X, y)
+    return math.nan if r2 is None else r2
 
 
 def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
@@ -332,6 +332,114 @@ def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
 
 
 # ------------------------------------------------------------------------- CLI
+# ------------------------------------------------------------------ Parquet by pyarrow
+# Dask arrays straight from pyarrow, one delayed read per file: the path issue 17 asks
+# the GLM fits to read through (measured in benchmarks/bench_dask.py against decoding).
+# ``descend fit --dask`` reads through descend.io.read_dask_table for now.
+
+#: Rows a reading task aims at: a file's row groups are read together up to this many.
+ROWS_PER_TASK = 65_536
+
+
+@dataclass(frozen=True)
+class ParquetPart:
+    """What one task reads: a file, or some of its row groups, and how many rows."""
+
+    path: str
+    row_groups: tuple[int, ...] | None
+    rows: int
+
+
+def plan_parquet(
+    files: Sequence[str], target: str, features: Sequence[str] | None = None
+) -> tuple[list[ParquetPart], list[str]]:
+    """The reading tasks and feature names, from the files' footers alone (no data read).
+
+    Checks, naming the file: that each is Parquet, holds the target and the
+    features, and that those columns are numeric (a non-numeric one is shown by
+    :func:`descend._data.check_numeric_frame` on the first rows of that file).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts: list[ParquetPart] = []
+    names: list[str] | None = None
+    for f in files:
+        try:
+            meta = pq.read_metadata(f)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"path: cannot read {f!r} as Parquet: {exc}", argument="path") from None
+        schema = meta.schema.to_arrow_schema()
+        columns = [str(c) for c in schema.names]
+        if names is None:
+            names = _pick_columns(columns, target, features, f)
+        missing = [c for c in (*names, target) if c not in columns]
+        if missing:
+            raise DataError(f"path: {f} has no column {missing[0]!r}, which the first file "
+                            f"has; columns are {', '.join(columns)}", argument="path")
+        for c in (*names, target):
+            kind = schema.field(c).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                    or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+                head = next(pq.ParquetFile(f).iter_batches(batch_size=5, columns=[c]))
+                check_numeric_frame(head.to_pandas(), f)
+                raise DataError(f"{f}: column {c!r} is not numeric ({kind}); convert or "
+                                "drop the column", argument="path")
+        parts.extend(_split(f, [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]))
+    assert names is not None
+    if not any(part.rows for part in parts):
+        raise DataError("X: no rows", argument="X")
+    return [part for part in parts if part.rows], names
+
+
+def _pick_columns(columns: list[str], target: str, features: Sequence[str] | None,
+                  where: str) -> list[str]:
+    if target not in columns:
+        raise InvalidArgument(f"target: no column {target!r} in {where}; columns are "
+                              f"{', '.join(columns)}", argument="target")
+    names = [c for c in columns if c != target] if features is None else [str(c) for c in
+                                                                         features]
+    missing = [c for c in names if c not in columns]
+    if missing:
+        raise InvalidArgument(f"features: no column {missing[0]!r} in {where}; columns are "
+                              f"{', '.join(columns)}", argument="features")
+    return names
+
+
+def _split(path: str, groups: list[int]) -> list[ParquetPart]:
+    """One task per file, or per run of row groups of about ``ROWS_PER_TASK`` rows."""
+    if sum(groups) <= 2 * ROWS_PER_TASK or len(groups) == 1:
+        return [ParquetPart(path, None, sum(groups))]
+    parts, run, rows = [], [], 0
+    for i, r in enumerate(groups):
+        run.append(i)
+        rows += r
+        if rows >= ROWS_PER_TASK:
+            parts.append(ParquetPart(path, tuple(run), rows))
+            run, rows = [], 0
+    if run:
+        parts.append(ParquetPart(path, tuple(run), rows))
+    return parts
+
+
+def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) -> tuple[Any,
+                                                                                        Any]:
+    """Dask arrays ``X (n, p)`` and ``y (n,)``: one pyarrow read per part, shared by both.
+
+    Row counts come from the footers, so the chunks are known without a pass.
+    """
+    p = len(names)
+    xs, ys = [], []
+    for part in parts:
+        groups = None if part.row_groups is None else list(part.row_groups)
+        pair = dask.delayed(_read_parquet, pure=True)(part.path, groups, list(names), target)
+        xs.append(_da.from_delayed(dask.delayed(_part, pure=True)(pair, 0),
+                                   shape=(part.rows, p), dtype=np.float64))
+        ys.append(_da.from_delayed(dask.delayed(_part, pure=True)(pair, 1),
+                                   shape=(part.rows,), dtype=np.float64))
+    return _da.concatenate(xs, axis=0), _da.concatenate(ys)
+
+
 @contextlib.contextmanager
 def connect(
     scheduler: str | None, workers: int | None, memory_limit: str | None
