@@ -216,3 +216,30 @@ def test_poisson_equals_poisson_regressor(alpha):
     agree(m.coef_, sk.coef_)
     agree(m.intercept_, sk.intercept_)
     agree(m.predict(X), sk.predict(X), 1e-7)
+
+
+# ------------------------------------------------------------------ Dask
+def test_dask_fits_equal_in_memory():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    X, y = load("breast_cancer")
+    a = GDClassifier(alpha=1e-3, tol=1e-10).fit(X, y)
+    b = GDClassifier(alpha=1e-3, tol=1e-10).fit(da.from_array(X, chunks=(100, -1)),
+                                                da.from_array(y, chunks=100))
+    agree(b.coef_, a.coef_, 1e-8)
+    X, y = load("iris")
+    df = pd.DataFrame(X, columns=list("abcd")).assign(y=y)
+    ddf = dd.from_pandas(df, npartitions=3)
+    a = GDClassifier(alpha=1e-3, tol=1e-10).fit(df[list("abcd")], y)
+    b = GDClassifier(alpha=1e-3, tol=1e-10).fit(ddf[list("abcd")], ddf["y"])
+    agree(b.coef_, a.coef_, 1e-8)
+    X, y = load("diabetes")
+    for kw, target in [({"loss": "poisson", "alpha": 0.01}, np.round(y / 25)),
+                       ({"penalty": "l1", "alpha": 0.1}, y)]:
+        a = GDRegressor(method="auto", tol=1e-10, **kw).fit(X, target)
+        b = GDRegressor(method="auto", tol=1e-10, **kw).fit(
+            da.from_array(X, chunks=(100, -1)), da.from_array(target, chunks=100))
+        agree(b.coef_, a.coef_, 1e-8)
+        np.testing.assert_array_equal(a.coef_ == 0, b.coef_ == 0)

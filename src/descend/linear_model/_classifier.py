@@ -330,7 +330,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         self._loss_proto = self._loss
         self._yk = self._sw = None
 
-    def _set_result(self, X: Array, yk: Array | None, sw: Array | None, *, warn: bool) -> None:
+    def _set_result(self, X: Array | None, yk: Array | None, sw: Array | None, *, warn: bool,
+                    dask_data: Any = None) -> None:
         theta, path, msg = self._glm_finish("GDClassifier", warn)
         loss = self._loss
         b, coef = loss.scaling.to_original(theta.reshape(loss.shape))
@@ -339,7 +340,14 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         pb, pc = loss.scaling.to_original(path.reshape(path.shape[0], *loss.shape))
         self.path_ = np.concatenate([pb[..., None], pc], axis=-1)
         self.separable_ = False
-        if self._pen.alpha == 0 and yk is not None:
+        if self._pen.alpha == 0 and dask_data is not None:
+            from ._dask_tasks import _min_margin
+
+            d = dask_data
+            parts = d._get(*[d._submit(_min_margin, xb, yb, self.coef_, self.intercept_)
+                             for xb, yb in zip(d.xs, d.ys, strict=True)])
+            self.separable_ = bool(min(parts) > 0)
+        elif self._pen.alpha == 0 and yk is not None and X is not None:
             self.separable_ = self._separates(X, yk, sw)
         if self.separable_:
             size = float(np.linalg.norm(self.coef_))
