@@ -277,7 +277,7 @@ class GLMFit:
         if not self._pen.has_l1:
             return x.copy()
         g = self._loss.value_grad(x)[1] + self._pen.smooth(x)[1]  # one more pass
-        return np.asarray(self._pen.prox_l1(x - self._t * g, self._t), dtype=np.float64)
+        return np.asarray(self._pen.prox_l1(x - self._t * g, self._t) + 0.0, dtype=np.float64)  # no -0
 
     def _glm_finish(self, name: str, warn: bool) -> tuple[Array, Array, str | None]:
         """``path_``, ``loss_curve_``, ``n_iter_``, ``result_``; returns the working point, the
