@@ -166,6 +166,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
     """
 
     _estimator_type = "classifier"
+    _yk: Any
+    _sw: Any
 
     def __init__(
         self, loss: str = "log", *, penalty: str | None = "l2", alpha: float = 1e-4,
@@ -379,8 +381,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return classes
 
     def _targets(self, y: Array, sample_weight: Any, X: Array) -> tuple[Array, Array | None]:
-        yk = np.searchsorted(self.classes_, y)
-        sw = None
+        yk: Array = np.asarray(np.searchsorted(self.classes_, y))
+        sw: Array | None = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if not np.all(np.isfinite(sw)) or np.any(sw < 0) or not sw.sum() > 0:

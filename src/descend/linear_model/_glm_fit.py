@@ -134,6 +134,8 @@ class GLMFit:
     _rng: Any
     _last: Any
     _carry: Any
+    _n: int
+    _row_lip: float
 
     # ------------------------------------------------------------ set-up
     def _glm_bind(self, loss: Any, pen: Penalty) -> None:
@@ -204,7 +206,7 @@ class GLMFit:
     # ------------------------------------------------------------ running
     def _glm_begin(self, theta: Array) -> None:
         full = _problem(self._evaluate, self._loss.n_theta, "loss")
-        f0, g0 = self._evaluate(np.zeros(self._loss.n_theta))
+        g0 = self._evaluate(np.zeros(self._loss.n_theta))[1]
         self._g0 = float(norms(g0))
         criteria = Criteria.make(self.max_iter, self._gcut(), None, None)
         self._carry = _loop.start(full, theta, self._optimizer(False), self._policy(False),
@@ -277,7 +279,8 @@ class GLMFit:
         if not self._pen.has_l1:
             return x.copy()
         g = self._loss.value_grad(x)[1] + self._pen.smooth(x)[1]  # one more pass
-        return np.asarray(self._pen.prox_l1(x - self._t * g, self._t) + 0.0, dtype=np.float64)  # no -0
+        p = self._pen.prox_l1(x - self._t * g, self._t)
+        return np.asarray(p + 0.0, dtype=np.float64)  # + 0.0: zeros print as 0, not -0
 
     def _glm_finish(self, name: str, warn: bool) -> tuple[Array, Array, str | None]:
         """``path_``, ``loss_curve_``, ``n_iter_``, ``result_``; returns the working point, the
