@@ -243,3 +243,17 @@ def test_dask_fits_equal_in_memory():
             da.from_array(X, chunks=(100, -1)), da.from_array(target, chunks=100))
         agree(b.coef_, a.coef_, 1e-8)
         np.testing.assert_array_equal(a.coef_ == 0, b.coef_ == 0)
+
+
+def test_readme_glm_example_runs():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### Classification, counts and sparse coefficients", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    assert scope["clf"].converged_ and scope["lasso"].converged_
+    assert (scope["sparse"].coef_ == 0).any() and scope["poisson"].converged_
+    ref = Lasso(alpha=0.1).fit(scope["Xd"], scope["yd"])
+    np.testing.assert_array_equal(scope["lasso"].coef_ == 0, ref.coef_ == 0)
