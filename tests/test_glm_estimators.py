@@ -145,7 +145,6 @@ def test_bad_input_is_named():
         GDClassifier(penalty="elasticnet", l1_ratio=2.0).fit(X, y)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def _expected_failures(est):
     if est.batch_size is not None:  # repeated rows make other batches than weighted rows
         return {"check_sample_weight_equivalence_on_dense_data":
@@ -153,6 +152,7 @@ def _expected_failures(est):
     return {}
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks([
     GDClassifier(),
     GDClassifier(penalty="l1", alpha=0.01),
