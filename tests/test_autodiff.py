@@ -153,6 +153,19 @@ def test_grad_method_names_the_source():
     assert minimize("x**2 + y**2", [1.0, 2.0], grad="fd").grad_method == "finite-differences"
 
 
+def test_fd_of_torch_and_jax_functions_reaches_the_same_point():
+    # grad="fd" hands a function of tensors tensors (torch.sum refuses an ndarray)
+    def strict_torch(x):
+        return torch.sum((x - 1.0) ** 2)
+
+    for fun, p in ((strict_torch, 3), (quad_torch, P), (quad_jax, P)):
+        res = minimize(fun, np.zeros(p), grad="fd", lr=0.05, max_iter=300)
+        assert res.grad_method == "finite-differences", fun
+        exact = minimize(fun, np.zeros(p), lr=0.05, max_iter=300)
+        assert exact.grad_method in ("jax", "torch")
+        np.testing.assert_allclose(res.x, exact.x, rtol=1e-5, atol=1e-5)
+
+
 def test_message_says_which_gradient():
     res = minimize(rosen_jax, [-1.2, 1.0], max_iter=5, lr=1e-3)
     assert res.message.endswith("exact gradient by JAX (jit-compiled value_and_grad)")
@@ -443,3 +456,15 @@ def test_readme_gradients_section_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def test_clear_caches_forgets_the_compiled_gradients():
+    import descend
+    from descend import _autodiff
+
+    minimize(rosen_jax, np.zeros(3), max_iter=2)
+    assert len(_autodiff._JAX_CACHE) >= 1
+    assert "jax gradients" in descend.clear_caches()
+    assert len(_autodiff._JAX_CACHE) == 0
+    again = minimize(rosen_jax, np.zeros(3), max_iter=2)  # compiled again, same result
+    assert again.grad_method == "jax"

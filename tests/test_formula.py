@@ -357,3 +357,28 @@ def test_gradient_matches_central_differences(text: str, data: st.DataObject) ->
     batch = np.stack([x, x])
     np.testing.assert_allclose(f(batch), [value, value], rtol=1e-15)
     np.testing.assert_allclose(f.grad(batch), [grad, grad], rtol=1e-15)
+
+
+@pytest.mark.parametrize("text, arithmetic", [
+    ("100*(y - x**2)**2 + (1 - x)**2", True),
+    ("1/x + y**-2 + pi*x", True),
+    ("sqrt(x**2 + y**2)", False),
+    ("exp(x) + y", False),
+    ("x**0.5 + y", False),
+])
+def test_fast_point_path_without_errstate_gives_the_same_numbers(text, arithmetic):
+    # value_at/grad_at skip np.errstate for pure arithmetic (Python floats only): the
+    # numbers are those of the guarded path, and no warning escapes
+    f = parse(text, variables=("x", "y"))
+    guarded = parse(text, variables=("x", "y"))
+    guarded.__dict__["_arithmetic"] = False
+    assert f._arithmetic is arithmetic
+    rng = np.random.default_rng(3)
+    points = [*rng.normal(size=(20, 2)) * 3, np.zeros(2), np.array([1e200, -1e200]),
+              np.array([-1.0, 0.0])]
+    for x in points:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            v, g = f.value_at(x), f.grad_at(x)
+        np.testing.assert_array_equal(v, guarded.value_at(x))
+        np.testing.assert_array_equal(g, guarded.grad_at(x))

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _cache
 from ._types import Array
 from .errors import InvalidArgument, InvalidType
 
@@ -108,7 +109,11 @@ def differentiate(fun: Callable[[Array], Any], x0: Array, mode: str) -> Exact | 
     """Choose the gradient of the callable ``fun`` at the start ``x0`` (see the module
     docstring). ``mode`` is ``"auto"``, ``"fd"``, ``"jax"`` or ``"torch"``."""
     if mode == "fd":
-        jax = sys.modules.get("jax")
+        jax, torch = sys.modules.get("jax"), sys.modules.get("torch")
+        if torch is not None:  # a function of tensors is handed tensors, its value a float
+            kind, takes_numpy = _probe(fun, x0, None, torch)
+            if kind == "torch" and not takes_numpy:
+                return Fallback(_converting(torch.from_numpy, fun), "")
         return Fallback(fun if jax is None else _in_x64(jax, fun), "")
     if mode == "jax":
         return _Jax.build(_require("jax"), fun, x0, forced=True)
@@ -295,6 +300,7 @@ def _real(x: Array) -> Array:
 #: ``functools.partial`` (a function with its extra arguments bound) is filed under
 #: its function and its arguments, when they are hashable.
 _JAX_CACHE: weakref.WeakKeyDictionary[Any, dict[Any, _Jax]] = weakref.WeakKeyDictionary()
+_cache.register("jax gradients", _JAX_CACHE.clear)  # descend.clear_caches() empties it
 
 
 def _cache_key(fun: Any) -> tuple[Any, Any]:

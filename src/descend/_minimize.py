@@ -98,7 +98,7 @@ def minimize(
         (``x, fun, nit, grad_norm, step_size``); raising ``StopIteration`` ends the
         run with status ``"callback"``.
     log_every : int, optional
-        Print ``Epoch k: [x1, x2, ...]`` after steps ``0, N, 2N, ...`` (as seed 001).
+        Print ``Epoch k: [x1, x2, ...]`` after steps ``0, N, 2N, ...`` (as the paraboloid tutorial).
     variables : sequence of str or str, optional
         Variable order for a formula string (default: alphabetical).
 

@@ -245,7 +245,7 @@ def multistart(
         As for :func:`descend.minimize`.
     starts : int or array_like (K, p)
         ``K`` random starts, uniform in ``bounds`` (a start where the gradient is
-        zero, or not above ``gtol``, is drawn again, as seed 001 avoids starting at
+        zero, or not above ``gtol``, is drawn again, as the paraboloid tutorial avoids starting at
         the minimum); or the starts themselves.
     bounds : sequence, optional
         One ``(lo, hi)`` per variable, or flat ``(lo1, hi1, lo2, hi2, ...)``. Defaults

@@ -1,8 +1,8 @@
 """Small synthetic data sets from the source tutorials, reproducible bit for bit.
 
 :func:`toy_line` is the straight line with Gaussian noise of "Get Down with Gradient Descent"
-(seed 002); :func:`slope_line` is the same recipe through the origin, for the slope-only model of
-seed 003.
+(the fitting-a-line tutorial); :func:`slope_line` is the same recipe through the origin, for
+the slope-only model of the slope-view tutorial.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def slope_line(
 ) -> tuple[Array, Array]:
     """Noisy points around the line ``y = slope * x`` through the origin (intercept 0).
 
-    Data for the slope-only linear model of seed 003, whose loss is a curve over one parameter.
+    Data for the slope-only linear model of the slope view, whose loss is a curve over one
+    parameter.
     The recipe is :func:`toy_line`'s with ``alpha = 0``::
 
         rng = np.random.default_rng(seed)

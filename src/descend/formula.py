@@ -1240,11 +1240,28 @@ class Formula:
             return r.astype(np.float64, copy=bool(self.expr.is_Symbol))
         return np.full(a.shape[:-1], r, dtype=np.float64)
 
+    @cached_property
+    def _arithmetic(self) -> bool:
+        """Whether the formula is only + - * / and integer powers: compiled, it is Python
+        float arithmetic alone, which never touches NumPy's error state (its errors raise
+        ``ArithmeticError``), so the fast path needs no ``np.errstate`` (a few us a call)."""
+        return not self.expr.atoms(sympy.Function) and all(
+            p.exp.is_Integer for p in self.expr.atoms(sympy.Pow)) and all(
+            p.exp.is_Integer for d in self.partials for p in d.atoms(sympy.Pow)) and not any(
+            d.atoms(sympy.Function) for d in self.partials)
+
     def value_at(self, x: Array) -> float:
         """f at one checked point, a float64 array ``(p,)``: the fast path of the loop.
 
         Evaluates on Python floats, so arithmetic errors (``1/0``) give nan.
         """
+        if self._arithmetic:
+            try:
+                r = self._value_fn(*x.tolist())
+            except ArithmeticError:
+                return math.nan
+            return float(r) if not isinstance(r, complex) else (
+                r.real if r.imag == 0 else math.nan)
         with np.errstate(all="ignore"):
             try:
                 r = self._value_fn(*x.tolist())
@@ -1256,11 +1273,17 @@ class Formula:
 
     def grad_at(self, x: Array) -> Array:
         """The gradient at one checked point ``(p,)``: the fast path of the loop."""
-        with np.errstate(all="ignore"):
+        if self._arithmetic:
             try:
                 parts = self._grad_fn(*x.tolist())
             except ArithmeticError:
                 return np.full(x.shape, math.nan)
+        else:
+            with np.errstate(all="ignore"):
+                try:
+                    parts = self._grad_fn(*x.tolist())
+                except ArithmeticError:
+                    return np.full(x.shape, math.nan)
         out = np.array(parts)
         if out.dtype.kind == "c":
             out = np.where(out.imag == 0, out.real, np.nan)

@@ -95,8 +95,8 @@ def gallery(
 
     ``progress(done, total)``, when given, is called after each file is written.
 
-    The figures: seed 001's surface and contour with the path, seed 002's data,
-    loss curve, regression landscape and fitted line, seed 003's tangent view at a
+    The figures: the paraboloid's surface and contour with the path, the fitted line's
+    data, loss curve, regression landscape and line, the slope view's tangent at a
     too-large step, and the learning-rate comparison on ``x**2``.
 
     Examples

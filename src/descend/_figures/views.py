@@ -1,7 +1,7 @@
 """The model and teaching figures of :mod:`descend.plot` (re-exported there).
 
-``fit_line`` and ``regression_landscape`` (seed 002), ``tangent_1d`` (seed 003),
-``lr_comparison`` (seed 000's too small / good / too large) and ``animate``.
+``fit_line`` and ``regression_landscape`` (fitting a line), ``tangent_1d`` (the slope view),
+``lr_comparison`` (choosing a step: too small / good / too large) and ``animate``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def line_model(model: Any) -> tuple[float, float, Array | None]:
 
 
 def fit_line(x: Any, y: Any, model: Any, iterations: Sequence[int] | None = None) -> go.Figure:
-    """The data as points and the fitted line ``intercept + slope * x`` (seed 002).
+    """The data as points and the fitted line ``intercept + slope * x`` (fitting a line).
 
     Parameters
     ----------

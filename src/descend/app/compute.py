@@ -124,7 +124,7 @@ def regression_data(state: Mapping[str, Any]) -> tuple[list[float], list[float],
 
 
 @functools.lru_cache(maxsize=1)
-def _toy() -> tuple[list[float], list[float]]:  # seed 002's toy line
+def _toy() -> tuple[list[float], list[float]]:  # the fitting-a-line tutorial's data
     x, y = datasets.toy_line()
     return x.tolist(), y.tolist()
 
