@@ -252,7 +252,7 @@ def test_readme_glm_example_runs():
     section = text.split("### Classification, counts and sparse coefficients", 1)[1]
     code = section.split("```python", 1)[1].split("```", 1)[0]
     scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    exec(compile(code, "README.md", "exec"), scope)  # our own README
     assert scope["clf"].converged_ and scope["lasso"].converged_
     assert (scope["sparse"].coef_ == 0).any() and scope["poisson"].converged_
     ref = Lasso(alpha=0.1).fit(scope["Xd"], scope["yd"])
