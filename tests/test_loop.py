@@ -9,6 +9,7 @@ so runs agree on status, steps, points and message.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -34,8 +35,8 @@ def unbounded_grad(v):
 
 #: Steps on the paraboloid from (6, -3): too small, converging (some oscillating), diverging
 #: (the adaptive methods' steps are about lr at most: only a huge one blows up f).
-PARABOLOID_LRS = {"gd": [1e-3, 0.3, 0.99, 1.5], "momentum": [1e-4, 0.3, 3.0],
-                  "nesterov": [1e-4, 0.3, 1.0], "adagrad": [0.01, 1.0, 1e8],
+PARABOLOID_LRS = {"gd": [1e-3, 0.3, 0.99, 1.5], "momentum": [1e-4, 0.3, 1.0, 3.0],
+                  "nesterov": [1e-4, 0.3, 0.65, 1.0], "adagrad": [0.01, 1.0, 1e8],
                   "rmsprop": [0.01, 0.3, 1e8], "adam": [0.01, 0.3, 1e8]}
 
 
@@ -43,6 +44,11 @@ def _same(a, b):
     assert (a.status, a.nit, a.reason, a.message) == (b.status, b.nit, b.reason, b.message)
     np.testing.assert_allclose(a.x, b.x, rtol=1e-13, atol=0)
     assert a.nfev == b.nfev and a.njev == b.njev
+
+
+def _head(message):
+    """A message without what only a recorded path tells: the best point, the hint."""
+    return re.sub(r" \(not converged: .*\)$", "", message.split("; ended above its best")[0])
 
 
 def _agree(f, x0, lrs, method, grad=None):
@@ -61,8 +67,11 @@ def _agree(f, x0, lrs, method, grad=None):
             alone = minimize(f, starts[k], grad=grad, method=method, lr=lr, max_iter=2000)
             assert ms.status[k] == alone.status.value and ms.nit[k] == alone.nit
             np.testing.assert_allclose(ms.x[k], alone.x, rtol=1e-13, atol=0)
-            # unrecorded, the batch knows no best point: the message says no more
-            assert alone.message.split("; ended above its best")[0] == out.message(k)
+            # unrecorded, the batch knows no best point and no path (the verdict behind a
+            # hint): the message says no more
+            assert _head(alone.message) == _head(out.message(k))
+            if "(not converged: " in out.message(k):
+                assert "(not converged: " in alone.message
     return {r.status for r in sw.results}, set(sw.verdicts)
 
 
@@ -77,7 +86,9 @@ def test_minimize_sweep_and_multistart_agree(method, monkeypatch):
     assert statuses == {Status.GTOL, Status.MAX_ITER, Status.DIVERGED}
     assert more == {Status.DIVERGED}
     assert "diverged" in verdicts
-    assert "oscillating" in verdicts or method == "adagrad"  # its steps only shrink
+    # adagrad's steps only shrink; adam's are about lr long whatever the gradient, and on the
+    # paraboloid it converges at every lr tried (1e-2 to 1e4): a converging run is good
+    assert "oscillating" in verdicts or method in ("adagrad", "adam")
     if not adaptive:
         _agree(functions.get("rosenbrock"), [-1.2, 1.0], [1e-4, 1e-3, 4e-3], method)
 
@@ -209,7 +220,7 @@ def test_the_screen_never_hides_a_stop(x0, lr, gtol):
         ("-exp(x)", [1.0], {"lr": 1.0, "max_iter": 50}, Reason.F_NONFINITE),
         ("log(x) + x**2", [1.0], {"lr": 2.0, "max_iter": 20}, Reason.F_NONFINITE),
         ("sqrt(x) + 0.1*x", [4.0], {"lr": 100.0, "max_iter": 20}, Reason.F_NONFINITE),
-        ("exp(x)", [700.0], {}, Reason.X_RUNAWAY),
+        ("exp(x)", [700.0], {"lr": 0.1}, Reason.X_RUNAWAY),
     ],
 )
 def test_divergence_is_the_same_from_every_face(fun, x0, kw, reason):

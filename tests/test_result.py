@@ -27,11 +27,12 @@ def test_every_reason_has_a_status_and_a_message():
         assert reason.diverged == (status is Status.DIVERGED) == (reason >= FIRST_DIVERGENCE)
         text = describe(reason, nit=3, gnorm=0.5, gtol=1e-6, df=1e-4, ftol=1e-3, dx=1e-5,
                         xtol=1e-4, fun=2.0, bad=math.inf, fbound=9e10, xnorm=1e303,
-                        xbound=7e17, advice="try lr <= 1.0")
+                        xbound=7e17, advice="try lr <= 1.0", hint="step too small")
         assert "{" not in text and text == template.format(
             nit=3, gnorm=0.5, gtol=1e-6, df=1e-4, ftol=1e-3, dx=1e-5, xtol=1e-4, fun=2.0,
             bad=math.inf, fbound=9e10, xnorm=1e303, xbound=7e17, advice="try lr <= 1.0",
-            why="", gname="gradient norm", iterations="3 iterations")
+            why="", gname="gradient norm", iterations="3 iterations",
+            hint="step too small")
     assert set(MESSAGES) == set(Status)
 
 

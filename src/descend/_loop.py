@@ -35,10 +35,20 @@ import numpy as np
 
 from . import _batch, _compiled, _single, linesearch
 from ._carry import Carry, settle, take
+from ._policies import estimate_lipschitz
 from ._types import Array
 from .errors import InvalidArgument
 from .optimizers import Optimizer
-from .result import FIRST_DIVERGENCE, Reason, Result, above, describe, divergence_advice
+from .result import (
+    FIRST_DIVERGENCE,
+    Reason,
+    Result,
+    above,
+    classify,
+    describe,
+    divergence_advice,
+    not_converged_hint,
+)
 from .stopping import (
     Criteria,
     divergence_bound,
@@ -165,10 +175,67 @@ class Outcome:
     backend: str = ""
     variables: tuple[str, ...] = field(default=())
 
-    def message(self, i: int, best: tuple[float, int] | None = None) -> str:
+    def curvature(self, x: Array) -> float | None:
+        """The largest Hessian eigenvalue magnitude at ``x`` (power iteration on gradient
+        differences, :func:`descend.linesearch.estimate_lipschitz`), for the advice; None
+        when it cannot be had (a stochastic or gradient-less problem, a non-finite value).
+        The gradients it takes are not counted in the run's ``njev``."""
+        grad = getattr(self.problem, "gradient", None)
+        if grad is None or getattr(self.problem, "stochastic", False):
+            return None
+        point = np.asarray(x, dtype=np.float64)
+        try:
+            with np.errstate(all="ignore"):
+                lam, _ = estimate_lipschitz(lambda v: np.asarray(grad(v), dtype=np.float64),
+                                            point)
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        lam = float(lam)
+        return lam if math.isfinite(lam) and lam > 0.0 else None
+
+    def _lr(self, i: int) -> float | None:
+        return self.lr if self.lr is None or np.ndim(self.lr) == 0 else float(self.lr[i])
+
+    def advice(self, i: int, run: tuple[Array, Array, Array] | None = None
+               ) -> tuple[dict[str, Any], float | None]:
+        """The advice for run ``i`` (message keys ``advice`` or ``hint``) and its estimate
+        of the largest stable fixed step ``2 / L``, from the curvature ``L`` at a point
+        where the run was stable: for a divergence, the start of this call (known whether
+        or not the path was recorded, so that every face gives the same advice); for a run
+        that stopped unconverged, the lowest point of the recorded path ``run = (path,
+        values, step_sizes)``, whose :func:`~descend.result.verdict` picks the hint."""
+        c = self.carry
+        reason = Reason(int(c.code[i]) or int(Reason.MAX_ITER))
+        if reason not in (Reason.MAX_ITER, Reason.SCHEDULE_END) and not reason.diverged:
+            return {}, None
+        if run is not None:
+            path, values, _ = run
+            finite = np.where(np.isfinite(values), values, np.inf)
+            point = path[int(np.argmin(finite))] if finite.size else self.x0[i]
+        else:
+            point = self.x0[i]
+        lr = self._lr(i)
+        if reason.diverged:  # at the start: the same advice recorded or not
+            lip = self.curvature(self.x0[i])
+            lr_max = 2.0 / lip if lip is not None else float(c.lr_max[i])
+            lr_max_or_none = lr_max if math.isfinite(lr_max) else None
+            return {"advice": divergence_advice(lr, lr_max_or_none)}, lr_max_or_none
+        if run is not None:
+            kind = classify(reason.status, run[1], run[0], run[2])
+        else:
+            kind = "oscillating" if above(float(c.f[i]), float(self.f0[i])) else ""
+        lip = self.curvature(point) if kind else None
+        if reason is Reason.SCHEDULE_END:
+            return {}, None
+        return {"hint": not_converged_hint(kind, lr, lip)}, None
+
+    def message(self, i: int, best: tuple[float, int] | None = None,
+                run: tuple[Array, Array, Array] | None = None,
+                advice: dict[str, Any] | None = None) -> str:
         """Run ``i``'s message from the one table; ``best``: the lowest f visited and its
         iteration, known when the path was recorded (the message then says when a run
-        that did not diverge ended above it)."""
+        that did not diverge ended above it); ``run``: the recorded path, values and
+        steps, for the verdict behind the advice (see :meth:`advice`)."""
         c = self.carry
         reason = Reason(int(c.code[i]) or int(Reason.MAX_ITER))
         crit = self.criteria
@@ -188,10 +255,7 @@ class Outcome:
             info["on_bound"] = ", ".join(self.on_bound(i))
         if best is not None and not reason.diverged and above(float(c.f[i]), best[0]):
             info["fun_best"], info["nit_best"] = best
-        if reason.diverged:
-            lr = self.lr if self.lr is None or np.ndim(self.lr) == 0 else float(self.lr[i])
-            lr_max = float(c.lr_max[i])
-            info["advice"] = divergence_advice(lr, lr_max if math.isfinite(lr_max) else None)
+        info.update(self.advice(i, run)[0] if advice is None else advice)
         return describe(reason, **info)
 
     def names(self) -> tuple[str, ...]:
@@ -228,11 +292,13 @@ class Outcome:
         k = int(np.argmin(np.where(np.isnan(values), np.inf, values))) if values.size else 0
         first = int(c.nit[i]) - (path.shape[0] - 1)  # the iteration of the path's first row
         best = (float(values[k]), first + k)
-        lr_max = float(c.lr_max[i])
+        run = (path, values, steps) if self.tape is not None else None
+        advice, lr_max_est = self.advice(i, run)
+        lr_max = float(c.lr_max[i]) if lr_max_est is None else lr_max_est
         return Result(
             x=c.x[i].copy(), fun=float(c.f[i]), jac=c.g[i].copy(), nit=n, nfev=int(c.nfev[i]),
             njev=int(c.njev[i]), success=status.success, status=status,
-            message=self.message(i, best), path=path, values=values, grad_norms=gns,
+            message=self.message(i, best, run, advice), path=path, values=values, grad_norms=gns,
             step_sizes=steps, method=self.method,
             lr_max=lr_max if math.isfinite(lr_max) else None,
             variables=self.names(), grad_method=getattr(self.problem, "grad_method", "user"),

@@ -23,7 +23,16 @@ from .objective import Objective, as_objective
 from .result import Intermediate, Result
 from .stopping import Criteria, check_tol, default_gtol
 
-__all__ = ["check_bounds", "check_x0", "minimize", "problem_of", "resolve_gtol", "run_batch"]
+__all__ = ["DEFAULT_LR", "check_bounds", "check_x0", "minimize", "problem_of", "resolve_gtol",
+           "run_batch"]
+
+#: The default step policy of :func:`minimize`, :func:`run_batch` (so of ``multistart``)
+#: and the command line: Barzilai-Borwein steps with a non-monotone Armijo safeguard
+#: (:class:`descend.linesearch.BarzilaiBorwein`). It needs no tuning and reaches a
+#: stationary point from every catalog function's standard start within the default
+#: budget (``benchmarks/bench_defaults.py``), where a fixed step such as 0.1 diverges on
+#: Rosenbrock, Himmelblau and Beale.
+DEFAULT_LR = "bb"
 
 
 def minimize(
@@ -34,7 +43,7 @@ def minimize(
     grad: Any = None,
     jac: Any = None,
     method: str | optimizers.Optimizer = "gd",
-    lr: StepSize | StepPolicy = 0.1,
+    lr: StepSize | StepPolicy = DEFAULT_LR,
     max_iter: int = 1000,
     ftol: float | None = None,
     gtol: float | str | None = "auto",
@@ -78,7 +87,9 @@ def minimize(
     lr : float, schedule, str or StepPolicy
         A fixed step ``> 0``, a schedule ``k -> t_k`` (one that reaches 0 ends the run),
         a policy name: ``"backtracking"``, ``"bb"``, ``"auto"``, or an object that follows
-        :class:`descend.linesearch.StepPolicy`.
+        :class:`descend.linesearch.StepPolicy`. Default ``"bb"`` (:data:`DEFAULT_LR`):
+        Barzilai-Borwein steps, safeguarded, which need no tuning; give a number for
+        plain fixed-step gradient descent.
     max_iter : int
         Most steps taken.
     ftol, gtol, xtol : float or None
@@ -160,7 +171,7 @@ def run_batch(
     x0: Array,
     *,
     method: str | optimizers.Optimizer = "gd",
-    lr: StepSize | StepPolicy = 0.1,
+    lr: StepSize | StepPolicy = DEFAULT_LR,
     max_iter: int = 1000,
     ftol: float | None = None,
     gtol: float | str | None = "auto",

@@ -24,6 +24,7 @@ __all__ = [
 StepOut = tuple[Any, Array, Any, Any]
 
 _SQRT_EPS = float(np.sqrt(np.finfo(np.float64).eps))
+_MAX = float(np.finfo(np.float64).max)
 
 
 class Evaluator(Protocol):
@@ -67,7 +68,11 @@ def _armijo(
     ev: Evaluator, x: Array, f: Any, d: Array, slope: Any, t: Any, f_ref: Any,
     c: float = 1e-4, shrink: float = 0.5, max_halvings: int = 60,
 ) -> tuple[Any, Array, Any]:
-    """Shrink ``t`` until ``f(x - t d) <= f_ref - c t slope``; ``t = 0`` where none works."""
+    """Shrink ``t`` until ``f(x - t d) <= f_ref - c t slope``; ``t = 0`` where none works.
+
+    A slope that overflowed (``|g| > 1e154``) counts as the largest float, so that a tiny
+    step can still pass."""
+    slope = float(min(slope, _MAX)) if x.ndim == 1 else np.minimum(slope, _MAX)
     if x.ndim == 1:
         for _ in range(max_halvings):
             xn = x - t * d
@@ -213,39 +218,59 @@ class Auto:
         if self.lipschitz is not None:
             return None
         lip, _ = estimate_lipschitz(ev, x, g)
-        lip = np.where(lip > 0, lip, 1.0) if np.ndim(lip) else (lip if lip > 0 else 1.0)
-        return (lip, None, None)
+        ok = np.isfinite(lip) & (lip > 0)
+        lip = np.where(ok, lip, 1.0) if np.ndim(lip) else (lip if ok else 1.0)
+        # provisional: the next secant replaces the estimate rather than raising it (the
+        # power iteration differences gradients over a tiny step, which noise, as finite
+        # differences', can inflate a thousandfold)
+        return (lip, None, None, np.ones(np.shape(lip), dtype=bool) if np.ndim(lip) else True)
 
     def step(self, k: int, state: Any, ev: Evaluator, x: Array, f: Any, g: Array,
              d: Array) -> StepOut:
         if state is None:
             t = 1.0 / (self.lipschitz * (1.0 + self.decay * k))  # type: ignore[operator]
             return t, x - t * d, None, None
-        lip, x_prev, g_prev = state
+        lip, x_prev, g_prev, provisional = state[0], state[1], state[2], state[3]
         if x_prev is not None:
             s, y = x - x_prev, g - g_prev
             ss = rowdot(s, s)
-            secant = np.sqrt(rowdot(y, y) / np.where(ss > 0, ss, np.inf))
-            lip = np.maximum(lip, secant)
+            with np.errstate(all="ignore"):
+                secant = np.sqrt(rowdot(y, y) / np.where(ss > 0, ss, np.inf))
+            seen = np.isfinite(secant) & (secant > 0)
+            raised = np.maximum(lip, secant)
+            lip = np.where(seen, np.where(provisional, secant, raised), lip)
+            provisional = provisional & ~seen
+            if x.ndim == 1:
+                lip, provisional = float(lip), bool(provisional)
         t = 1.0 / lip
         xn = x - scale(t, d)
         fn = ev.value(xn)
-        rise = ~(np.asarray(fn) <= np.asarray(f))
+        # a rise by rounding (a few ulps of f) is no evidence of curvature: only a real one
+        # makes the step back off
+        fa = np.asarray(f, dtype=np.float64)
+        slack = 8.0 * np.finfo(np.float64).eps * np.abs(fa)
+        rise = ~(np.asarray(fn) <= fa + slack)
         if np.any(rise):  # never let f increase: back off as Armijo with c = 0
             d2, slope = _descent(g, d)
             if x.ndim == 1:
-                t2, xn2, fn2 = _armijo(ev, x, f, d2, slope, t, f, 0.0)
-                t, xn, fn = t2, xn2, fn2
-                lip = 1.0 / t2 if t2 > 0 else lip
+                t2, xn2, fn2 = _armijo(ev, x, f + float(slack), d2, slope, t, f + float(slack),
+                                       0.0)
+                t, xn, fn = t2, xn2, (fn2 if t2 > 0 else f)
+                if t2 > 0:  # the back-off is provisional too: the next secant decides
+                    lip, provisional = 1.0 / t2, True
             else:
                 sub = np.flatnonzero(rise)
-                t2, xn2, fn2 = _armijo(_Rows(ev, sub), x[sub], f[sub], d2[sub], slope[sub],
-                                       t[sub], f[sub], 0.0)
+                fs = f[sub] + slack[sub]
+                t2, xn2, fn2 = _armijo(_Rows(ev, sub), x[sub], fs, d2[sub], slope[sub],
+                                       t[sub], fs, 0.0)
+                fn2 = np.where(t2 > 0, fn2, f[sub])
                 t, xn, fn = t.copy(), xn.copy(), np.array(fn, dtype=np.float64)
                 t[sub], xn[sub], fn[sub] = t2, xn2, fn2
-                lip = lip.copy()
-                lip[sub] = np.where(t2 > 0, 1.0 / np.where(t2 > 0, t2, 1.0), lip[sub])
-        return t, xn, fn, (lip, x, g)
+                lip, provisional = lip.copy(), provisional.copy()
+                backed = t2 > 0
+                lip[sub] = np.where(backed, 1.0 / np.where(backed, t2, 1.0), lip[sub])
+                provisional[sub] = provisional[sub] | backed
+        return t, xn, fn, (lip, x, g, provisional)
 
 
 class _Rows:
@@ -271,16 +296,18 @@ class BarzilaiBorwein:
 
     def init(self, ev: Evaluator, x: Array, f: Any, g: Array) -> Any:
         # First step: the exact line-search step along -g of the local quadratic model.
-        hg = _hvp_step(ev, x, g, g)
-        curv = rowdot(g, hg)
-        gg = rowdot(g, g)
+        # Along the unit vector u = g / |g|: t0 = 1 / <u, H u> (= <g, g> / <g, H g>, whose
+        # factors overflow where |g| > 1e154, as exp(x) at x = 700).
+        gn = np.sqrt(np.maximum(rowdot(g, g), 1e-300))
+        u = scale(1.0 / gn, g)
+        hu = _hvp_step(ev, x, g, u)
+        curv = rowdot(u, hu)
         # Negative curvature: no model minimum; take 1/|curvature| and let Armijo check it.
-        hh = rowdot(hg, hg)
-        flat = np.where(hh > 0, np.sqrt(gg / np.where(hh > 0, hh, 1.0)),
-                        1e-3 / np.sqrt(np.maximum(gg, 1e-300)))
-        t0 = np.where(curv > 0, gg / np.where(curv > 0, curv, 1.0), flat)
-        t0 = float(t0) if x.ndim == 1 else t0
-        return (t0, None, None, [f])
+        hh = rowdot(hu, hu)
+        flat = np.where(hh > 0, 1.0 / np.sqrt(np.where(hh > 0, hh, 1.0)), 1e-3 / gn)
+        t0 = np.where(curv > 0, 1.0 / np.where(curv > 0, curv, 1.0), flat)
+        t0 = np.where(np.isfinite(t0) & (t0 > 0), t0, 1e-3 / gn)
+        return (float(t0) if x.ndim == 1 else t0, None, None, [f])
 
     def step(self, k: int, state: Any, ev: Evaluator, x: Array, f: Any, g: Array,
              d: Array) -> StepOut:

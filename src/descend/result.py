@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
-    "ABOVE_BEST", "GRAD_NOTES", "MESSAGES", "ON_BOUND", "REASONS", "VERDICTS", "Intermediate",
-    "Reason", "Result", "Status", "above", "describe", "divergence_advice", "verdict",
+    "ABOVE_BEST", "BOUNCE_RATIO", "BOUNCE_SHARE", "GRAD_NOTES", "MESSAGES", "ON_BOUND",
+    "REASONS", "VERDICTS", "Intermediate", "Reason", "Result", "Status", "above", "bounces",
+    "classify", "describe", "divergence_advice", "fixed_step", "not_converged_hint", "verdict",
 ]
 
 
@@ -95,7 +96,7 @@ REASONS: dict[Reason, tuple[Status, str]] = {
                   "converged: step length {dx:.3g} <= xtol={xtol:g} at iteration {nit}"),
     Reason.MAX_ITER: (Status.MAX_ITER, (
         "stopped: reached max_iter={nit} with {gname} {gnorm:.3g}"
-        " (not converged: raise max_iter or the learning rate)")),
+        " (not converged: {hint})")),
     Reason.SCHEDULE_END: (Status.MAX_ITER, (
         "stopped: the lr schedule reached 0 at iteration {nit} with {gname} {gnorm:.3g}"
         " (not converged: give the schedule more steps or a final step > 0)")),
@@ -154,6 +155,7 @@ _DEFAULTS: dict[str, Any] = {
     "xtol": 0.0, "fun": math.nan, "bad": math.nan, "fbound": math.nan, "xnorm": math.nan,
     "xbound": math.nan, "why": "", "advice": "try a smaller learning rate",
     "gname": "gradient norm",
+    "hint": "not enough iterations, or a step too small or too large: raise max_iter or tune lr",
 }
 
 
@@ -220,7 +222,10 @@ def divergence_advice(lr: float | None, lr_max: float | None) -> str:
 
 
 def _round_down(value: float) -> str:
-    """Two significant digits, never rounded up past ``value``."""
+    """Two significant digits, never rounded up past ``value`` by more than the error of
+    its estimate (power iteration on gradient differences: 1e-6 relative; 2 / 2.0000001 is
+    "1.0", not "0.99")."""
+    value *= 1.0 + 1e-6
     exp = int(np.floor(np.log10(value))) - 1
     scaled = np.floor(value / 10.0**exp)
     out = scaled * 10.0**exp
@@ -234,21 +239,74 @@ VERDICTS = ("too_small", "good", "oscillating", "diverged")
 RISE_RTOL = 1e-12
 
 
+#: A run *bounces* when at least this share of the steps in the second half of its path
+#: turn back (:math:`\langle s_k, s_{k+1} \rangle < 0`, ``s_k = x_{k+1} - x_k``) ...
+BOUNCE_SHARE = 0.5
+#: ... and those turns shrink the step by less than this (median of
+#: :math:`\|s_{k+1}\| / \|s_k\|`): gradient descent with a fixed step ``t`` on a quadratic
+#: bounces this way when ``t * lambda_max >= 1.75``, where a step near ``1 / lambda_max``
+#: would remove that direction in one step.
+BOUNCE_RATIO = 0.75
+
+
+def bounces(path: Array) -> bool:
+    """Whether the path bounces (:data:`BOUNCE_SHARE`, :data:`BOUNCE_RATIO`)."""
+    steps = np.diff(np.asarray(path, dtype=np.float64), axis=0)
+    n = steps.shape[0]
+    if n < 3:
+        return False
+    with np.errstate(all="ignore"):
+        dots = np.einsum("ij,ij->i", steps[:-1], steps[1:])
+        lens = np.sqrt(np.einsum("ij,ij->i", steps, steps))
+        half = (n - 1) // 2
+        turns = dots[half:] < 0.0
+        if not turns.size or turns.mean() < BOUNCE_SHARE:
+            return False
+        ratio = lens[half + 1:][turns] / lens[half:-1][turns]
+    ratio = ratio[np.isfinite(ratio)]
+    return bool(ratio.size) and float(np.median(ratio)) >= BOUNCE_RATIO
+
+
+def fixed_step(step_sizes: Array) -> bool:
+    """Whether every step of the run had the same size (a fixed ``lr``)."""
+    t = np.asarray(step_sizes)
+    return bool(t.size) and bool(np.all(t == t[0]))
+
+
+def classify(status: Status, values: Array, path: Array, step_sizes: Array) -> str:
+    """:func:`verdict` on the pieces of a run (its status and recorded path)."""
+    if status is Status.DIVERGED:
+        return "diverged"
+    values = np.asarray(values, dtype=np.float64)
+    bounce = bounces(path)
+    if status.success:
+        return "oscillating" if bounce and fixed_step(step_sizes) else "good"
+    if bounce or (values.size and above(float(values[-1]), float(values[0]))):
+        return "oscillating"
+    return "too_small"
+
+
 def verdict(result: Result) -> str:
     r"""Label a run ``"too_small"``, ``"good"``, ``"oscillating"`` or ``"diverged"``.
 
-    The rules, tested in this order on the recorded path ``x_0, ..., x_n`` and values
-    ``f_0, ..., f_n``:
+    The one definition, used by :func:`descend.sweep`, the command line, the explorer and
+    the messages of runs that did not converge. With ``s_k = x_{k+1} - x_k`` the steps of
+    the recorded path, the run *bounces* when, over the second half of its steps, at least
+    half turn back (:math:`\langle s_k, s_{k+1}
+angle < 0`) and the median of
+    :math:`\|s_{k+1}\| / \|s_k\|` over those turns is at least 0.75 (gradient descent with a
+    fixed step ``t`` on a quadratic does when ``t \lambda_{max} \geq 1.75``). Then, in
+    order:
 
-    1. ``"diverged"``: ``result.status`` is ``"diverged"``.
-    2. ``"oscillating"``: the steps turn back at least twice, that is
-       :math:`\langle x_{k+1} - x_k,\ x_{k+2} - x_{k+1} \rangle < 0` for at least two
-       ``k`` (in 1-D: the sign of :math:`x_{k+1} - x_k` flips at least twice), or
-       ``f`` increases at some step, :math:`f_{k+1} > f_k + 10^{-12} \max(1, |f_k|)`;
-       whether or not the run converged.
-    3. ``"good"``: the run converged (``result.success``: gtol, ftol or xtol).
-    4. ``"too_small"``: otherwise; the run stopped (``max_iter``) with ``f`` decreasing
-       steadily, so a larger step would get further.
+    1. ``"diverged"``: the status is ``"diverged"``.
+    2. A run that converged (gtol, ftol or xtol) is ``"good"``, including momentum methods
+       that overshoot on the way and line searches that zigzag; unless it took one fixed
+       step throughout and bounces: then it is ``"oscillating"`` (it converges far slower
+       than a smaller step would, which would remove the bouncing direction at once).
+    3. A run that did not converge (``max_iter``, a schedule's end, a callback) is
+       ``"oscillating"`` when it bounces or ended above ``f(x0)`` (by more than
+       rounding, :data:`RISE_RTOL`): a smaller step would do better.
+    4. Otherwise ``"too_small"``: steady but slow, it did not converge in the budget.
 
     Examples
     --------
@@ -256,17 +314,30 @@ def verdict(result: Result) -> str:
     >>> [verdict(minimize("x**2", 3.0, lr=lr, max_iter=100)) for lr in (0.001, 0.1, 0.9, 1.1)]
     ['too_small', 'good', 'oscillating', 'diverged']
     """
-    if result.status is Status.DIVERGED:
-        return "diverged"
-    with np.errstate(all="ignore"):  # huge steps: the signs are what counts
-        steps = np.diff(result.path.astype(np.float64), axis=0)
-        steps = steps / np.maximum(np.max(np.abs(steps), axis=1, keepdims=True), 1e-300)
-        turns = int(np.count_nonzero(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < 0.0))
-        values = result.values
-        rises = values[1:] > values[:-1] + RISE_RTOL * np.maximum(1.0, np.abs(values[:-1]))
-    if turns >= 2 or bool(np.any(rises)):
-        return "oscillating"
-    return "good" if result.success else "too_small"
+    return classify(result.status, result.values, result.path, result.step_sizes)
+
+
+def not_converged_hint(kind: str, lr: float | None, lip: float | None) -> str:
+    """The reason a run that stopped without converging gives, from its :func:`verdict`
+    ``kind`` (``"too_small"`` or ``"oscillating"``, ``""`` when the path is unknown), its
+    fixed step ``lr`` (None for other policies) and the curvature ``lip`` (the largest
+    Hessian eigenvalue magnitude) at its last stable point, when known."""
+    lam = lip if lip is not None and math.isfinite(lip) and lip > 0 else None
+    if kind == "oscillating" and lr is None:  # a policy or a schedule chose the steps
+        return "not enough iterations (the path oscillates): raise max_iter"
+    if kind == "oscillating":
+        if lam is not None:
+            return (f"step too large / oscillating: try lr <= {_round_down(1.0 / lam)}"
+                    " (about 1 / the local curvature)")
+        if lr is not None:
+            return f"step too large / oscillating: try a smaller lr than {lr:g}"
+        return "step too large / oscillating: try a smaller learning rate"
+    if kind == "too_small" and lr is not None and lam is not None and lr * lam < 0.5:
+        return (f"step too small: try lr = {_round_down(1.0 / lam)}"
+                " (about 1 / the local curvature) or raise max_iter")
+    if kind == "too_small":
+        return "not enough iterations: raise max_iter"
+    return "not enough iterations, or a step too small or too large: raise max_iter or tune lr"
 
 
 @dataclass(frozen=True)

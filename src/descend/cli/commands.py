@@ -211,7 +211,8 @@ _VARS = Annotated[str | None, typer.Option(
 _METHOD = Annotated[Method, typer.Option("--method", help="The optimizer.")]
 _LR = Annotated[Any, typer.Option(
     "--lr", parser=r.step_size, metavar="FLOAT|auto|bb|backtracking",
-    help="A fixed step, or auto, bb, backtracking.")]
+    help="A fixed step, or auto, bb (Barzilai-Borwein, the default for minimize and "
+         "multistart), backtracking.")]
 _TOL = "FLOAT|none"
 _PLOT = Annotated[Path | None, typer.Option(
     "--plot", dir_okay=False, help="Write a figure: .html, or .png/.svg/.pdf (needs kaleido).")]
@@ -265,7 +266,7 @@ def minimize(
     x0: _X0 = None,
     variables: _VARS = None,
     method: _METHOD = "gd",
-    lr: _LR = "0.1",
+    lr: _LR = "bb",
     max_iter: Annotated[int, typer.Option("--max-iter", min=0, help="Most steps.")] = 1000,
     ftol: Annotated[Any, typer.Option(
         "--ftol", parser=r.optional_float, metavar=_TOL,
@@ -289,7 +290,7 @@ def minimize(
     Prints a summary: status, message, x, f, iterations. With --json and
     --log-every, the epoch lines go to stderr: stdout stays one JSON object.
 
-    Example: descend minimize rosenbrock --lr bb --strict
+    Example: descend minimize rosenbrock --strict
 
     Example: descend minimize "x**2 + y**2" --x0 6,-3 --lr 0.001 --max-iter 5000 --log-every 500
     """
@@ -392,7 +393,7 @@ def multistart(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the random starts.")] = None,
     variables: _VARS = None,
     method: _METHOD = "gd",
-    lr: _LR = "0.1",
+    lr: _LR = "bb",
     max_iter: Annotated[int, typer.Option("--max-iter", min=0, help="Most steps per run.")] = 1000,
     plot: _PLOT = None,
     as_json: _JSON = False,
@@ -400,7 +401,7 @@ def multistart(
 ) -> None:
     """Descend from many random starts in a box and list the distinct minima found.
 
-    Example: descend multistart himmelblau --starts 200 --bounds -5,5,-5,5 --seed 0 --lr bb --strict
+    Example: descend multistart himmelblau --starts 200 --bounds -5,5,-5,5 --seed 0 --strict
     """
     from .. import functions
     from .._multistart import multistart as _multistart

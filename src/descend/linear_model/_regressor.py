@@ -73,7 +73,11 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         Relative accuracy of the coefficients to reach (see the module docstring);
         None runs ``max_iter`` and then certifies ``1e-8``.
     alpha : float, default 0.0
-        L2 penalty ``alpha * ||coef||^2`` (original units; intercept not penalized).
+        L2 penalty ``alpha * ||coef||^2`` (original units; intercept not penalized),
+        added to the *mean* loss: with ``loss="mse"`` the fit minimizes
+        ``||y - X coef - b||^2 / n + alpha ||coef||^2``, which is scikit-learn's
+        ``Ridge(alpha=n_samples * alpha)`` (Ridge penalizes the *sum* of squares):
+        ``GDRegressor(alpha=a)`` equals ``Ridge(alpha=a * n_samples)``.
     fit_intercept, standardize : bool, default True
         Fit an intercept; fit on standardized columns (implicitly, X is not copied),
         reporting everything in original units. A constant column gets coefficient 0.
