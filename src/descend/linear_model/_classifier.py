@@ -34,21 +34,13 @@ from .. import linesearch, optimizers
 from .._data import check_finite, check_numeric_frame, is_dask
 from .._types import Array
 from ..errors import DataError, InvalidArgument, InvalidType
-from ._glm_fit import GLMFit, composite, with_rows
+from ._glm_fit import GLMFit, composite, penalty_weights, row_bound, with_rows
 from ._glm_losses import LogisticLoss, SoftmaxLoss
 from ._glm_prox import Penalty
 
-__all__ = ["GDClassifier", "penalty_weights"]
+__all__ = ["GDClassifier"]
 
 _PENALTIES = (None, "l2", "l1", "elasticnet")
-_SAMPLE = 100_000
-
-
-def penalty_weights(penalty: str | None, alpha: float, l1_ratio: float) -> tuple[float, float]:
-    """``(alpha, l1_ratio)`` of the elastic net that ``penalty`` names."""
-    if penalty is None or alpha == 0:
-        return 0.0, 0.0
-    return float(alpha), {"l2": 0.0, "l1": 1.0}.get(penalty, float(l1_ratio))
 
 
 def check_glm_params(est: Any) -> None:
@@ -79,18 +71,6 @@ def check_glm_params(est: Any) -> None:
         if not ok or (val is not None and not math.isfinite(val)):
             raise InvalidArgument(f"{name}: expected a finite number >= 0 (l1_ratio in "
                                   f"[0, 1]), got {val!r}", argument=name)
-
-
-def row_bound(loss: Any, X: Array) -> float:
-    """``max_i ||(1, z_i)||^2`` times the loss's curvature factor (on at most 100,000 rows):
-    a bound on the curvature of any mini-batch's loss."""
-    n = X.shape[0]
-    some = slice(None) if n <= _SAMPLE else np.linspace(0, n - 1, _SAMPLE).astype(np.intp)
-    sc = loss.scaling
-    Z = (X[some] - sc.shift) / sc.scale
-    top = float(sc.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z), initial=0.0))
-    factor = 0.5 if loss.n_outputs > 1 else float(loss._factor())
-    return factor * top
 
 
 class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc]

@@ -39,7 +39,7 @@ from ._fit import Batches, _problem
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
 
-__all__ = ["GLMFit", "accelerated", "composite"]
+__all__ = ["GLMFit", "accelerated", "composite", "penalty_weights", "row_bound"]
 
 _DECAY_EPOCHS = 10.0
 
@@ -321,3 +321,26 @@ def moments_like(mom: Moments, X: Array, sw: Array | None) -> Moments:
     """``mom`` with the row count and weight of ``X`` (the scaling stays the first data's)."""
     return dataclasses.replace(mom, n=int(X.shape[0]),
                                wsum=float(X.shape[0] if sw is None else sw.sum()))
+
+
+#: rows a curvature bound of mini-batches looks at, at most
+_SAMPLE = 100_000
+
+
+def penalty_weights(penalty: str | None, alpha: float, l1_ratio: float) -> tuple[float, float]:
+    """``(alpha, l1_ratio)`` of the elastic net that ``penalty`` names."""
+    if penalty is None or alpha == 0:
+        return 0.0, 0.0
+    return float(alpha), {"l2": 0.0, "l1": 1.0}.get(penalty, float(l1_ratio))
+
+
+def row_bound(loss: Any, X: Array) -> float:
+    """``max_i ||(1, z_i)||^2`` times the loss's curvature factor (on at most 100,000 rows):
+    a bound on the curvature of any mini-batch's loss."""
+    n = X.shape[0]
+    some = slice(None) if n <= _SAMPLE else np.linspace(0, n - 1, _SAMPLE).astype(np.intp)
+    sc = loss.scaling
+    Z = (X[some] - sc.shift) / sc.scale
+    top = float(sc.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z), initial=0.0))
+    factor = 0.5 if loss.n_outputs > 1 else float(loss._factor())
+    return factor * top

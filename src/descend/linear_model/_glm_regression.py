@@ -21,8 +21,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._types import Array
-from ._classifier import penalty_weights, row_bound
-from ._glm_fit import GLMFit, composite, with_rows
+from ._glm_fit import GLMFit, composite, penalty_weights, row_bound, with_rows
 from ._glm_losses import PoissonLoss, SquaredLoss, psd_solver
 from ._glm_prox import Penalty
 
