@@ -39,10 +39,12 @@ if TYPE_CHECKING:
     from .io import load_model as load_model
     from .io import read_table as read_table
     from .io import save_model as save_model
+    from .linear_model import GDClassifier as GDClassifier
     from .linear_model import GDRegressor as GDRegressor
 
 _LAZY = {"Formula": ".formula", "parse": ".formula", "read_table": ".io",
-         "save_model": ".io", "load_model": ".io", "GDRegressor": ".linear_model"}
+         "save_model": ".io", "load_model": ".io", "GDRegressor": ".linear_model",
+         "GDClassifier": ".linear_model"}
 
 
 def __getattr__(name: str) -> Any:
@@ -64,6 +66,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_sweep.py checks
     "Formula",
+    "GDClassifier",
     "GDRegressor",
     "Intermediate",
     "Minimum",

@@ -196,7 +196,8 @@ def gallery(
 #: The optimizers of :mod:`descend.optimizers` (a test keeps the two lists equal).
 Method = Literal["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
 #: The losses of :class:`descend.linear_model.GDRegressor` (a test keeps them equal).
-Loss = Literal["mse", "sse", "rmse", "huber"]
+Loss = Literal["mse", "sse", "rmse", "huber", "poisson"]
+PenaltyName = Literal["l2", "l1", "elasticnet", "none"]
 #: ``--shuffle``: GDRegressor's ``shuffle`` True, "blocks", False.
 Shuffle = Literal["rows", "blocks", "none"]
 _SHUFFLE: dict[str, bool | str] = {"rows": True, "blocks": "blocks", "none": False}
@@ -449,6 +450,7 @@ FIT_OPTIONS = {"loss": "--loss", "method": "--method", "lr": "--lr", "max_iter":
                "standardize": "--standardize", "batch_size": "--batch-size",
                "shuffle": "--shuffle", "random_state": "--random-state",
                "warm_start": "--warm-start", "verbose": "--verbose", "epsilon": "--epsilon",
+               "penalty": "--penalty", "l1_ratio": "--l1-ratio",
                "callback": "(the progress bar)"}
 
 
@@ -469,7 +471,13 @@ def fit(
         help="Relative accuracy of the coefficients to reach; 'none' runs --max-iter."
     )] = "1e-8",
     alpha: Annotated[float, typer.Option(
-        "--alpha", help="L2 penalty alpha * ||coef||^2 (the intercept is not penalized).")] = 0.0,
+        "--alpha", help="Penalty strength: alpha * ||coef||^2 for l2 (the intercept is not "
+        "penalized); Lasso's / ElasticNet's alpha for l1 and elasticnet.")] = 0.0,
+    penalty: Annotated[PenaltyName, typer.Option(
+        "--penalty", help="l2; l1 or elasticnet (exact zeros, by proximal steps; loss mse or "
+        "poisson); none.")] = "l2",
+    l1_ratio: Annotated[float, typer.Option(
+        "--l1-ratio", min=0.0, max=1.0, help="The L1 share of --penalty elasticnet.")] = 0.15,
     intercept: Annotated[bool, typer.Option(
         "--intercept/--no-intercept", help="Fit an intercept, or fit through the origin.")] = True,
     standardize: Annotated[bool, typer.Option(
@@ -548,7 +556,8 @@ def fit(
         "loss": loss, "method": method, "lr": lr, "max_iter": max_iter, "tol": tol,
         "alpha": alpha, "fit_intercept": intercept, "standardize": standardize,
         "batch_size": batch_size, "shuffle": _SHUFFLE[shuffle], "random_state": random_state,
-        "verbose": verbose, "epsilon": epsilon}
+        "verbose": verbose, "epsilon": epsilon, "l1_ratio": l1_ratio,
+        "penalty": None if penalty == "none" else penalty}
     if warm_start is not None:
         model = dio.load_model(warm_start).set_params(**params, warm_start=True)
     else:

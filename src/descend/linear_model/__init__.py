@@ -1,6 +1,8 @@
 """Linear models fitted by gradient descent, as scikit-learn estimators.
 
 ``_regressor``   GDRegressor: builds the loss and runs the loop
+``_classifier``  GDClassifier: logistic regression (binary, multinomial) on the loop
+``_glm_fit``     how a loss object and a penalty run on the loop (FISTA, proximal steps)
 ``_losses``      the losses: value, gradient and curvature from sufficient statistics or a pass
 ``_kernels``     the fused gradient passes (numba)
 ``_glm_losses``  loss objects (logistic, softmax, Poisson, squared): value, gradient, curvature
@@ -17,11 +19,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._classifier import GDClassifier as GDClassifier
     from ._regressor import GDRegressor as GDRegressor
 
-_LAZY = {"GDRegressor": "._regressor"}
+_LAZY = {"GDRegressor": "._regressor", "GDClassifier": "._classifier"}
 
-__all__ = ["GDRegressor"]
+__all__ = ["GDClassifier", "GDRegressor"]
 
 
 def __getattr__(name: str) -> Any:

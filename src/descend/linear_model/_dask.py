@@ -107,13 +107,14 @@ def _stand_in(X: Any, p: int) -> Any:
     return np.ones((2, p))
 
 
-def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
+def prepare(est: Any, X: Any, y: Any, *, reset: bool, persist: bool | None = None) -> DaskData:
     """Check ``X`` and ``y`` lazily (dask-ml's way) and scan them once.
 
     Dtypes and shapes are checked on the collections' metadata and on a two-row
     stand-in of the same columns and dtypes (which also records
     ``n_features_in_`` and ``feature_names_in_``); ``y`` is rechunked to ``X``'s
-    row blocks; NaN and inf are found by the statistics pass.
+    row blocks; NaN and inf are found by the statistics pass. ``persist``: hold the blocks
+    on the workers (default: for Huber and mini-batches).
     """
     Xa = _as_array(X, "X")
     if Xa.ndim != 2:
@@ -151,7 +152,8 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool) -> DaskData:
                               f"{ya.numblocks[0]}; pass y from the same dataframe or with "
                               "known chunks", argument="y")
     names = [str(c) for c in X.columns] if _is_frame(X) else None
-    persist = est.loss == "huber" or est.batch_size is not None
+    if persist is None:
+        persist = est.loss == "huber" or est.batch_size is not None
     return DaskData(Xa, ya, names, persist=persist)
 
 

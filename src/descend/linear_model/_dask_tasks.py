@@ -109,3 +109,41 @@ def _decode_sum(
     """Decode only (the floor a fit on Parquet is measured against): the blocks' sum."""
     X, y = _read_parquet(path, row_groups, features, target)
     return float(X.sum() + y.sum())
+
+
+def _glm_block(kind: str, Xb: Any, yb: Any, w: Array, c: Any) -> tuple[Any, ...]:
+    """One GLM kernel pass over a block (numba: loaded on the workers for GLM fits only)."""
+    from . import _glm_kernels
+
+    X, y = _aligned(Xb, 2), _aligned(yb, 1)
+    if kind == "softmax":
+        out: tuple[Any, ...] = _glm_kernels.softmax_pass(X, y.astype(np.int64), None, w, c)
+    else:
+        out = getattr(_glm_kernels, f"{kind}_pass")(X, y, None, w, c)
+    return out
+
+
+def _poisson_block(Xb: Any, yb: Any, w: Array, c: float) -> Array:
+    """``[sum mu x x' (p*p), sum mu x (p), sum mu]`` of a block, ``mu = exp(c + x w)``."""
+    X = _aligned(Xb, 2)
+    m = np.exp(np.minimum(X @ w + c, 709.0))
+    return np.concatenate([(X.T @ (X * m[:, None])).ravel(), m @ X, [float(m.sum())]])
+
+
+def _ylogy_block(yb: Any) -> float:
+    y = _aligned(yb, 1)
+    pos = y > 0
+    return float(np.sum(y[pos] * np.log(y[pos])) - y.sum())
+
+
+def _min_margin(Xb: Any, yb: Any, coef: Array, intercept: Array) -> float:
+    """The smallest margin of the true class over the others in a block (inf when empty)."""
+    S = _aligned(Xb, 2) @ coef.T + intercept
+    yk = _aligned(yb, 1).astype(np.intp)
+    if S.shape[0] == 0:
+        return float("inf")
+    if S.shape[1] == 1:
+        return float(np.min(np.where(yk == 1, 1.0, -1.0) * S[:, 0]))
+    own = S[np.arange(S.shape[0]), yk]
+    S[np.arange(S.shape[0]), yk] = -np.inf
+    return float(np.min(own - S.max(axis=1)))

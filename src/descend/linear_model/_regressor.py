@@ -45,12 +45,12 @@ from .. import linesearch, optimizers
 from .._data import check_finite, check_numeric_frame, is_dask
 from .._types import Array
 from ..errors import DataError, InvalidArgument, InvalidType
-from . import _losses
+from . import _glm_regression, _losses
 from ._fit import LoopFit
 
 __all__ = ["GDRegressor"]
 
-_LOSSES = ("mse", "sse", "rmse", "huber")
+_LOSSES = ("mse", "sse", "rmse", "huber", "poisson")
 
 
 class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
@@ -143,7 +143,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         tol: float | None = 1e-8, alpha: float = 0.0, fit_intercept: bool = True,
         standardize: bool = True, batch_size: int | None = None, shuffle: bool | str = True,
         random_state: Any = None, warm_start: bool = False, verbose: int = 0,
-        epsilon: float = 1.35, callback: Any = None,
+        epsilon: float = 1.35, callback: Any = None, penalty: str | None = "l2",
+        l1_ratio: float = 0.15,
     ) -> None:
         self.loss = loss
         self.method = method
@@ -160,6 +161,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         self.verbose = verbose
         self.epsilon = epsilon
         self.callback = callback
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -186,6 +189,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         GDRegressor
             ``self``, fitted.
         """
+        if _glm_regression.uses_glm(self):
+            return self._fit_glm(X, y)
         if is_dask(X) or is_dask(y):
             from . import _dask
 
@@ -238,6 +243,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         if is_dask(X) or is_dask(y):
             raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
                               "collection, or partial_fit on each computed chunk", argument="X")
+        if _glm_regression.uses_glm(self):
+            return self._partial_fit_glm(X, y)
         first = not hasattr(self, "_carry")
         data = _losses.LocalData(*self._data(X, y, reset=first))
         self._check_params()
@@ -276,7 +283,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
 
             return _dask.predict(self, X)  # type: ignore[no-any-return]
         X = self._data(X, None, reset=False, fit=False)
-        return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
+        eta = np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
+        return np.exp(eta) if self.loss == "poisson" else eta
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 of the predictions; computed on the cluster for Dask inputs.
@@ -302,6 +310,30 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         return float(super().score(X, y, sample_weight=sample_weight))
 
     # --------------------------------------------------------------- internals
+    def _fit_glm(self, X: Any, y: Any) -> GDRegressor:
+        """Poisson or an L1 part: the loss objects of the GLMs (:mod:`._glm_regression`)."""
+        if is_dask(X) or is_dask(y):
+            from . import _dask_glm
+
+            return _dask_glm.fit_regressor(self, X, y)  # type: ignore[no-any-return]
+        self._check_params()
+        self.__dict__.pop("_glm", None)
+        Xv, yv = self._data(X, y, reset=True)
+        _glm_regression.Runner(self).fit(np.ascontiguousarray(Xv), yv, None)
+        return self
+
+    def _partial_fit_glm(self, X: Any, y: Any) -> GDRegressor:
+        if is_dask(X) or is_dask(y):
+            raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
+                              "collection, or partial_fit on each computed chunk", argument="X")
+        first = not hasattr(self, "_glm")
+        Xv, yv = self._data(X, y, reset=first)
+        self._check_params()
+        if first:
+            self._glm = _glm_regression.Runner(self)
+        self._glm.step(np.ascontiguousarray(Xv), yv, None, first)
+        return self
+
     def _data(
         self, X: Any, y: Any, *, reset: bool, fit: bool = True, check_x: bool = True
     ) -> Any:
@@ -330,7 +362,9 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         if self.loss not in _LOSSES:
             raise InvalidArgument(f"loss: expected one of {', '.join(_LOSSES)}, got "
                                   f"{self.loss!r}", argument="loss")
-        optimizers.get(self.method)
+        _glm_regression.check_penalty(self)
+        if not (self.method == "auto" and _glm_regression.uses_glm(self)):
+            optimizers.get(self.method)
         if self.shuffle not in (True, False, "blocks"):
             raise InvalidArgument(f"shuffle: expected True, False or 'blocks', got "
                                   f"{self.shuffle!r}", argument="shuffle")
