@@ -111,6 +111,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
     class_weight : dict, "balanced" or None, default None
         Weights per class, multiplying ``sample_weight``.
     random_state : int, RandomState or None, default None
+        Seed of the shuffling, for repeatable mini-batch fits.
     callback : callable or None, default None
         Called after each iteration (epoch) with a :class:`~descend.result.Intermediate`;
         ``StopIteration`` ends the fit.
@@ -179,7 +180,22 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
 
     # ----------------------------------------------------------------- public
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDClassifier:
-        """Fit on ``X (n, p)`` and labels ``y (n,)``; returns ``self``."""
+        """Fit on ``X (n, p)`` and labels ``y (n,)``.
+
+        Parameters
+        ----------
+        X : array_like (n, p), DataFrame or Dask collection
+            The features.
+        y : array_like (n,)
+            The labels.
+        sample_weight : array_like (n,), optional
+            A weight per row.
+
+        Returns
+        -------
+        GDClassifier
+            ``self``, fitted.
+        """
         if is_dask(X) or is_dask(y):
             from . import _dask_glm
 
@@ -198,6 +214,22 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
 
         The first call needs ``classes`` (all the labels there will be); the standardization
         is that of the first call's data.
+
+        Parameters
+        ----------
+        X : array_like (n, p) or DataFrame
+            The features (in memory).
+        y : array_like (n,)
+            The labels.
+        classes : array_like, optional
+            Every label there will be; required on the first call.
+        sample_weight : array_like (n,), optional
+            A weight per row.
+
+        Returns
+        -------
+        GDClassifier
+            ``self``, one step or epoch further.
         """
         first = not hasattr(self, "_carry")
         self._check_params()
@@ -233,20 +265,53 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return self
 
     def decision_function(self, X: Any) -> Array:
-        """``X @ coef_.T + intercept_``: ``(n,)`` for two classes, ``(n, n_classes)`` else."""
+        """``X @ coef_.T + intercept_``: ``(n,)`` for two classes, ``(n, n_classes)`` else.
+
+        Parameters
+        ----------
+        X : array_like (n, p) or DataFrame
+            The features.
+
+        Returns
+        -------
+        ndarray (n,) or (n, n_classes)
+            The scores.
+        """
         check_is_fitted(self)
         Xv = self._data(X, None, reset=False, fit=False)
         scores = np.asarray(Xv @ self.coef_.T + self.intercept_, dtype=np.float64)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X: Any) -> Array:
-        """The most probable class of each row."""
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array_like (n, p) or DataFrame
+            The features.
+
+        Returns
+        -------
+        ndarray (n,)
+            Labels from ``classes_``.
+        """
         scores = self.decision_function(X)
         idx = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
         return np.asarray(self.classes_[idx])
 
     def predict_log_proba(self, X: Any) -> Array:
-        """Log-probabilities of the classes ``(n, n_classes)``, computed without overflow."""
+        """Log-probabilities of the classes ``(n, n_classes)``, computed without overflow.
+
+        Parameters
+        ----------
+        X : array_like (n, p) or DataFrame
+            The features.
+
+        Returns
+        -------
+        ndarray (n, n_classes)
+            The log-probabilities, columns in the order of ``classes_``.
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
             scores = np.column_stack([np.zeros_like(scores), scores])
@@ -255,7 +320,18 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
 
     def predict_proba(self, X: Any) -> Array:
-        """Probabilities of the classes ``(n, n_classes)``, rows summing to 1."""
+        """Probabilities of the classes ``(n, n_classes)``, rows summing to 1.
+
+        Parameters
+        ----------
+        X : array_like (n, p) or DataFrame
+            The features.
+
+        Returns
+        -------
+        ndarray (n, n_classes)
+            The probabilities, columns in the order of ``classes_``.
+        """
         return np.asarray(np.exp(self.predict_log_proba(X)))
 
     # --------------------------------------------------------------- internals

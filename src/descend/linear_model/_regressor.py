@@ -58,9 +58,10 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
 
     Parameters
     ----------
-    loss : {"mse", "sse", "rmse", "huber"}, default "mse"
-        Mean, sum or root-mean of squared residuals, or the mean Huber loss
-        (quadratic for ``|r| <= epsilon``, linear beyond; ``epsilon`` in units of y).
+    loss : {"mse", "sse", "rmse", "huber", "poisson"}, default "mse"
+        Mean, sum or root-mean of squared residuals, the mean Huber loss
+        (quadratic for ``|r| <= epsilon``, linear beyond; ``epsilon`` in units of y), or the
+        mean Poisson deviance with a log link (``predict`` returns ``exp(X coef + b)``).
     method : str or Optimizer, default "gd"
         Any ``method`` of :func:`descend.minimize`.
     lr : float, schedule or str, default "auto"
@@ -99,6 +100,13 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         Print the loss every ``verbose`` iterations.
     epsilon : float, default 1.35
         Huber threshold.
+    penalty : {None, "l2", "l1", "elasticnet"}, default "l2"
+        The penalty ``alpha`` weighs. ``"l1"`` and ``"elasticnet"`` (with ``loss="mse"`` or
+        ``"poisson"``) add ``2 alpha (l1_ratio ||coef||_1 + (1 - l1_ratio) / 2 ||coef||^2)``
+        by proximal steps, so coefficients are exactly zero, not merely small: the
+        minimizer of ``Lasso(alpha)`` / ``ElasticNet(alpha, l1_ratio)`` for mse.
+    l1_ratio : float, default 0.15
+        The L1 share of ``"elasticnet"``, in [0, 1] (``"l1"`` is 1).
     callback : callable or None, default None
         Called after each iteration (full batch) or epoch (mini-batches) with a
         :class:`~descend.result.Intermediate`: ``nit`` the iterations (epochs) so
