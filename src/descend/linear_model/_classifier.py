@@ -128,9 +128,9 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         The fitted coefficients separate the training classes perfectly while the
         objective has no penalty: the loss has no minimum, the coefficients grow without
         bound as the fit goes on (a ConvergenceWarning says so).
-    loss_curve_ : ndarray (n_iter_ + 1,)
+    loss_curve_ : ndarray (``n_iter_ + 1``,)
         The objective (loss + penalty) at the start and after each iteration (epoch).
-    path_ : ndarray (n_iter_ + 1, n_outputs, 1 + n_features)
+    path_ : ndarray (``n_iter_ + 1``, ``n_outputs``, ``1 + n_features``)
         Intercepts then coefficients along the way, original units.
     result_ : Result
         The loop's last result (working parameters).
@@ -143,7 +143,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = GDClassifier(alpha=0.01).fit(X, y)
     >>> clf.coef_.shape, round(clf.score(X, y), 2), clf.converged_
-    ((3, 4), 0.95, True)
+    ((3, 4), 0.97, True)
     """
 
     _estimator_type = "classifier"
