@@ -24,6 +24,7 @@ import concurrent.futures as cf
 import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -122,13 +123,23 @@ def kind_of(n: int, stores: dict[str, Any]) -> str:
 
 
 def session(port: int, cb: Callback, stop: float, think: float, url: str,
-            out: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock) -> None:
+            out: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock,
+            rng: random.Random | None = None) -> None:
+    """One simulated user. With ``rng`` (``--arrivals random``) the user starts at a
+    random moment of the first ``10 * think`` seconds, at a random point of the cycle of
+    50 actions, and pauses ``think`` times a uniform factor in [0.5, 1.5]: users who do
+    not all click, run and drag in the same second. Without it (``lockstep``) every
+    session follows the same schedule, so all 50 drag within the same moment."""
     stores: dict[str, Any] = {}
     clicks = 0
     n = 0
+    offset = 0
+    if rng is not None:
+        offset = rng.randrange(50)
+        time.sleep(rng.uniform(0.0, 10 * think))
     lr = -3.0
     while time.monotonic() < stop:
-        kind = kind_of(n, stores)
+        kind = kind_of(n + offset if n else 0, stores)
         sends: list[tuple[str, dict[str, Any]]]
         if kind == "step":
             clicks += 1
@@ -166,7 +177,8 @@ def session(port: int, cb: Callback, stop: float, think: float, url: str,
             if kind == "drag":
                 time.sleep(0.12)  # the page's throttle between two redraws of a drag
         n += 1
-        time.sleep(think)  # the user's pause between clicks
+        # the user's pause between clicks
+        time.sleep(think if rng is None else think * rng.uniform(0.5, 1.5))
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -181,6 +193,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--think", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    ap.add_argument("--arrivals", choices=("random", "lockstep"), default="random",
+                    help="users at random moments (default) or all on one schedule")
     args = ap.parse_args()
     port = free_port()
     proc = start(port, args.workers, args.threads)
@@ -193,7 +207,8 @@ def main() -> None:
         t0 = time.monotonic()
         with cf.ThreadPoolExecutor(args.sessions) as pool:
             futs = [pool.submit(session, port, cb, stop, args.think,
-                                f"?f=rosenbrock&x0={-1.2 + 0.002 * i:.3f},1", out, errors, lock)
+                                f"?f=rosenbrock&x0={-1.2 + 0.002 * i:.3f},1", out, errors, lock,
+                                random.Random(i) if args.arrivals == "random" else None)
                     for i in range(args.sessions)]
             for f in futs:
                 f.result()
@@ -203,7 +218,7 @@ def main() -> None:
         proc.wait(timeout=20)
     total = sum(len(v) for v in out.values())
     print(f"{args.sessions} sessions, {args.workers} worker(s) x {args.threads} thread(s), "
-          f"think {args.think:g} s, "
+          f"think {args.think:g} s, {args.arrivals} arrivals, "
           f"{wall:.0f} s: {total / wall:.1f} requests/s, errors {sum(errors.values())}")
     print("| request | count | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
