@@ -1251,6 +1251,14 @@ class Formula:
             p.exp.is_Integer for d in self.partials for p in d.atoms(sympy.Pow)) and not any(
             d.atoms(sympy.Function) for d in self.partials)
 
+    def _at_point(self, fn: Callable[..., Any], x: Array) -> Any:
+        """``fn`` on the coordinates of ``x`` as Python floats; under ``np.errstate``
+        unless the formula is pure arithmetic (:attr:`_arithmetic`)."""
+        if self._arithmetic:
+            return fn(*x.tolist())
+        with np.errstate(all="ignore"):
+            return fn(*x.tolist())
+
     def value_at(self, x: Array) -> float:
         """The value at one checked point, a float64 array ``(p,)``: the loop's fast path.
 
@@ -1266,18 +1274,10 @@ class Formula:
         float
             f at ``x``.
         """
-        if self._arithmetic:
-            try:
-                r = self._value_fn(*x.tolist())
-            except ArithmeticError:
-                return math.nan
-            return float(r) if not isinstance(r, complex) else (
-                r.real if r.imag == 0 else math.nan)
-        with np.errstate(all="ignore"):
-            try:
-                r = self._value_fn(*x.tolist())
-            except ArithmeticError:
-                return math.nan
+        try:
+            r = self._at_point(self._value_fn, x)
+        except ArithmeticError:
+            return math.nan
         if isinstance(r, complex):
             return r.real if r.imag == 0 else math.nan
         return float(_real(r))
@@ -1295,17 +1295,10 @@ class Formula:
         ndarray (p,)
             The gradient.
         """
-        if self._arithmetic:
-            try:
-                parts = self._grad_fn(*x.tolist())
-            except ArithmeticError:
-                return np.full(x.shape, math.nan)
-        else:
-            with np.errstate(all="ignore"):
-                try:
-                    parts = self._grad_fn(*x.tolist())
-                except ArithmeticError:
-                    return np.full(x.shape, math.nan)
+        try:
+            parts = self._at_point(self._grad_fn, x)
+        except ArithmeticError:
+            return np.full(x.shape, math.nan)
         out = np.array(parts)
         if out.dtype.kind == "c":
             out = np.where(out.imag == 0, out.real, np.nan)
