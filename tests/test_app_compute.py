@@ -407,3 +407,15 @@ def test_lru_is_bounded():
     for k in range(5):
         assert lru.get(k, lambda k=k: k * k) == k * k
     assert len(lru) == 2 and lru.peek(4) == 16 and lru.peek(0) is None
+
+
+def test_the_same_formula_sent_twice_keeps_the_notice():
+    # the formula box sends its value on debounce and again on Enter: the second answer must
+    # not clear the notice of the first (nor parse the formula again)
+    base = callbacks.update(None, "url", {"url": "?f=paraboloid"})["state"]
+    once = callbacks.update(base, "formula", {"formula": "(x - 2)**2 + 1"})["state"]
+    assert "needs two variables" in once["notice"] and once["view"] == "tangent"
+    again = callbacks.update(once, "formula", {"formula": "(x - 2)**2 + 1"})
+    assert again["keep_notice"] and again["state"]["x0"] == once["x0"]
+    other = callbacks.update(again["state"], "formula", {"formula": "(x - 3)**2"})
+    assert not other["keep_notice"] and other["state"]["formula"] == "(x - 3)**2"

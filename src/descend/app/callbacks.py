@@ -177,6 +177,9 @@ def event_for(trigger: str | None, values: dict[str, Any], state: dict[str, Any]
         return [{"type": "set_columns", "x": values.get("xcol"), "y": values.get("ycol")}]
     if trigger == "formula":
         text = v.strip() if isinstance(v, str) else ""
+        if (text and state.get("f") == "custom" and text == state.get("formula")
+                and not state.get("error")):
+            return []  # the same formula again (the box's debounce and Enter both send it)
         return [{"type": "set_formula", "text": text, **_checked(text)}] if text else []
     if trigger in ("cap", "gtol", "ftol", "xtol"):
         return [{"type": "set_option", "name": trigger, "value": v}]
@@ -246,6 +249,8 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
     before = dict(s)
     notices = [s["notice"]]
     events = event_for(trigger, values, s)
+    # the same formula sent again (debounce, then Enter): the page keeps what it shows
+    repeat = trigger == "formula" and not events and state is not None
     if state is None and trigger not in (None, "url"):  # an answer crossed the page's load
         events = [*event_for("url", values, s), *events]
     for ev in events:
@@ -287,7 +292,8 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
             "patch": drawn.patch, "status": teach.status_text(s, rs), "latex": _latex(prob),
             "error": s.get("error") or "", "playing": playing and it < end,
             "interval": max(100, int(1000 / max(speed, 1))), "end": end,
-            "ui": ui_for(s, p), "variables": list(prob.variables) if prob else []}
+            "ui": ui_for(s, p), "variables": list(prob.variables) if prob else [],
+            "keep_notice": repeat}
 
 
 def ui_for(s: dict[str, Any], p: int) -> dict[str, Any]:
@@ -419,7 +425,8 @@ def _answer(out: dict[str, Any], shown: str | None, trigger: str | None) -> tupl
         ("method", "value"): s["methods"], ("lr", "value"): lr,
         ("lr-slider", "value"): math.log10(lr), ("policy", "value"): s["policy"],
         ("cap", "value"): s["cap"], ("view", "value"): s["view"],
-        ("preset-1d", "value"): s["p1d"], ("notice", "children"): s.get("notice", ""),
+        ("preset-1d", "value"): s["p1d"],
+        ("notice", "children"): no_update if out.get("keep_notice") else s.get("notice", ""),
         ("drawn", "data"): out["drawn"] if out["figs"] else no_update,
         ("iteration", "max"): max(out["end"], 1), ("iteration", "value"): s["it"],
         ("speed", "value"): math.log10(max(int(s["speed"]), 1)),
