@@ -234,6 +234,10 @@ def test_forces_at_the_current_point(server, browser, hosts):
     expect(status).to_contain_text("step taken")
     expect(status).to_contain_text("with step size 0.05")
     expect(page.locator("#forces-key")).to_contain_text("−∇f")
+    # the status may arrive before plotly has drawn the figure: wait for its arrows
+    page.wait_for_function("() => { const gd = document.querySelector('#contour "
+                           ".js-plotly-plot'); return gd && gd._fullLayout && "
+                           "(gd._fullLayout.annotations || []).length >= 3; }", timeout=WAIT)
     colours = _js(page, "return gd._fullLayout.annotations.map(a => a.arrowcolor);")
     assert {"#ff2d95", "#ff9f1c", "#9e9e9e"} <= set(colours)
     _shot(page, "explorer-forces", "app-forces.png")
