@@ -238,29 +238,26 @@ class _Pair:
         self._last1: tuple[Any, bytes, float, Array] = (None, b"", 0.0, np.empty(0))
         self._lastk: tuple[Any, bytes, Array, Array] = (None, b"", np.empty(0), np.empty(0))
 
-    def value(self, x: Array) -> float:
-        """f at one point ``(p,)``."""
+    def _at_one(self, x: Array) -> tuple[float, Array]:
+        """f and the gradient at one point, from the last call when ``x`` is unchanged
+        (the loop asks for the gradient right after the value)."""
         if type(x) is not np.ndarray:
             x = np.asarray(x)
         data = x.tobytes()
         last = self._last1
         if last[0] is x and last[1] == data:
-            return last[2]
+            return last[2], last[3]
         f, g = self._one(x)
         self._last1 = (x, data, f, g)
-        return f
+        return f, g
+
+    def value(self, x: Array) -> float:
+        """f at one point ``(p,)``."""
+        return self._at_one(x)[0]
 
     def grad(self, x: Array) -> Array:
         """The gradient at one point ``(p,)``."""
-        if type(x) is not np.ndarray:
-            x = np.asarray(x)
-        data = x.tobytes()
-        last = self._last1
-        if last[0] is x and last[1] == data:
-            return last[3]
-        f, g = self._one(x)
-        self._last1 = (x, data, f, g)
-        return g
+        return self._at_one(x)[1]
 
     def _at_many(self, X: Array) -> tuple[Array, Array]:
         data = X.tobytes()
