@@ -1243,13 +1243,12 @@ class Formula:
 
     @cached_property
     def _arithmetic(self) -> bool:
-        """Whether the formula is only + - * / and integer powers: compiled, it is Python
-        float arithmetic alone, which never touches NumPy's error state (its errors raise
+        """Whether the formula is only + - * / and integer powers (so are its partials:
+        the derivative of such an expression is one): compiled, it is Python float
+        arithmetic alone, which never touches NumPy's error state (its errors raise
         ``ArithmeticError``), so the fast path needs no ``np.errstate`` (a few us a call)."""
         return not self.expr.atoms(sympy.Function) and all(
-            p.exp.is_Integer for p in self.expr.atoms(sympy.Pow)) and all(
-            p.exp.is_Integer for d in self.partials for p in d.atoms(sympy.Pow)) and not any(
-            d.atoms(sympy.Function) for d in self.partials)
+            p.exp.is_Integer for p in self.expr.atoms(sympy.Pow))
 
     def _at_point(self, fn: Callable[..., Any], x: Array) -> Any:
         """``fn`` on the coordinates of ``x`` as Python floats; under ``np.errstate``
