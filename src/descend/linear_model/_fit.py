@@ -35,6 +35,8 @@ _TOL_NONE = 1e-8  # the accuracy ``converged_`` certifies when ``tol=None``
 _SAMPLE = 100_000
 _EPS = float(np.finfo(np.float64).eps)
 _DECAY_EPOCHS = 10.0  # lr="auto" on mini-batches: the step halves after 10 epochs
+_POLISH = 1e4  # polish when kappa * eps * _POLISH exceeds the target accuracy
+_ROUNDS = 6  # polishing rounds at most
 
 
 class _Cached:
@@ -128,6 +130,7 @@ class LoopFit:
             Z = (data.take(some)[0] - self._sc.shift) / self._sc.scale  # a sample, not all X
             self._row2 = float(self.fit_intercept) + float(np.max(np.einsum("ij,ij->i", Z, Z)))
         self._n = n
+        self._refined: bool | None = None
         self._n_batches = -(-n // int(self.batch_size or n))
         self._yy = float(stats.ybar) ** 2 + float(stats.yy)
         if n < self._sc.n_theta:
@@ -145,8 +148,30 @@ class LoopFit:
             "fit returns the one gradient descent reaches from its start", UnderdeterminedWarning,
             stacklevel=4)
 
+    def _solver(self) -> str | None:
+        """What ``method="auto"`` (with ``lr="auto"``, full batch) runs: ``"cg"``, conjugate
+        gradients on the statistics (mse, sse; rmse without a penalty, whose minimizer is the
+        mse one), ``"majorize"``, accelerated majorization steps (huber), or None (gd)."""
+        if not (isinstance(self.method, str) and self.method == "auto"
+                and isinstance(self.lr, str) and self.lr == "auto" and self.batch_size is None):
+            return None
+        if self.loss in ("mse", "sse") or (self.loss == "rmse" and self.alpha == 0):
+            return "cg"
+        return "majorize" if self.loss == "huber" else None
+
     def _bind(self, data: Any) -> None:
         sc, a = self._sc, float(self.alpha)
+        solver = self._solver()
+        if solver == "cg":  # the squared loss whose minimizer is the fit's, on the statistics
+            self._full, self._matrix = _losses.quadratic(
+                data.stats(), sc, "sse" if self.loss == "sse" else "mse", a)
+            self._rows = data.on_rows(sc, self.loss, self.epsilon, a)
+            self._g0 = float(np.linalg.norm(self._full(np.zeros(sc.n_theta))[1]))
+            return
+        if solver == "majorize":  # Huber's Hessian is at most S (+ the penalty)
+            hess = _losses.quadratic(data.stats(), sc, "mse", 0.0)[1] / 2.0
+            pen = np.concatenate([np.zeros(int(sc.fit_intercept)), 2.0 * a / sc.scale**2])
+            self._matrix = hess + np.diag(pen)
         if self._quad is not None:
             self._full = self._quad
             if self.loss == "rmse":
@@ -167,9 +192,26 @@ class LoopFit:
         kappa = top / low if low > top * hess.shape[0] * _EPS else math.inf
         return top, kappa
 
+    def _optimizer(self, batch: bool) -> optimizers.Optimizer:
+        """``method``; ``"auto"``: see :meth:`_solver` (gd where it gives None)."""
+        from ._glm_fit import accelerated, conjugate
+        from ._glm_losses import psd_solver
+
+        solver = None if batch else self._solver()
+        if solver == "cg":
+            return conjugate(self._matrix)
+        if solver == "majorize":
+            solve = psd_solver(self._matrix)
+            return accelerated(lambda g, y: solve(g), 1.0, True)
+        auto = isinstance(self.method, str) and self.method == "auto"
+        return optimizers.get("gd" if auto else self.method)
+
     def _policy(self, batch: bool) -> Any:
         """The step policy: ``lr`` as given, or for ``"auto"`` the loop's Auto policy with
-        the loss's curvature bound (estimated by the policy itself for rmse)."""
+        the loss's curvature bound (estimated by the policy itself for rmse); the unit step
+        for the solvers of ``method="auto"`` (their direction carries the step)."""
+        if not batch and self._solver() is not None:
+            return linesearch.Fixed(1.0)
         if not (isinstance(self.lr, str) and self.lr == "auto"):
             return linesearch.get(self.lr)
         if self.loss == "rmse" and not batch:
@@ -196,8 +238,8 @@ class LoopFit:
         criteria = Criteria.make(self.max_iter, self._gcut(self.tol), None, None)
         scale = max(1.0, float(np.sqrt(self._yy)))  # the size of ordinary coefficients
         policy = self._policy(self.batch_size is not None)
-        self._carry = _loop.start(full, theta, optimizers.get(self.method), policy, criteria,
-                                  scale=scale)
+        self._carry = _loop.start(full, theta, self._optimizer(self.batch_size is not None),
+                                  policy, criteria, scale=scale)
         self._path, self._values = [theta], [float(self._carry.f[0])]
         self._last = None
 
@@ -233,11 +275,12 @@ class LoopFit:
             return True
         return False
 
-    def _run_full(self, steps: int, *, record: bool) -> None:
+    def _run_full(self, steps: int, *, record: bool, gtol: float | None = None) -> None:
         """``steps`` full-batch steps through the loop, continuing the carry."""
         full = _problem(self._full, self._sc.n_theta, f"{self.loss} loss")
-        criteria = Criteria.make(steps, self._gcut(self.tol), None, None)
-        opt, policy = optimizers.get(self.method), self._policy(False)
+        criteria = Criteria.make(steps, self._gcut(self.tol) if gtol is None else gtol, None,
+                                 None)
+        opt, policy = self._optimizer(False), self._policy(False)
         with threadpool_limits(1, user_api="blas") if self.loss == "huber" else _Null():
             _, out = _loop.run(full, self._carry, opt, policy, criteria, record=record,
                                callback=self._callback(), fresh=record or len(self._path) == 1)
@@ -248,6 +291,79 @@ class LoopFit:
         elif out.carry.nit[0] + 1 > len(self._path):
             self._path.append(out.carry.x[0].copy())
             self._values.append(float(out.carry.f[0]))
+
+    def _polishes(self, data: Any) -> bool:
+        """Whether :meth:`fit_full` polishes: the statistics' rounding could reach the target."""
+        target = self.tol if self.tol is not None else _TOL_NONE
+        return (self._solver() == "cg" and hasattr(data, "exact")
+                and not self.condition_number_ * _EPS * _POLISH <= target)
+
+    def _cut(self, target: float) -> float:
+        """The gradient ratio a conjugate-gradient solve on the statistics runs down to."""
+        kappa = self.condition_number_
+        if not math.isfinite(kappa):
+            return 1e-3
+        return max(target / kappa, min(1e-3, 10.0 * kappa * _EPS))
+
+    def fit_full(self, data: Any) -> None:
+        """A full-batch fit: ``max_iter`` steps through the loop, then for ``method="auto"`` on
+        ill-conditioned squared losses the polishing rounds of iterative refinement."""
+        if not self._polishes(data):
+            self._run_full(self.max_iter, record=True)
+            return
+        target = self.tol if self.tol is not None else _TOL_NONE
+        self._run_full(self.max_iter, record=True, gtol=self._g0 * self._cut(target))
+        self._polish(data, target)
+
+    def _polish(self, data: Any, target: float) -> None:
+        """Iterative refinement: the gradient at ``theta`` from the exact residuals (one pass
+        over the data), then conjugate gradients on ``delta -> g . delta + delta' H delta /
+        2`` from 0 through the loop (on the correction: the statistics alone lose digits
+        when ``X'X`` is ill-conditioned, the residuals recover them), ``theta += delta``;
+        until the correction is below ``target`` relative to ``theta`` (``converged_``), stops
+        shrinking, or the ``max_iter`` steps are spent."""
+        main, H, n_theta = self._carry, self._matrix, self._sc.n_theta
+        exact = data.exact(self._sc, "sse" if self.loss == "sse" else "mse", float(self.alpha))
+        theta = np.array(main.x[0], dtype=np.float64)
+        used, last = int(main.nit[0]), math.inf
+        self._refined = False
+        for _ in range(_ROUNDS):
+            left = int(self.max_iter) - used
+            if left <= 0:
+                break
+            f0, g = exact(theta)
+            gn = float(norms(g))
+            if gn == 0.0:
+                self._refined = True
+                break
+
+            def model(d: Array, f0: float = f0, g: Array = g) -> tuple[float, Array]:
+                Hd = H @ d
+                return f0 + float(g @ d) + 0.5 * float(d @ Hd), g + Hd
+
+            problem = _problem(model, n_theta, "correction")
+            crit = Criteria.make(left, gn * self._cut(0.0), None, None)
+            opt, policy = self._optimizer(False), self._policy(False)
+            carry = _loop.start(problem, np.zeros(n_theta), opt, policy, crit)
+            _, out = _loop.run(problem, carry, opt, policy, crit, record=True,
+                               callback=self._callback())
+            res = out.result(0)
+            self._path.extend(theta + res.path[1:])
+            self._values.extend(res.values[1:].tolist())
+            used += int(carry.nit[0])
+            delta = np.asarray(carry.x[0], dtype=np.float64)
+            theta = theta + delta
+            size = float(norms(delta)) / max(float(norms(theta)), _EPS)
+            self._last = out
+            if size <= target:
+                self._refined = True
+                break
+            if size >= last or Reason(int(carry.code[0])).diverged:
+                break
+            last = size
+        f, g = self._full(theta)  # the run's carry continues at the polished point
+        main.x[0], main.f[0], main.g[0] = theta, f, g
+        self._theta_end = theta
 
     def _batches(self, data: Any) -> list[Any]:
         """The epoch's mini-batches: rows (or row blocks) in a shuffled order."""
@@ -266,7 +382,7 @@ class LoopFit:
         (and the ``gtol`` rule when ``check``). True when the fit should stop."""
         batches = self._batches(data)
         problem = Batches(self._rows, batches, self._sc.n_theta)
-        opt, policy = optimizers.get(self.method), self._policy(True)
+        opt, policy = self._optimizer(True), self._policy(True)
         _loop.run(problem, self._carry, opt, policy, Criteria.make(len(batches), None, None,
                                                                    None))
         full = _problem(self._full, self._sc.n_theta, f"{self.loss} loss")
@@ -280,6 +396,8 @@ class LoopFit:
     def _finish(self, warn: bool = True) -> None:
         """The fitted attributes from the path and the carry; a warning when not converged."""
         path, values = np.array(self._path), np.array(self._values, dtype=np.float64)
+        if self.loss == "rmse" and self._solver() == "cg":  # solved as mse: report the root
+            values = np.sqrt(np.maximum(values, 0.0))
         b, coef = self._sc.to_original(path)
         self.path_ = np.column_stack([b, coef])
         self.intercept_ = float(b[-1]) if self.fit_intercept else 0.0
@@ -288,13 +406,20 @@ class LoopFit:
         self.n_iter_ = path.shape[0] - 1
         carry = self._carry
         res = dataclasses.replace(self._last.result(0), objective=None)  # no closure
-        self.result_ = res
         diverged = Reason(int(carry.code[0])).diverged
         target = self.tol if self.tol is not None else _TOL_NONE
-        gcut = self._gcut(target)
-        at = point_code(float(carry.f[0]), float(norms(carry.g[0])),
-                        -1.0 if gcut is None else gcut)
-        self.converged_ = bool(not diverged and at == int(Reason.GTOL))
+        if self._refined is not None:  # polished: the run is the whole path, in theta
+            res = dataclasses.replace(res, x=path[-1].copy(), fun=float(values[-1]),
+                                      jac=carry.g[0].copy(), nit=self.n_iter_, path=path,
+                                      values=values, x_best=path[-1].copy(),
+                                      fun_best=float(values[-1]))
+            self.converged_ = bool(self._refined and not diverged)
+        else:
+            gcut = self._gcut(target)
+            at = point_code(float(carry.f[0]), float(norms(carry.g[0])),
+                            -1.0 if gcut is None else gcut)
+            self.converged_ = bool(not diverged and at == int(Reason.GTOL))
+        self.result_ = res
         if warn and not self.converged_:
             warnings.warn(self._advice(res, self._bound(carry.g[0]), target, diverged),
                           ConvergenceWarning, stacklevel=3)

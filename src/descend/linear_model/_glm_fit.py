@@ -39,7 +39,7 @@ from ._fit import Batches, _problem
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
 
-__all__ = ["GLMFit", "accelerated", "composite", "penalty_weights", "row_bound"]
+__all__ = ["GLMFit", "accelerated", "composite", "conjugate", "penalty_weights", "row_bound"]
 
 _DECAY_EPOCHS = 10.0
 
@@ -89,6 +89,35 @@ def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
         return (y - y_next) / lr, (x, np.array([kk + 1.0]))
 
     return optimizers.Optimizer(init, update, "auto")
+
+
+def conjugate(hess: Array) -> optimizers.Optimizer:
+    """Conjugate gradients on a quadratic with Hessian ``hess`` as an optimizer of the loop.
+
+    Gradient descent with momentum whose step and momentum are the optimal ones for a
+    quadratic: the direction is ``d = g + beta d_prev`` with ``beta = |g|^2 / |g_prev|^2``
+    (Fletcher-Reeves), restarted at ``d = g`` whenever it does not point downhill, and the
+    step is the exact line minimum ``(g . d) / (d' hess d)`` along it. The loop's policy
+    must be the fixed step 1 (the direction returned carries the step). In exact
+    arithmetic it ends on the minimum in at most ``len(x)`` steps.
+    """
+    H = np.asarray(hess, dtype=np.float64)
+
+    def init(x: Array) -> tuple[Any, ...]:
+        return (np.zeros(np.size(x)), np.zeros(1))
+
+    def update(g: Array, state: tuple[Any, ...], x: Array) -> tuple[Array, tuple[Any, ...]]:
+        d_prev, gg_prev = state
+        gv = np.asarray(g, dtype=np.float64).ravel()
+        gg = float(gv @ gv)
+        d = gv + (gg / float(gg_prev[0])) * d_prev if gg_prev[0] > 0 else gv
+        if not float(gv @ d) > 0.0:  # adaptive restart: momentum pointing uphill
+            d = gv
+        curv = float(d @ (H @ d))
+        a = float(gv @ d) / curv if curv > 0.0 else 0.0
+        return (a * d).reshape(np.shape(x)), (d, np.array([gg]))
+
+    return optimizers.Optimizer(init, update, "cg")
 
 
 def with_rows(loss: Any, kernel: Any, X: Array, y: Array, sw: Array | None) -> Any:

@@ -147,7 +147,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
     _sc: _losses.Scaling
 
     def __init__(
-        self, loss: str = "mse", *, method: Any = "gd", lr: Any = "auto", max_iter: int = 1000,
+        self, loss: str = "mse", *, method: Any = "auto", lr: Any = "auto", max_iter: int = 1000,
         tol: float | None = 1e-8, alpha: float = 0.0, fit_intercept: bool = True,
         standardize: bool = True, batch_size: int | None = None, shuffle: bool | str = True,
         random_state: Any = None, warm_start: bool = False, verbose: int = 0,
@@ -216,7 +216,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         self._rng = check_random_state(self.random_state)
         self._begin(theta)
         if self.batch_size is None:
-            self._run_full(self.max_iter, record=True)
+            self.fit_full(data)
         else:
             for _ in range(self.max_iter):
                 if self._run_epoch(data, check=True) or self._epoch_callback():
@@ -371,7 +371,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             raise InvalidArgument(f"loss: expected one of {', '.join(_LOSSES)}, got "
                                   f"{self.loss!r}", argument="loss")
         _glm_regression.check_penalty(self)
-        if not (self.method == "auto" and _glm_regression.uses_glm(self)):
+        if not (isinstance(self.method, str) and self.method == "auto"):
             optimizers.get(self.method)
         if self.shuffle not in (True, False, "blocks"):
             raise InvalidArgument(f"shuffle: expected True, False or 'blocks', got "
