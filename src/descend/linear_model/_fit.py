@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ from ..result import Intermediate, Reason, Result
 from ..stopping import Criteria, norms, point_code
 from . import _losses
 
-__all__ = ["Batches", "LoopFit"]
+__all__ = ["Batches", "LoopFit", "caller_level"]
 
 _TOL_NONE = 1e-8  # the accuracy ``converged_`` certifies when ``tol=None``
 _SAMPLE = 100_000
@@ -37,6 +39,19 @@ _EPS = float(np.finfo(np.float64).eps)
 _DECAY_EPOCHS = 10.0  # lr="auto" on mini-batches: the step halves after 10 epochs
 _POLISH = 1e4  # polish when kappa * eps * _POLISH exceeds the target accuracy
 _ROUNDS = 6  # polishing rounds at most
+
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` of a warning raised here that names the first frame outside
+    descend: the user's line that called ``fit`` (or ``partial_fit``, ``score``), however
+    deep in descend the warning starts (scikit-learn's wrappers count as the caller's)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 class _Cached:
@@ -146,7 +161,7 @@ class LoopFit:
             f"GDRegressor: {n} row{'s' if n != 1 else ''} for {k} coefficients ({what}): the "
             "problem is underdetermined; many coefficients fit the data equally well, and the "
             "fit returns the one gradient descent reaches from its start", UnderdeterminedWarning,
-            stacklevel=4)
+            stacklevel=caller_level())
 
     def _solver(self) -> str | None:
         """What ``method="auto"`` (with ``lr="auto"``, full batch) runs: ``"cg"``, conjugate
@@ -422,7 +437,7 @@ class LoopFit:
         self.result_ = res
         if warn and not self.converged_:
             warnings.warn(self._advice(res, self._bound(carry.g[0]), target, diverged),
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=caller_level())
 
     def _advice(self, res: Result, bound: float, target: float, diverged: bool) -> str:
         if diverged:

@@ -35,7 +35,7 @@ from .._types import Array
 from ..errors import ConvergenceWarning
 from ..result import Intermediate, Reason
 from ..stopping import Criteria, norms
-from ._fit import Batches, _problem
+from ._fit import Batches, _problem, caller_level
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
 
@@ -343,7 +343,7 @@ class GLMFit:
     @staticmethod
     def _warn(msg: str | None, warn: bool) -> None:
         if warn and msg is not None:
-            warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+            warnings.warn(msg, ConvergenceWarning, stacklevel=caller_level())
 
 
 def moments_like(mom: Moments, X: Array, sw: Array | None) -> Moments:

@@ -17,6 +17,8 @@ from numba import njit, prange
 
 __all__ = ["huber_pass"]
 
+_NUMBA_ROWS = 16_384
+
 
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _huber_rows(
@@ -51,10 +53,12 @@ def _huber_rows(
 def huber_pass(X: Any, y: Any, w: Any, c: float, eps: float) -> tuple[Any, float, float]:
     """``(sum psi_i x_i, sum psi_i, sum rho_i)`` for ``r = y - c - X w`` in one pass.
 
-    C-ordered ``X`` goes through the numba kernel; other layouts through NumPy
-    (two products, still no copy of ``X``).
+    C-ordered ``X`` of at least ``_NUMBA_ROWS`` rows goes through the numba kernel; other
+    layouts and fewer rows through NumPy (two products, still no copy of ``X``): on a few
+    hundred rows starting numba's threads costs more than the pass (13 ms against 20 us on
+    scikit-learn's diabetes data, 442 x 10).
     """
-    if X.flags.c_contiguous and X.dtype == np.float64:
+    if X.flags.c_contiguous and X.dtype == np.float64 and X.shape[0] >= _NUMBA_ROWS:
         n_chunks = max(1, min(X.shape[0] // 4096, 64))
         s = _huber_rows(X, y, w, float(c), float(eps), n_chunks)
         p = X.shape[1]
