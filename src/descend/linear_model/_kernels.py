@@ -50,15 +50,18 @@ def _huber_rows(
     return out.sum(axis=0)
 
 
-def huber_pass(X: Any, y: Any, w: Any, c: float, eps: float) -> tuple[Any, float, float]:
-    """``(sum psi_i x_i, sum psi_i, sum rho_i)`` for ``r = y - c - X w`` in one pass.
+def huber_pass(X: Any, y: Any, w: Any, c: float, eps: float,
+               sw: Any = None) -> tuple[Any, float, float]:
+    """``(sum psi_i x_i, sum psi_i, sum rho_i)`` for ``r = y - c - X w`` in one pass
+    (each term times the row's weight ``sw_i`` when given, through NumPy).
 
     C-ordered ``X`` of at least ``_NUMBA_ROWS`` rows goes through the numba kernel; other
     layouts and fewer rows through NumPy (two products, still no copy of ``X``): on a few
     hundred rows starting numba's threads costs more than the pass (13 ms against 20 us on
     scikit-learn's diabetes data, 442 x 10).
     """
-    if X.flags.c_contiguous and X.dtype == np.float64 and X.shape[0] >= _NUMBA_ROWS:
+    if (sw is None and X.flags.c_contiguous and X.dtype == np.float64
+            and X.shape[0] >= _NUMBA_ROWS):
         n_chunks = max(1, min(X.shape[0] // 4096, 64))
         s = _huber_rows(X, y, w, float(c), float(eps), n_chunks)
         p = X.shape[1]
@@ -68,4 +71,6 @@ def huber_pass(X: Any, y: Any, w: Any, c: float, eps: float) -> tuple[Any, float
     inside = a <= eps
     psi = np.where(inside, r, eps * np.sign(r))
     rho = np.where(inside, 0.5 * r * r, eps * a - 0.5 * eps * eps)
+    if sw is not None:
+        psi, rho = psi * sw, rho * sw
     return X.T @ psi, float(psi.sum()), float(rho.sum())

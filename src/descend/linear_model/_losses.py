@@ -39,7 +39,7 @@ NO_SHIFT = 4.0
 class Stats:
     """Centred sufficient statistics of ``(X, y)``, per row."""
 
-    n: int
+    n: float  # rows, or the weights' sum for weighted statistics
     mu: Array
     ybar: float
     H: Array  # Xc'Xc / n
@@ -178,16 +178,18 @@ def quadratic(stats: Stats, sc: Scaling, loss: str, alpha: float) -> tuple[Eval,
     return evaluate, hess
 
 
-def exact(X: Array, y: Array, sc: Scaling, loss: str, alpha: float) -> Eval:
+def exact(X: Array, y: Array, sc: Scaling, loss: str, alpha: float,
+          sw: Array | None = None) -> Eval:
     """Value-and-gradient of mse / sse (+ L2 penalty) from the residuals, one pass over the
     rows a call: the residuals of the standardized columns ``z = (x - shift) / scale``,
     formed in cache-sized blocks, so that no cancellation of large column offsets enters
     (the statistics of :func:`quadratic` lose the digits that ``X'X``'s condition costs;
-    this does not)."""
+    this does not). ``sw``: weights of the rows (the weighted mean and sum)."""
     s, m, fi = sc.scale, sc.shift, sc.fit_intercept
     n = X.shape[0]
+    wsum = float(n) if sw is None else float(sw.sum())
     pen = 2.0 * alpha / s**2
-    factor = float(n) if loss == "sse" else 1.0
+    factor = wsum if loss == "sse" else 1.0
 
     def evaluate(theta: Array) -> tuple[float, Array]:
         b, v = (float(theta[0]), theta[1:]) if fi else (0.0, theta)
@@ -196,25 +198,29 @@ def exact(X: Array, y: Array, sc: Scaling, loss: str, alpha: float) -> Eval:
             for i in range(0, n, _BLOCK):
                 Z = (X[i : i + _BLOCK] - m) / s
                 r = y[i : i + _BLOCK] - b - Z @ v
-                gz += r @ Z
-                sr += float(r.sum())
-                rr += float(r @ r)
-        val = factor * rr / n + 0.5 * float(v @ (pen * v))
-        gv = -2.0 * factor * gz / n + pen * v
-        return val, (np.concatenate([[-2.0 * factor * sr / n], gv]) if fi else gv)
+                sr_ = r if sw is None else r * sw[i : i + _BLOCK]
+                gz += sr_ @ Z
+                sr += float(sr_.sum())
+                rr += float(sr_ @ r)
+        val = factor * rr / wsum + 0.5 * float(v @ (pen * v))
+        gv = -2.0 * factor * gz / wsum + pen * v
+        return val, (np.concatenate([[-2.0 * factor * sr / wsum], gv]) if fi else gv)
 
     return evaluate
 
 
-def huber(X: Array, y: Array, sc: Scaling, eps: float, alpha: float) -> Eval:
-    """Value-and-gradient of the mean Huber loss (+ L2 penalty): one fused pass per call."""
+def huber(X: Array, y: Array, sc: Scaling, eps: float, alpha: float,
+          sw: Array | None = None) -> Eval:
+    """Value-and-gradient of the (weighted) mean Huber loss (+ L2 penalty): one fused pass
+    per call."""
     from ._kernels import huber_pass  # numba: loaded for huber only
 
-    return huber_from_pass(lambda w, c: huber_pass(X, y, w, c, eps), X.shape[0], sc, alpha)
+    wsum = float(X.shape[0]) if sw is None else float(sw.sum())
+    return huber_from_pass(lambda w, c: huber_pass(X, y, w, c, eps, sw), wsum, sc, alpha)
 
 
 def huber_from_pass(
-    sums: Callable[[Array, float], tuple[Array, float, float]], n: int, sc: Scaling,
+    sums: Callable[[Array, float], tuple[Array, float, float]], n: float, sc: Scaling,
     alpha: float,
 ) -> Eval:
     """The Huber closure on ``sums(w, c) = (sum psi_i x_i, sum psi_i, sum rho_i)``.
@@ -237,9 +243,11 @@ def huber_from_pass(
 
 
 def on_rows(
-    X: Array, y: Array, sc: Scaling, loss: str, eps: float, alpha: float, n_total: int
+    X: Array, y: Array, sc: Scaling, loss: str, eps: float, alpha: float, n_total: float,
+    sw: Array | None = None,
 ) -> Callable[[Array, Any], tuple[float, Array]]:
-    """Value-and-gradient on the rows ``idx`` (a mini-batch), an estimate of the full loss."""
+    """Value-and-gradient on the rows ``idx`` (a mini-batch), an estimate of the full loss
+    (weighted by ``sw`` when given; ``n_total`` is then the weights' sum)."""
     s, m, fi = sc.scale, sc.shift, sc.fit_intercept
     pen = 2.0 * alpha / s**2
 
@@ -247,15 +255,17 @@ def on_rows(
         b, v = (theta[0], theta[1:]) if fi else (0.0, theta)
         Z = (X[idx] - m) / s
         r = y[idx] - b - Z @ v
-        k = r.shape[0]
+        s_ = np.ones_like(r) if sw is None else sw[idx]
+        k = float(s_.sum()) if sw is not None else float(r.shape[0])
+        k = k if k > 0 else 1.0  # a batch of zero weights: no step
         if loss == "huber":
             a = np.abs(r)
             inside = a <= eps
-            psi = np.where(inside, r, eps * np.sign(r))
-            val = float(np.where(inside, 0.5 * r * r, eps * a - 0.5 * eps * eps).mean())
+            psi = s_ * np.where(inside, r, eps * np.sign(r))
+            val = float(s_ @ np.where(inside, 0.5 * r * r, eps * a - 0.5 * eps * eps)) / k
         else:
-            mse = float(r @ r) / k
-            psi = 2.0 * r
+            mse = float(s_ @ (r * r)) / k
+            psi = 2.0 * s_ * r
             val = mse
             if loss == "sse":
                 val, psi = mse * n_total, psi * n_total
@@ -279,19 +289,20 @@ class LocalData:
 
     blocked = False  # mini-batches may be any rows (Dask inputs: whole row blocks)
 
-    def __init__(self, X: Array, y: Array) -> None:
-        self.X, self.y, self.n = X, y, int(X.shape[0])
-        self._stats: Stats | None = None
+    def __init__(self, X: Array, y: Array, sw: Array | None = None,
+                 stats: Stats | None = None) -> None:
+        self.X, self.y, self.n, self.sw = X, y, int(X.shape[0]), sw
+        self._stats: Stats | None = stats  # given for weighted rows
 
     def stats(self) -> Stats:
-        """Statistics of all rows (computed once)."""
+        """Statistics of all rows (computed once; weighted statistics are given)."""
         if self._stats is None:
             self._stats = gram_stats(self.X, self.y)
         return self._stats
 
     def exact(self, sc: Scaling, loss: str, alpha: float) -> Eval:
         """:func:`exact` on all rows."""
-        return exact(self.X, self.y, sc, loss, alpha)
+        return exact(self.X, self.y, sc, loss, alpha, self.sw)
 
     def take(self, rows: Any) -> tuple[Array, Array]:
         """``(X[rows], y[rows])``."""
@@ -299,10 +310,11 @@ class LocalData:
 
     def huber(self, sc: Scaling, eps: float, alpha: float) -> Eval:
         """:func:`huber` on all rows."""
-        return huber(np.ascontiguousarray(self.X), self.y, sc, eps, alpha)
+        return huber(np.ascontiguousarray(self.X), self.y, sc, eps, alpha, self.sw)
 
     def on_rows(
         self, sc: Scaling, loss: str, eps: float, alpha: float
     ) -> Callable[[Array, Any], tuple[float, Array]]:
         """:func:`on_rows` on all rows."""
-        return on_rows(self.X, self.y, sc, loss, eps, alpha, self.n)
+        total = float(self.n) if self.sw is None else float(self.sw.sum())
+        return on_rows(self.X, self.y, sc, loss, eps, alpha, total, self.sw)

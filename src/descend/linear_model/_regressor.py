@@ -33,13 +33,14 @@ not accurate to ``tol``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import linesearch, optimizers
 from .._data import check_finite, check_numeric_frame, is_dask
@@ -178,7 +179,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         return tags
 
     # ----------------------------------------------------------------- public
-    def fit(self, X: Any, y: Any) -> GDRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Fit on ``X (n, p)`` and ``y (n,)``; returns ``self``.
 
         ``X`` and ``y`` may be Dask arrays or a Dask dataframe and series chunked
@@ -191,14 +192,21 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             The features.
         y : array_like (n,), Series, or Dask array or series
             The target.
+        sample_weight : array_like (n,), optional
+            Weights of the rows (in memory only): every loss becomes the weighted mean
+            ``sum s_i l_i / sum s_i`` (``"sse"`` the weighted sum), so that a weight 2 counts
+            a row twice; with ``alpha``, ``GDRegressor(alpha=a)`` is then
+            ``Ridge(alpha=a * sum(sample_weight))``.
 
         Returns
         -------
         GDRegressor
             ``self``, fitted.
         """
+        if is_dask(X) or is_dask(y):
+            self._no_dask_weights(sample_weight)
         if _glm_regression.uses_glm(self):
-            return self._fit_glm(X, y)
+            return self._fit_glm(X, y, sample_weight)
         if is_dask(X) or is_dask(y):
             from . import _dask
 
@@ -208,7 +216,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             # Full-batch squared losses check X for NaN/inf through their statistics
             # (one read of X instead of two); the others check it here.
             quick = self.loss != "huber" and self.batch_size is None
-            data = _losses.LocalData(*self._data(X, y, reset=True, check_x=not quick))
+            data = self._local(*self._data(X, y, reset=True, check_x=not quick),
+                               sample_weight)
             self._check_params()
         start = self._start() if self.warm_start and hasattr(self, "coef_") else None
         self._setup(data, full=self.batch_size is None)
@@ -230,7 +239,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         self._full = self._rows = self._quad = None
         self._last = None
 
-    def partial_fit(self, X: Any, y: Any) -> GDRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """One epoch over ``(X, y)`` (one step when ``batch_size`` is None).
 
         It continues the run: ``k`` calls on the same data take the steps of ``fit`` with
@@ -242,6 +251,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             The features (in memory).
         y : array_like (n,) or Series
             The target.
+        sample_weight : array_like (n,), optional
+            Weights of the rows, as in :meth:`fit`.
 
         Returns
         -------
@@ -252,9 +263,9 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
                               "collection, or partial_fit on each computed chunk", argument="X")
         if _glm_regression.uses_glm(self):
-            return self._partial_fit_glm(X, y)
+            return self._partial_fit_glm(X, y, sample_weight)
         first = not hasattr(self, "_carry")
-        data = _losses.LocalData(*self._data(X, y, reset=first))
+        data = self._local(*self._data(X, y, reset=first), sample_weight)
         self._check_params()
         if first:
             self._setup(data, full=self.batch_size is None)
@@ -318,7 +329,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         return float(super().score(X, y, sample_weight=sample_weight))
 
     # --------------------------------------------------------------- internals
-    def _fit_glm(self, X: Any, y: Any) -> GDRegressor:
+    def _fit_glm(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Poisson or an L1 part: the loss objects of the GLMs (:mod:`._glm_regression`)."""
         if is_dask(X) or is_dask(y):
             from . import _dask_glm
@@ -327,20 +338,48 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         self._check_params()
         self.__dict__.pop("_glm", None)
         Xv, yv = self._data(X, y, reset=True)
-        _glm_regression.Runner(self).fit(np.ascontiguousarray(Xv), yv, None)
+        sw = self._weights(sample_weight, Xv)
+        _glm_regression.Runner(self).fit(np.ascontiguousarray(Xv), yv, sw)
         return self
 
-    def _partial_fit_glm(self, X: Any, y: Any) -> GDRegressor:
-        if is_dask(X) or is_dask(y):
-            raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
-                              "collection, or partial_fit on each computed chunk", argument="X")
+    def _partial_fit_glm(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         first = not hasattr(self, "_glm")
         Xv, yv = self._data(X, y, reset=first)
         self._check_params()
+        sw = self._weights(sample_weight, Xv)
         if first:
             self._glm = _glm_regression.Runner(self)
-        self._glm.step(np.ascontiguousarray(Xv), yv, None, first)
+        self._glm.step(np.ascontiguousarray(Xv), yv, sw, first)
         return self
+
+    @staticmethod
+    def _no_dask_weights(sample_weight: Any) -> None:
+        if sample_weight is not None:
+            raise InvalidType("sample_weight: weights are taken with in-memory X and y only; "
+                              "compute the Dask collection first", argument="sample_weight")
+
+    @staticmethod
+    def _weights(sample_weight: Any, X: Array) -> Array | None:
+        """``sample_weight`` checked: ``(n,)`` finite values >= 0 with a positive sum."""
+        if sample_weight is None:
+            return None
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not np.all(np.isfinite(sw)) or not sw.sum() > 0:
+            raise DataError("sample_weight: expected finite values >= 0 with a positive sum",
+                            argument="sample_weight")
+        return np.asarray(sw, dtype=np.float64)
+
+    def _local(self, X: Array, y: Array, sample_weight: Any) -> _losses.LocalData:
+        """The rows in memory, with their weighted statistics when weighted."""
+        sw = self._weights(sample_weight, X)
+        if sw is None:
+            return _losses.LocalData(X, y)
+        from ._glm_losses import moments
+
+        check_finite(X, "X", getattr(self, "_names", None))
+        mom = moments(X, y, sw)
+        stats = dataclasses.replace(mom.stats(), n=mom.wsum)
+        return _losses.LocalData(X, y, sw, stats)
 
     def _data(
         self, X: Any, y: Any, *, reset: bool, fit: bool = True, check_x: bool = True
