@@ -38,7 +38,7 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -52,6 +52,12 @@ from ._fit import LoopFit
 __all__ = ["GDRegressor"]
 
 _LOSSES = ("mse", "sse", "rmse", "huber", "poisson")
+
+
+def _ndim(y: Any) -> int:
+    """``y``'s dimensions without NumPy's array function (any array-like)."""
+    shape = getattr(y, "shape", None)
+    return len(shape) if isinstance(shape, tuple) else int(np.asarray(y).ndim)
 
 
 class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
@@ -176,6 +182,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.target_tags.multi_output = True
         return tags
 
     # ----------------------------------------------------------------- public
@@ -205,6 +212,9 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         """
         if is_dask(X) or is_dask(y):
             self._no_dask_weights(sample_weight)
+        elif _ndim(y) == 2:
+            return self._fit_outputs(X, y, sample_weight, partial=False)
+        self.__dict__.pop("_outputs", None)
         if _glm_regression.uses_glm(self):
             return self._fit_glm(X, y, sample_weight)
         if is_dask(X) or is_dask(y):
@@ -262,6 +272,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         if is_dask(X) or is_dask(y):
             raise InvalidType("partial_fit takes in-memory arrays: call fit with the Dask "
                               "collection, or partial_fit on each computed chunk", argument="X")
+        if _ndim(y) == 2 or hasattr(self, "_outputs"):
+            return self._fit_outputs(X, y, sample_weight, partial=True)
         if _glm_regression.uses_glm(self):
             return self._partial_fit_glm(X, y, sample_weight)
         first = not hasattr(self, "_carry")
@@ -302,7 +314,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
 
             return _dask.predict(self, X)  # type: ignore[no-any-return]
         X = self._data(X, None, reset=False, fit=False)
-        eta = np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
+        eta = np.asarray(X @ self.coef_.T + self.intercept_, dtype=np.float64)
         return np.exp(eta) if self.loss == "poisson" else eta
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
@@ -329,6 +341,29 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         return float(super().score(X, y, sample_weight=sample_weight))
 
     # --------------------------------------------------------------- internals
+    def _fit_outputs(self, X: Any, y: Any, sample_weight: Any, *, partial: bool) -> GDRegressor:
+        """Multi-output ``y (n, k)``: one fit of these settings per column (the same rows,
+        weights and steps), gathered as ``coef_ (k, p)`` and ``intercept_ (k,)``."""
+        first = not (partial and hasattr(self, "_outputs"))
+        Xv, Y = self._data(X, y, reset=first, multi=True)
+        Y = Y.reshape(Y.shape[0], -1)
+        subs = getattr(self, "_outputs", None)
+        keep = subs is not None and len(subs) == Y.shape[1] and (
+            not first or self.warm_start)
+        if not keep:
+            subs = [clone(self) for _ in range(Y.shape[1])]
+        assert subs is not None
+        for j, sub in enumerate(subs):
+            (sub.partial_fit if partial else sub.fit)(Xv, Y[:, j], sample_weight)
+        self._outputs = subs
+        self.coef_ = np.array([sub.coef_ for sub in subs], dtype=np.float64)
+        self.intercept_ = np.array([sub.intercept_ for sub in subs], dtype=np.float64)
+        self.n_iter_ = max(int(sub.n_iter_) for sub in subs)
+        self.converged_ = all(bool(sub.converged_) for sub in subs)
+        for name in ("loss_curve_", "path_", "result_", "condition_number_"):
+            setattr(self, name, [getattr(sub, name) for sub in subs])
+        return self
+
     def _fit_glm(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Poisson or an L1 part: the loss objects of the GLMs (:mod:`._glm_regression`)."""
         if is_dask(X) or is_dask(y):
@@ -382,7 +417,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         return _losses.LocalData(X, y, sw, stats)
 
     def _data(
-        self, X: Any, y: Any, *, reset: bool, fit: bool = True, check_x: bool = True
+        self, X: Any, y: Any, *, reset: bool, fit: bool = True, check_x: bool = True,
+        multi: bool = False,
     ) -> Any:
         names = list(X.columns) if hasattr(X, "columns") else None
         if fit:
@@ -390,7 +426,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         if hasattr(X, "dtypes") and hasattr(X, "columns"):
             check_numeric_frame(X, "X")
         try:
-            extra = {"y_numeric": True} if fit else {}
+            extra = {"y_numeric": True, "multi_output": multi} if fit else {}
             out = validate_data(
                 self, X, y if fit else "no_validation", reset=reset,
                 dtype=np.float64, ensure_all_finite=False, **extra,
