@@ -101,7 +101,7 @@ def test_nist_defaults_reach_lstsq_digits(name):
 
 
 def test_nist_filip_warns_never_a_silent_wrong_answer():
-    X, y, intercept, beta = _nist("Filip")
+    X, y, _, _ = _nist("Filip")
     m, caught = _quiet_fit(GDRegressor(), X, y)
     assert not m.converged_
     assert [w.category for w in caught] == [ConvergenceWarning]

@@ -35,7 +35,7 @@ def _check(est: Any, sample_weight: Any) -> None:
 
 def _moments(data: Any) -> Moments:
     st = data.stats()
-    return Moments(st.n, float(st.n), st.mu, st.ybar, st.H, st.q, st.yy)
+    return Moments(int(st.n), float(st.n), st.mu, st.ybar, st.H, st.q, st.yy)
 
 
 def _pass(data: Any, kind: str) -> Any:

@@ -119,7 +119,7 @@ def moments(X: Array, y: Array, sample_weight: Array | None = None) -> Moments:
     """
     if sample_weight is None:
         st = _losses.gram_stats(X, y)
-        return Moments(st.n, float(st.n), st.mu, st.ybar, st.H, st.q, st.yy)
+        return Moments(int(st.n), float(st.n), st.mu, st.ybar, st.H, st.q, st.yy)
     sw = np.asarray(sample_weight, dtype=np.float64)
     head = slice(0, min(X.shape[0], _BLOCK))
     wh = sw[head]

@@ -14,10 +14,20 @@ epoch and every ``partial_fit`` continues the same run (the optimizer's state in
   instead of single rows. After each epoch the loop evaluates the full loss at the new
   point and applies its rules there (divergence, and ``gtol`` in :meth:`fit`).
 
-``lr="auto"`` is :class:`descend.linesearch.Auto` given the loss's curvature bound
-``L`` (the exact largest Hessian eigenvalue for full-batch squared losses; estimated on
-at most 100,000 rows for huber and mini-batches, where it also decays as ``t_k = 1 / (L
-(1 + k / (10 n_batches)))``), or estimating it itself for rmse.
+The default ``method="auto"`` (with ``lr="auto"``, full batch) runs, through the same
+loop: for mse / sse (and rmse without a penalty) conjugate gradients on the statistics
+(:func:`descend.linear_model._glm_fit.conjugate`), then, when the condition number ``kappa``
+of the standardized problem is such that ``kappa * eps * 1e4 > tol``, polishing rounds of
+iterative refinement: the gradient from the exact residuals (one pass over the rows), then
+conjugate gradients on the correction, until the correction is below ``tol`` relative to
+the coefficients (``converged_``) or stops shrinking (a ``ConvergenceWarning``: float64
+cannot resolve the problem, as on NIST's Filip); for huber, FISTA steps preconditioned by
+the bound ``S`` on its Hessian (:func:`descend.linear_model._glm_fit.accelerated`).
+
+With another ``method``, ``lr="auto"`` is :class:`descend.linesearch.Auto` given the
+loss's curvature bound ``L`` (the exact largest Hessian eigenvalue for full-batch squared
+losses; estimated on at most 100,000 rows for huber and mini-batches, where it also decays
+as ``t_k = 1 / (L (1 + k / (10 n_batches)))``), or estimating it itself for rmse.
 
 Dask arrays and dataframes go through :mod:`descend.linear_model._dask` (imported only then):
 the same statistics, fused passes and batches, added up over the row blocks.
@@ -35,7 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -69,14 +79,26 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         Mean, sum or root-mean of squared residuals, the mean Huber loss
         (quadratic for ``|r| <= epsilon``, linear beyond; ``epsilon`` in units of y), or the
         mean Poisson deviance with a log link (``predict`` returns ``exp(X coef + b)``).
-    method : str or Optimizer, default "gd"
-        Any ``method`` of :func:`descend.minimize`.
+    method : str or Optimizer, default "auto"
+        Any ``method`` of :func:`descend.minimize`, or ``"auto"``: with ``lr="auto"`` and
+        full batches, conjugate gradients (gradient descent with the step and momentum that
+        are optimal on a quadratic, restarted when the momentum points uphill) on the
+        sufficient statistics for mse / sse (and rmse without ``alpha``, whose minimizer is
+        the mse one), then, when ``X'X`` is ill-conditioned enough for the statistics to
+        lose digits, *polishing* rounds of iterative refinement (the gradient from the
+        exact residuals ``y - X coef``, one pass over the rows each); for huber,
+        accelerated steps preconditioned by the bound ``S`` on its Hessian (FISTA with
+        adaptive restart); otherwise (an explicit ``lr``, mini-batches, rmse with
+        ``alpha``) plain ``"gd"``. The penalties ``"l1"`` / ``"elasticnet"`` and
+        ``loss="poisson"`` have their own ``"auto"`` (see ``penalty``).
     lr : float, schedule or str, default "auto"
-        Any ``lr`` of :func:`descend.minimize`. ``"auto"``: ``1 / L`` with ``L`` the
-        exact largest Hessian eigenvalue for mse / sse, estimated on at most 100,000
-        rows for huber and mini-batches; minimize's ``"auto"`` policy for rmse.
+        Any ``lr`` of :func:`descend.minimize`. ``"auto"`` with ``method="auto"``: the step
+        is the solver's own; with another method ``1 / L`` with ``L`` the exact largest
+        Hessian eigenvalue for mse / sse, estimated on at most 100,000 rows for huber and
+        mini-batches; minimize's ``"auto"`` policy for rmse.
     max_iter : int, default 1000
-        Most iterations (full batch) or epochs (mini-batches).
+        Most iterations (full batch, the polishing rounds' included) or epochs
+        (mini-batches).
     tol : float or None, default 1e-8
         Relative accuracy of the coefficients to reach (see the module docstring);
         None runs ``max_iter`` and then certifies ``1e-8``.
@@ -85,7 +107,9 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         added to the *mean* loss: with ``loss="mse"`` the fit minimizes
         ``||y - X coef - b||^2 / n + alpha ||coef||^2``, which is scikit-learn's
         ``Ridge(alpha=n_samples * alpha)`` (Ridge penalizes the *sum* of squares):
-        ``GDRegressor(alpha=a)`` equals ``Ridge(alpha=a * n_samples)``.
+        ``GDRegressor(alpha=a)`` equals ``Ridge(alpha=a * n_samples)``, and with
+        ``sample_weight`` ``Ridge(alpha=a * sum(sample_weight))``. (``loss="sse"`` is the
+        sum: there ``GDRegressor(alpha=a)`` equals ``Ridge(alpha=a)``.)
     fit_intercept, standardize : bool, default True
         Fit an intercept; fit on standardized columns (implicitly, X is not copied),
         reporting everything in original units. A constant column gets coefficient 0.
@@ -124,7 +148,11 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
 
     Attributes
     ----------
-    coef_, intercept_ : ndarray, float
+    coef_, intercept_ : ndarray (p,), float; or (k, p), (k,) for a multi-output y (n, k)
+        A multi-output ``y`` is fitted column by column with these settings (the same
+        rows, weights and steps); ``n_iter_`` is then the largest, ``converged_`` holds for
+        all, and ``loss_curve_``, ``path_``, ``result_``, ``condition_number_`` are lists
+        with one entry per column.
     n_iter_ : int
     loss_curve_ : ndarray (``n_iter_ + 1``,)
         Loss at the start and after each iteration (epoch), original units.
@@ -226,8 +254,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             # Full-batch squared losses check X for NaN/inf through their statistics
             # (one read of X instead of two); the others check it here.
             quick = self.loss != "huber" and self.batch_size is None
-            data = self._local(*self._data(X, y, reset=True, check_x=not quick),
-                               sample_weight)
+            Xv, yv = self._data(X, y, reset=True, check_x=not quick)
+            data = self._local(Xv, yv, sample_weight)
             self._check_params()
         start = self._start() if self.warm_start and hasattr(self, "coef_") else None
         self._setup(data, full=self.batch_size is None)
@@ -277,7 +305,8 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         if _glm_regression.uses_glm(self):
             return self._partial_fit_glm(X, y, sample_weight)
         first = not hasattr(self, "_carry")
-        data = self._local(*self._data(X, y, reset=first), sample_weight)
+        Xv, yv = self._data(X, y, reset=first)
+        data = self._local(Xv, yv, sample_weight)
         self._check_params()
         if first:
             self._setup(data, full=self.batch_size is None)
@@ -357,7 +386,7 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
             (sub.partial_fit if partial else sub.fit)(Xv, Y[:, j], sample_weight)
         self._outputs = subs
         self.coef_ = np.array([sub.coef_ for sub in subs], dtype=np.float64)
-        self.intercept_ = np.array([sub.intercept_ for sub in subs], dtype=np.float64)
+        self.intercept_ = cast(Any, np.array([sub.intercept_ for sub in subs], dtype=np.float64))
         self.n_iter_ = max(int(sub.n_iter_) for sub in subs)
         self.converged_ = all(bool(sub.converged_) for sub in subs)
         for name in ("loss_curve_", "path_", "result_", "condition_number_"):
