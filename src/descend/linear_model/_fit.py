@@ -378,7 +378,6 @@ class LoopFit:
             last = size
         f, g = self._full(theta)  # the run's carry continues at the polished point
         main.x[0], main.f[0], main.g[0] = theta, f, g
-        self._theta_end = theta
 
     def _batches(self, data: Any) -> list[Any]:
         """The epoch's mini-batches: rows (or row blocks) in a shuffled order."""
