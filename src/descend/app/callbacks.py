@@ -249,8 +249,11 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
     before = dict(s)
     notices = [s["notice"]]
     events = event_for(trigger, values, s)
-    # the same formula sent again (debounce, then Enter): the page keeps what it shows
-    repeat = trigger == "formula" and not events and state is not None
+    # a request that asks nothing (the same formula sent again by the box's debounce and
+    # Enter; a dropdown clearing itself because the last answer changed its options, as
+    # ``sy`` does when a formula drops to one variable) must not clear the notice that
+    # answer put on the page: ``clean`` starts every state's notice empty
+    asked_nothing = not events and state is not None and trigger not in (None, "url")
     if state is None and trigger not in (None, "url"):  # an answer crossed the page's load
         events = [*event_for("url", values, s), *events]
     for ev in events:
@@ -293,7 +296,7 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
             "error": s.get("error") or "", "playing": playing and it < end,
             "interval": max(100, int(1000 / max(speed, 1))), "end": end,
             "ui": ui_for(s, p), "variables": list(prob.variables) if prob else [],
-            "keep_notice": repeat}
+            "keep_notice": asked_nothing and not s["notice"]}
 
 
 def ui_for(s: dict[str, Any], p: int) -> dict[str, Any]:
