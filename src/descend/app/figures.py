@@ -530,7 +530,7 @@ def classification(c: classify.Classes, rs: Sequence[Run]) -> dict[str, Fig]:
         "z": prob.reshape(mx.shape).tolist(), "zmin": 0.0, "zmax": 1.0, "name": "p(class 1)",
         "contours": {"start": 0.1, "end": 0.9, "size": 0.1, "showlabels": True,
                      "labelfont": {"size": 10, "color": "#333"}},
-        "colorscale": "RdBu", "reversescale": True, "opacity": 0.55, "line": {"width": 0.5},
+        "colorscale": "RdBu", "opacity": 0.55, "line": {"width": 0.5},
         "colorbar": {"title": {"text": f"p({t} = {g4(c.labels[1])})"}},
         "hovertemplate": f"{f1} = %{{x:.4g}}, {f2} = %{{y:.4g}}: p = %{{z:.3f}}<extra></extra>"}]
     for k in (0, 1):
