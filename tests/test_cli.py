@@ -484,10 +484,10 @@ def test_choices_are_the_library_s_and_flags_show_no_type(run):
     import typing
 
     from descend.cli import commands
-    from descend.linear_model import _regressor
+    from descend.linear_model import _classifier, _regressor
 
     assert list(typing.get_args(commands.Method)) == descend.optimizers.names()
-    assert list(typing.get_args(commands.Loss)) == list(_regressor._LOSSES)
+    assert list(typing.get_args(commands.Loss)) == [*_regressor._LOSSES, *_classifier._LOSSES]
     helps = {c: _help(c) for c in ("minimize", "sweep", "multistart", "fit", "predict",
                                     "functions", "demo", "gallery", "app")}
     helps["(root)"] = _help()
