@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from .._types import Array
 from ..errors import InvalidArgument, InvalidType
@@ -220,6 +221,8 @@ def coef_path(alphas: Array, coefs: Array, features: Sequence[str],
                               argument="alphas")
     fig = go.Figure()
     several = c.shape[1] > 1
+    palette = list(tr.COLORS) if len(features) <= len(tr.COLORS) else \
+        list(qualitative.Alphabet)
     for k in range(c.shape[1]):
         for j, name in enumerate(features):
             values = c[:, k, j]
@@ -227,7 +230,7 @@ def coef_path(alphas: Array, coefs: Array, features: Sequence[str],
             zero = values == 0.0
             fig.add_trace(go.Scatter(
                 x=a, y=values, mode="lines+markers", name=label,
-                line={"color": tr.color(j), "dash": ["solid", "dash", "dot", "dashdot"][k % 4]},
+                line={"color": palette[j % len(palette)], "dash": ["solid", "dash", "dot", "dashdot"][k % 4]},
                 marker={"size": np.where(zero, 7, 5).tolist(),
                         "symbol": np.where(zero, "circle-open", "circle").tolist()}))
     fig.add_hline(y=0.0, line={"color": "gray", "width": 1})

@@ -98,9 +98,9 @@ def regularization_path(
         grid = np.geomspace(top, top * 1e-3, int(n_alphas))
     else:
         grid = np.asarray(alphas, dtype=np.float64).reshape(-1)
-        if grid.size < 1 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
-            raise InvalidArgument(f"alphas: expected finite numbers >= 0, got {alphas!r}",
-                                  argument="alphas")
+        if grid.size < 1 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+            raise InvalidArgument(f"alphas: expected finite numbers > 0 (the path is drawn on "
+                                  f"a log axis), got {alphas!r}", argument="alphas")
         grid = np.sort(grid)[::-1]
     coefs, intercepts, fits = [], [], []
     for a in grid:
