@@ -179,8 +179,10 @@ def test_dask_glob_equals_the_in_memory_fit(files, labels):
     a, b = json.loads(ref.stdout), json.loads(got.stdout)
     assert a["classes"] == b["classes"] == sorted(set(target.tolist()))
     assert a["n_iter"] == b["n_iter"] and a["converged"] == b["converged"] is True
-    flat = (lambda d: [d] if isinstance(d, float) else
-            [v for x in d.values() for v in flat(x)])  # noqa: E731
+
+    def flat(d):
+        return [d] if isinstance(d, float) else [v for x in d.values() for v in flat(x)]
+
     np.testing.assert_allclose(flat(b["coef"]), flat(a["coef"]), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(flat(b["intercept"]), flat(a["intercept"]), rtol=1e-8)
     for scores in (b["train"], b["held_out"]):  # the same rows: the same scores

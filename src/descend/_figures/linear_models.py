@@ -228,9 +228,10 @@ def coef_path(alphas: Array, coefs: Array, features: Sequence[str],
             values = c[:, k, j]
             label = f"{outputs[k] if outputs else k}: {name}" if several else str(name)
             zero = values == 0.0
+            dash = ["solid", "dash", "dot", "dashdot"][k % 4]
             fig.add_trace(go.Scatter(
                 x=a, y=values, mode="lines+markers", name=label,
-                line={"color": palette[j % len(palette)], "dash": ["solid", "dash", "dot", "dashdot"][k % 4]},
+                line={"color": palette[j % len(palette)], "dash": dash},
                 marker={"size": np.where(zero, 7, 5).tolist(),
                         "symbol": np.where(zero, "circle-open", "circle").tolist()}))
     fig.add_hline(y=0.0, line={"color": "gray", "width": 1})

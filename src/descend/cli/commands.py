@@ -871,7 +871,7 @@ def predict(
 
     Example: descend predict model.json new.csv --keep id --out predictions.csv
 
-    Example: descend predict classifier.json new.csv --keep id --proba
+    Example: descend predict classifier.json new.csv --keep id --proba --out labels.csv
     """
     from .. import io as dio
 
