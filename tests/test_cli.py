@@ -484,10 +484,10 @@ def test_choices_are_the_library_s_and_flags_show_no_type(run):
     import typing
 
     from descend.cli import commands
-    from descend.linear_model import _regressor
+    from descend.linear_model import _classifier, _regressor
 
     assert list(typing.get_args(commands.Method)) == descend.optimizers.names()
-    assert list(typing.get_args(commands.Loss)) == list(_regressor._LOSSES)
+    assert list(typing.get_args(commands.Loss)) == [*_regressor._LOSSES, *_classifier._LOSSES]
     helps = {c: _help(c) for c in ("minimize", "sweep", "multistart", "fit", "predict",
                                     "functions", "demo", "gallery", "app")}
     helps["(root)"] = _help()
@@ -759,12 +759,16 @@ def _readme_examples() -> list[str]:
 
 @pytest.fixture
 def inputs(tmp_path):
-    """The files the examples name: data.csv (a, b, y), new.csv (id, a, b), data/*.parquet."""
+    """The files the examples name: data.csv (a, b, y), new.csv (id, a, b), data/*.parquet,
+    classes.csv (a, b, label: yes or no)."""
     rng = np.random.default_rng(5)
     a, b = rng.normal(size=120), rng.normal(size=120)
     frame = pd.DataFrame({"a": a, "b": b, "y": 2.0 + a - 0.5 * b + 0.01 * rng.normal(size=120)})
     frame.to_csv(tmp_path / "data.csv", index=False)
     frame[["a", "b"]].head(6).assign(id=range(6)).to_csv(tmp_path / "new.csv", index=False)
+    odds = 0.5 + 3 * a - 2 * b + rng.logistic(size=120)
+    frame[["a", "b"]].assign(label=np.where(odds > 0, "yes", "no")).to_csv(
+        tmp_path / "classes.csv", index=False)
     (tmp_path / "data").mkdir()
     for i in range(0, 120, 40):
         frame.iloc[i : i + 40].to_parquet(tmp_path / "data" / f"part-{i:03d}.parquet",
@@ -798,6 +802,8 @@ def _check_example(line: str, res, tmp_path: Path) -> None:
         out = json.loads(res.stdout) if "--json" in args else None
         if out is not None:
             assert out["converged"] and ("held_out" in out) == ("--test-size" in args)
+        elif "--loss" in args and args[args.index("--loss") + 1] == "log":
+            assert "converged after" in res.stdout and "accuracy" in res.stdout
         else:
             assert "converged after" in res.stdout and "R^2" in res.stdout
         if "--compare" in args:
@@ -808,7 +814,8 @@ def _check_example(line: str, res, tmp_path: Path) -> None:
         out = tmp_path / args[args.index("--out") + 1]
         got = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
         keep = args[args.index("--keep") + 1].split(",") if "--keep" in args else []
-        assert got.columns.tolist() == [*keep, "prediction"] and len(got) == 6
+        probs = ["proba_no", "proba_yes"] if "--proba" in args else []
+        assert got.columns.tolist() == [*keep, "prediction", *probs] and len(got) == 6
     if verb in ("gallery", "demo") and "--out" in args:
         folder = tmp_path / args[args.index("--out") + 1]
         assert {p.suffix for p in folder.iterdir()} >= {".html", ".png"}

@@ -101,14 +101,17 @@ def blocks(path: Path) -> list[Block]:
 
 def _fixture_files(folder: Path) -> None:
     """The reader's own files that the examples name: a table with columns a, b and the
-    target y (y = 1 + 2a - 3b + noise), new rows to predict (id, a, b), and the same table as
-    Parquet."""
+    target y (y = 1 + 2a - 3b + noise), new rows to predict (id, a, b), the same table as
+    Parquet, and classes.csv (a, b and a label, yes or no, from a logistic model)."""
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=300), rng.normal(size=300)
     frame = pd.DataFrame({"a": a, "b": b, "y": 1 + 2 * a - 3 * b + rng.normal(0, 0.01, 300)})
     frame.to_csv(folder / "data.csv", index=False)
     frame.iloc[:2, :2].assign(id=["r1", "r2"])[["id", "a", "b"]].to_csv(folder / "new.csv",
                                                                         index=False)
+    odds = 0.5 + 3 * a - 2 * b + rng.logistic(size=300)  # classes.csv: a, b and label
+    frame[["a", "b"]].assign(label=np.where(odds > 0, "yes", "no")).to_csv(
+        folder / "classes.csv", index=False)
     (folder / "data").mkdir()
     for k in range(3):  # with the index: dask's Parquet reader warns on index=False files
         frame.iloc[k * 100 : (k + 1) * 100].to_parquet(folder / "data" / f"part-{k}.parquet")

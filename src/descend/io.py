@@ -13,7 +13,8 @@ Tables
     and the first bad rows (0-based data rows, the header not counted).
 
 Models
-    :func:`save_model` writes a fitted :class:`~descend.linear_model.GDRegressor` as a
+    :func:`save_model` writes a fitted :class:`~descend.linear_model.GDRegressor` or
+    :class:`~descend.linear_model.GDClassifier` (with its classes) as a
     small, versioned JSON document (atomically: the whole new file or the old one
     untouched); :func:`load_model` reads it back into a fitted estimator, checking
     every field, so a hand-edited or hostile file gives one clear
@@ -49,7 +50,7 @@ from ._text import count, listing, plural
 from .errors import DataError, InvalidArgument, InvalidType
 
 if TYPE_CHECKING:
-    from .linear_model import GDRegressor
+    from .linear_model import GDClassifier, GDRegressor
 
 __all__ = [
     "MODEL_FORMAT",
@@ -187,6 +188,7 @@ def read_table(
     format: str | None = None,
     name: str | None = None,
     max_rows: int | None = None,
+    labels: bool = False,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Read ``path`` (``.csv`` or ``.parquet``) into features ``X`` and target ``y``.
 
@@ -204,12 +206,15 @@ def read_table(
         The predictor columns (default: every other column), in this order.
     format, name, max_rows
         As for :func:`read_frame`.
+    labels : bool, default False
+        The target holds class labels (for a classifier): numbers or text, kept as
+        they are, none missing. Default: numbers, read as float64.
 
     Returns
     -------
     X : DataFrame of float64
         The feature columns.
-    y : Series of float64, named ``target``
+    y : Series of float64 (labels: as read), named ``target``
         The target column.
 
     Raises
@@ -232,10 +237,36 @@ def read_table(
     frame = read_frame(path, format=format, name=name, max_rows=max_rows)
     shown = name or (str(path) if isinstance(path, str | os.PathLike) else "the data")
     names = _features(frame, target, features, shown)
+    if labels:
+        values = numeric_columns(frame, names, name=shown)
+        X = pd.DataFrame(values, columns=pd.Index(names), index=frame.index)
+        return X, _labels(frame[target], target, shown)
     values = numeric_columns(frame, [*names, target], name=shown)
     X = pd.DataFrame(values[:, :-1], columns=pd.Index(names), index=frame.index)
     y = pd.Series(values[:, -1], name=target, index=frame.index)
     return X, y
+
+
+def _labels(col: pd.Series, target: str, shown: str) -> pd.Series:
+    """A column of class labels: none missing (nor inf); text or numbers, not both."""
+    missing = col.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        if pd.api.types.is_complex_dtype(col):
+            raise DataError(f"path: {shown}: column {target!r} holds complex numbers",
+                            argument="path")
+        missing = missing | ~np.isfinite(col.to_numpy(dtype=np.float64))
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise DataError(f"path: {shown}: column {target!r} has no class label (empty, NaN or "
+                        f"inf) at {plural(len(rows), 'row')} "
+                        f"{listing([str(i) for i in rows.tolist()], most=5)}", argument="path")
+    if col.dtype == object:
+        kinds = {type(v) for v in col}
+        if len(kinds) > 1 or not kinds <= {str}:
+            raise DataError(f"path: {shown}: column {target!r} mixes kinds of labels "
+                            f"({listing(sorted(k.__name__ for k in kinds))}); expected text "
+                            "or numbers", argument="path")
+    return col.rename(target)
 
 
 def _features(frame: pd.DataFrame, target: str, features: Sequence[str] | None,
@@ -666,23 +697,24 @@ def _csv_block(fh: IO[bytes], a: int, b: int, header: bytes) -> bytes:
 MODEL_FORMAT = "descend-linear-model"
 MODEL_VERSION = 2
 _MODEL_BYTES = 64 * 2**20
-_ESTIMATORS = ("GDRegressor",)
+_ESTIMATORS = ("GDRegressor", "GDClassifier")
 
 
-def save_model(model: GDRegressor, path: str | os.PathLike[str], *,
+def save_model(model: GDRegressor | GDClassifier, path: str | os.PathLike[str], *,
                target: str | Sequence[str] | None = None) -> None:
-    """Write a fitted :class:`~descend.linear_model.GDRegressor` to ``path`` (JSON).
+    """Write a fitted :class:`~descend.linear_model.GDRegressor` or ``GDClassifier`` (JSON).
 
     The file holds the format and its version, the descend version that wrote it,
     the estimator's parameters (those that are JSON values; a schedule or optimizer
     object is left out and comes back as the default), the feature names when the
     model was fitted on a table, the coefficients and intercept (exact: shortest
-    round-trip decimals), the iterations and whether the fit converged. ``target``
-    names the column predicted, for readers. The write is atomic.
+    round-trip decimals), the iterations and whether the fit converged; for a
+    classifier also its ``classes`` (numbers or text, in the order of ``classes_``).
+    ``target`` names the column predicted, for readers. The write is atomic.
 
     Parameters
     ----------
-    model : GDRegressor
+    model : GDRegressor or GDClassifier
         A fitted model.
     path : str or path-like
         The file to write.
@@ -692,9 +724,10 @@ def save_model(model: GDRegressor, path: str | os.PathLike[str], *,
     Raises
     ------
     InvalidType
-        ``model`` is not a GDRegressor.
+        ``model`` is not a GDRegressor or GDClassifier.
     InvalidArgument
-        ``model`` is not fitted, or its coefficients are not finite.
+        ``model`` is not fitted, its coefficients are not finite, or a class label is
+        not a number or text.
 
     Examples
     --------
@@ -707,10 +740,10 @@ def save_model(model: GDRegressor, path: str | os.PathLike[str], *,
     >>> back.predict(np.array([[3.0]])).round(6).tolist(), back.target_name_
     ([7.0], 'y')
     """
-    from .linear_model import GDRegressor
+    from .linear_model import GDClassifier, GDRegressor
 
-    if not isinstance(model, GDRegressor):
-        raise InvalidType(f"model: expected a fitted GDRegressor, got "
+    if not isinstance(model, GDRegressor | GDClassifier):
+        raise InvalidType(f"model: expected a fitted GDRegressor or GDClassifier, got "
                           f"{type(model).__name__}", argument="model")
     if not hasattr(model, "coef_"):
         raise InvalidArgument("model: not fitted yet; call fit first", argument="model")
@@ -743,10 +776,12 @@ def save_model(model: GDRegressor, path: str | os.PathLike[str], *,
         "n_iter": int(getattr(model, "n_iter_", 0)),
         "converged": bool(getattr(model, "converged_", False)),
     }
+    if isinstance(model, GDClassifier):
+        doc["classes"] = _class_labels(model.classes_)
     atomic_write(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
-def load_model(path: str | os.PathLike[str]) -> GDRegressor:
+def load_model(path: str | os.PathLike[str]) -> Any:
     """Read a model written by :func:`save_model` (or ``descend fit --save``).
 
     Every field is checked before anything is built: the format and its version
@@ -762,10 +797,10 @@ def load_model(path: str | os.PathLike[str]) -> GDRegressor:
 
     Returns
     -------
-    GDRegressor
+    GDRegressor or GDClassifier
         Fitted: ``coef_``, ``intercept_``, ``n_features_in_``, ``feature_names_in_``
         (when the file names the features), ``n_iter_``, ``converged_``, and
-        ``target_name_`` (the target column, or None).
+        ``target_name_`` (the target column, or None); a classifier also ``classes_``.
 
     Raises
     ------
@@ -800,8 +835,22 @@ def _parse_json(raw: bytes, shown: str) -> Any:
                           argument="model")
 
 
-def _build(doc: Any, shown: str) -> GDRegressor:
-    from .linear_model import GDRegressor
+def _class_labels(classes: Any) -> list[Any]:
+    """``classes_`` as JSON values: whole numbers as integers, other numbers, or text."""
+    out: list[Any] = []
+    for v in np.asarray(classes).tolist():
+        if isinstance(v, bool | int) or (isinstance(v, float) and math.isfinite(v)):
+            out.append(int(v) if isinstance(v, bool) or float(v).is_integer() else v)
+        elif isinstance(v, str):
+            out.append(v)
+        else:
+            raise InvalidArgument(f"model: class label {_short(v)} is not a number or text",
+                                  argument="model")
+    return out
+
+
+def _build(doc: Any, shown: str) -> Any:
+    from .linear_model import GDClassifier, GDRegressor
 
     def bad(what: str) -> InvalidArgument:
         return InvalidArgument(f"model: {shown}: {what}", argument="model")
@@ -816,7 +865,6 @@ def _build(doc: Any, shown: str) -> GDRegressor:
         raise bad(f"written in model format {version} by descend "
                   f"{_short(doc.get('descend_version'))}; this descend ({_version()}) reads "
                   f"formats 1 to {MODEL_VERSION}: upgrade descend")
-    defaults = GDRegressor().get_params(deep=False)
     params: Any
     estimator: Any
     if version == 1:  # descend fit --save before the library owned the format
@@ -832,9 +880,11 @@ def _build(doc: Any, shown: str) -> GDRegressor:
     if estimator not in _ESTIMATORS:
         raise bad(f"estimator: expected one of {listing(_ESTIMATORS, quote=True)}, got "
                   f"{_short(estimator)}")
+    cls: Any = GDClassifier if estimator == "GDClassifier" else GDRegressor
+    defaults = cls().get_params(deep=False)
     for key, value in params.items():
         if key not in defaults or key == "callback":
-            raise bad(f"params: unknown parameter {_short(key)} (GDRegressor takes "
+            raise bad(f"params: unknown parameter {_short(key)} ({estimator} takes "
                       f"{listing([k for k in defaults if k != 'callback'], most=20)})")
         if not _is_scalar(value) or (isinstance(value, str) and len(value) > 200):
             raise bad(f"params: {key} must be a number, a short string, true, false or "
@@ -869,10 +919,45 @@ def _build(doc: Any, shown: str) -> GDRegressor:
         raise bad(f"n_iter: expected a whole number >= 0, got {_short(n_iter)}")
     if not isinstance(converged, bool):
         raise bad(f"converged: expected true or false, got {_short(converged)}")
+    if estimator == "GDClassifier":
+        return _build_classifier(doc, params, coef, intercept, features, n_iter, converged,
+                                 target, bad)
     model = GDRegressor(**params)
     model.coef_ = coef
     model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept  # type: ignore[assignment]
     model.n_features_in_ = p
+    if features is not None:
+        model.feature_names_in_ = np.asarray(features, dtype=object)
+    model.n_iter_ = n_iter
+    model.converged_ = converged
+    model.target_name_ = target
+    return model
+
+
+def _build_classifier(doc: Any, params: dict[str, Any], coef: Any, intercept: Any,
+                      features: Any, n_iter: int, converged: bool, target: Any,
+                      bad: Any) -> Any:
+    from .linear_model import GDClassifier
+
+    classes = doc.get("classes")
+    if (not isinstance(classes, list) or len(classes) < 2
+            or not (all(isinstance(c, str) and len(c) <= 1000 for c in classes)
+                    or all(_is_scalar(c) and isinstance(c, int | float)
+                           and not isinstance(c, bool) for c in classes))):
+        raise bad(f"classes: expected a list of at least 2 labels, all numbers or all text, "
+                  f"got {_short(classes)}")
+    labels = np.asarray(classes)
+    if len(np.unique(labels)) != len(classes) or not np.all(labels[:-1] < labels[1:]):
+        raise bad("classes: expected distinct labels in increasing order")
+    rows = 1 if len(classes) == 2 else len(classes)
+    if coef.ndim != 2 or coef.shape[0] != rows:
+        raise bad(f"coef: expected {count(rows, 'row')} of coefficients for "
+                  f"{count(len(classes), 'class', 'classes')}, got shape {coef.shape}")
+    model = GDClassifier(**params)
+    model.classes_ = labels
+    model.coef_ = coef
+    model.intercept_ = intercept
+    model.n_features_in_ = int(coef.shape[1])
     if features is not None:
         model.feature_names_in_ = np.asarray(features, dtype=object)
     model.n_iter_ = n_iter

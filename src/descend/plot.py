@@ -32,11 +32,114 @@ from ._figures import (
     tangent_1d,
 )
 from ._figures import export as _export
+from ._figures import linear_models as _linear
 
 __all__ = [
-    "animate", "auto", "contour", "fit_line", "gallery", "loss_curve", "lr_comparison",
-    "regression_landscape", "save", "surface", "tangent_1d",
+    "animate", "auto", "coef_path", "contour", "decision_boundary", "fit_line", "gallery",
+    "loss_curve", "lr_comparison", "regression_landscape", "save", "surface", "tangent_1d",
 ]
+
+
+def decision_boundary(model: Any, X: Any, y: Any, *, grid: int = 200) -> go.Figure:
+    """A fitted classifier on two features: the data, the probability contours, the boundary.
+
+    Parameters
+    ----------
+    model : GDClassifier or another fitted classifier with ``predict_proba``
+        Fitted on the two columns of ``X``.
+    X : array_like (n, 2) or DataFrame
+        The points drawn; the axes span them.
+    y : array_like (n,)
+        Their labels (one colour per class).
+    grid : int, default 200
+        Grid points per axis of the probability map.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two classes: trace ``P(<class>)`` (contours of the second class's probability),
+        ``boundary (p = 0.5)`` (the line, its points where the probability is 0.5), then
+        one marker trace per class, named by the class. More classes: ``predicted
+        class`` (a heatmap of the regions), ``max probability`` (contours), ``boundary``
+        (points where the predicted class changes), then the classes.
+
+    Raises
+    ------
+    InvalidType
+        ``model`` is not a classifier.
+    InvalidArgument
+        ``model`` is not fitted or not on two features; ``X`` does not have 2 columns;
+        ``y`` does not have one label per row.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from descend import GDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X2, y2 = X[y > 0][:, 2:], y[y > 0]       # versicolor or virginica, petal sizes
+    >>> fig = decision_boundary(GDClassifier(alpha=0.01).fit(X2, y2), X2, y2)
+    >>> [t.name for t in fig.data]
+    ['P(2)', 'boundary (p = 0.5)', '1', '2']
+    """
+    return _linear.decision_boundary(model, X, y, grid=grid)
+
+
+def coef_path(
+    estimator: Any, X: Any, y: Any, *, alphas: Any = None, n_alphas: int = 20
+) -> go.Figure:
+    """The regularization path: each coefficient against alpha (log axis), zeros visible.
+
+    A clone of ``estimator`` is fitted at each alpha (largest first; every fit starts from
+    zero, the GLM fits taking no warm start). Exact zeros are hollow markers on the line
+    ``coefficient = 0``.
+
+    Parameters
+    ----------
+    estimator : GDRegressor or GDClassifier
+        With ``penalty="l1"``, ``"elasticnet"`` or ``"l2"`` (GDRegressor: loss ``"mse"``
+        or ``"poisson"``); its other settings are kept.
+    X : array_like (n, p) or DataFrame
+        The features (a table's column names name the lines).
+    y : array_like (n,)
+        The target (labels for a classifier).
+    alphas : array_like, optional
+        The penalty strengths. Default: ``n_alphas`` values on a log grid from
+        ``alpha_max``, the smallest alpha at which every L1 coefficient is zero,
+        ``||X_c' (Y - Ybar)||_inf / (n l1_ratio)``, down three decades.
+    n_alphas : int, default 20
+        The size of the default grid.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per coefficient (``class: feature`` per class for more than two
+        classes): ``x`` the alphas, ``y`` the coefficient fitted at each; the path's
+        data are the traces'.
+
+    Raises
+    ------
+    InvalidType
+        ``estimator`` is not a GDRegressor or GDClassifier.
+    InvalidArgument
+        No penalty, a loss without L1, bad ``alphas``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from descend import GDRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> fig = coef_path(GDRegressor(penalty="l1", method="auto"), X, y, n_alphas=5)
+    >>> len(fig.data), [float(v) for v in fig.data[0].y][:1]   # all zero at alpha_max
+    (10, [0.0])
+    """
+    from .linear_model import _path
+
+    grid, coefs, _, fits = _path.regularization_path(estimator, X, y, alphas, n_alphas)
+    features = ([str(c) for c in X.columns] if hasattr(X, "columns")
+                else [f"x{j + 1}" for j in range(coefs.shape[2])])
+    classes = getattr(fits[0], "classes_", None)
+    outputs = [str(c) for c in classes] if classes is not None and coefs.shape[1] > 1 else None
+    return _linear.coef_path(grid, coefs, features, outputs, type(estimator).__name__)
 
 
 def save(

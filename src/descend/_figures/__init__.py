@@ -7,6 +7,7 @@ public face is :mod:`descend.plot`, which adds the tutorials' gallery.
 
 ``landscape``  surface, contour, loss curve, animation, and ``auto`` (the view a run suits)
 ``views``      the tutorials' views: fitted line, regression landscape, tangent, learning rates
+``linear_models``  a classifier's decision boundary; the regularization path (drawn, not fitted)
 ``traces``     Plotly pieces shared by the figures: colours, paths, notes
 ``grid``       tracks, view boxes, grids of f values (no Plotly)
 ``export``     writing figures to HTML, PNG, SVG and PDF

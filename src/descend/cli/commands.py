@@ -195,8 +195,9 @@ def gallery(
 
 #: The optimizers of :mod:`descend.optimizers` (a test keeps the two lists equal).
 Method = Literal["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
-#: The losses of :class:`descend.linear_model.GDRegressor` (a test keeps them equal).
-Loss = Literal["mse", "sse", "rmse", "huber", "poisson"]
+#: The losses of :class:`descend.linear_model.GDRegressor`, then GDClassifier's (a test
+#: keeps them equal).
+Loss = Literal["mse", "sse", "rmse", "huber", "poisson", "log"]
 PenaltyName = Literal["l2", "l1", "elasticnet", "none"]
 #: ``--shuffle``: GDRegressor's ``shuffle`` True, "blocks", False.
 Shuffle = Literal["rows", "blocks", "none"]
@@ -454,14 +455,28 @@ FIT_OPTIONS = {"loss": "--loss", "method": "--method", "lr": "--lr", "max_iter":
                "callback": "(the progress bar)"}
 
 
+#: The options that --loss log (GDClassifier) does not take: the regressor's alone.
+_REGRESSION_ONLY = {"compare": "--compare", "warm_start": "--warm-start",
+                    "verbose": "--verbose", "epsilon": "--epsilon"}
+
+
+def _given(ctx: Any, name: str) -> bool:
+    """Whether the option behind parameter ``name`` was given (not its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 @_command()
 def fit(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Argument(metavar="DATA", help=(
         "A .csv or .parquet table; with --dask, a glob such as 'data/*.parquet'."))],
     target: Annotated[str, typer.Option("--target", help="The column to predict.")],
     features: Annotated[str | None, typer.Option(
         "--features", help="Columns to use, a,b (default: all the others).")] = None,
-    loss: Annotated[Loss, typer.Option("--loss", help="The loss to minimize.")] = "mse",
+    loss: Annotated[Loss, typer.Option(
+        "--loss", help="The loss to minimize; log: classify (descend.GDClassifier, logistic "
+        "or multinomial), the target holding class labels (numbers or text).")] = "mse",
     method: _METHOD = "gd",
     lr: _LR = "auto",
     max_iter: Annotated[int, typer.Option(
@@ -527,18 +542,28 @@ def fit(
     Every setting of descend.GDRegressor has an option. The report gives the rows and
     features, the iterations, whether the fit converged (and why not), and R^2 and RMSE
     on the training rows and on the held-out ones (--validation or --test-size).
+    With --loss log it fits descend.GDClassifier instead (method auto unless --method
+    is given) and reports the classes, the accuracy and the log loss.
 
     Example: descend fit data.csv --target y --compare --save model.json
+
+    Example: descend fit classes.csv --target label --loss log --save classifier.json
 
     Example: descend fit data.csv --target y --test-size 0.25 --random-state 0 --json
 
     Example: descend fit 'data/*.parquet' --target y --dask --workers 2
     """
     from .. import io as dio
-    from ..linear_model import GDRegressor
+    from ..linear_model import GDClassifier, GDRegressor
 
     r.check_output(plot, "--plot", r.PLOT_SUFFIXES)
     r.check_output(save, "--save", (".json",))
+    classify = loss == "log"
+    if classify:
+        for name, flag in _REGRESSION_ONLY.items():
+            if _given(ctx, name):
+                raise InvalidArgument(f"{flag}: not available with --loss log (a GDRegressor "
+                                      "option)", argument=flag)
     for flag, value in (("--scheduler", scheduler), ("--workers", workers),
                         ("--memory-limit", memory_limit)):
         if value is not None and not dask:
@@ -558,8 +583,19 @@ def fit(
         "batch_size": batch_size, "shuffle": _SHUFFLE[shuffle], "random_state": random_state,
         "verbose": verbose, "epsilon": epsilon, "l1_ratio": l1_ratio,
         "penalty": None if penalty == "none" else penalty}
-    if warm_start is not None:
-        model = dio.load_model(warm_start).set_params(**params, warm_start=True)
+    model: Any
+    if classify:
+        for key in ("verbose", "epsilon"):
+            del params[key]
+        if not _given(ctx, "method"):
+            params["method"] = "auto"
+        model = GDClassifier(**params)
+    elif warm_start is not None:
+        model = dio.load_model(warm_start)
+        if not isinstance(model, GDRegressor):
+            raise InvalidArgument(f"--warm-start: {warm_start} is a {type(model).__name__}; "
+                                  "this fit is a GDRegressor", argument="--warm-start")
+        model.set_params(**params, warm_start=True)
     else:
         model = GDRegressor(**params)
     names = r.names_list(features, "--features")
@@ -569,20 +605,25 @@ def fit(
         if dask:
             from ..linear_model import _dask
 
-            X, y = dio.read_dask_table(str(data), target, names)
-            if validation is not None:
-                held = dio.read_dask_table(str(validation), target, list(X.columns))
-            elif test_size is not None:
+            with _dask_labels(classify, target):
+                X, y = dio.read_dask_table(str(data), target, names)
+                if validation is not None:
+                    held = dio.read_dask_table(str(validation), target, list(X.columns))
+            if test_size is not None:
                 X, y, held = _dask_split(X, y, test_size, random_state)
             stack.enter_context(_dask.connect(scheduler, workers, memory_limit))
+            if classify:
+                _check_classes(_dask_unique(y), target)
             where = f"{data.name} on Dask"
         else:
             with r.spinner(f"reading {data.name}"):
-                X, y = dio.read_table(data, target, names)
+                X, y = dio.read_table(data, target, names, labels=classify)
                 if validation is not None:
-                    held = dio.read_table(validation, target, list(X.columns))
+                    held = dio.read_table(validation, target, list(X.columns), labels=classify)
             if test_size is not None:
                 X, y, held = _split(X, y, test_size, random_state)
+            if classify:
+                _check_classes(np.unique(np.asarray(y)), target)
             where = data.name
         _check_warm_start(model, warm_start, list(X.columns))
         log = (contextlib.redirect_stdout(sys.stderr) if as_json and verbose
@@ -592,10 +633,12 @@ def fit(
             callback = _advance(update) if update is not r.no_update else None
             model.set_params(callback=callback).fit(X, y)
         model.set_params(callback=None)
-        out = r.fit_report(model, target, unit, kept, loss,
-                           _scores(model, X, y, dask),
-                           None if held is None else _scores(model, *held, dask),
-                           _held_label(validation, test_size))
+        score = _class_scores if classify else _scores
+        label = _held_label(validation, test_size)
+        train_scores = score(model, X, y, dask)
+        held_scores = None if held is None else score(model, *held, dask, where=label)
+        report = r.classify_report if classify else r.fit_report
+        out = report(model, target, unit, kept, loss, train_scores, held_scores, label)
     if compare:
         ls = _lstsq(X.to_numpy(dtype=float), y.to_numpy(dtype=float), intercept)
         out["lstsq"] = {"coef": dict(zip(out["features"], ls[0], strict=True)),
@@ -606,10 +649,110 @@ def fit(
         r.save_plot(model, plot)
     if as_json:
         _echo_json(out)
+    elif classify:
+        r.print_classify(out)
     else:
         r.print_fit(out)
     if strict and not out["converged"]:
         raise typer.Exit(EXIT_NOT_CONVERGED)
+
+
+@contextlib.contextmanager
+def _dask_labels(classify: bool, target: str) -> Any:
+    """On Dask, --loss log reads the labels as numbers: say so when they are text."""
+    from ..errors import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        if classify and f"column {target!r} is not numeric" in str(exc):
+            raise InvalidArgument(f"--dask: --loss log on Dask takes class labels that are "
+                                  f"numbers, and column {target!r} holds text; code the labels "
+                                  "as numbers, or fit in memory (without --dask)",
+                                  argument="--dask") from None
+        raise
+
+
+def _dask_unique(y: Any) -> Any:
+    """The distinct values of a Dask series, per partition then together (no shuffle)."""
+    import pandas as pd
+
+    def distinct(part: Any) -> Any:
+        return pd.Series(np.unique(part.to_numpy()), dtype=part.dtype)
+
+    return np.unique(np.asarray(y.map_partitions(distinct, meta=y._meta).compute()))
+
+
+def _check_classes(classes: Any, target: str) -> None:
+    """--loss log: at least two classes, and labels that are text or whole numbers."""
+    if classes.dtype.kind == "f":
+        odd = classes[classes != np.round(classes)]
+        if odd.size:
+            raise InvalidArgument(f"--loss log: column {target!r} holds numbers that are not "
+                                  f"whole, such as {odd[0]:g}; class labels are whole numbers "
+                                  "or text (to predict a number use --loss mse)",
+                                  argument="--loss")
+    if classes.size < 2:
+        raise InvalidArgument(f"--target: --loss log needs at least 2 classes; column "
+                              f"{target!r} holds one: {r.labels(classes)[0]!r}",
+                              argument="--target")
+
+
+def _class_scores(model: Any, X: Any, y: Any, dask: bool, where: str | None = None
+                  ) -> dict[str, Any]:
+    """Rows, accuracy and mean log loss of a classifier on ``(X, y)`` (one pass on Dask).
+
+    Labels the model does not know (held-out rows of a class absent from the training
+    rows) are an error naming where they came from.
+    """
+    if dask:
+        n, hits, nll, unknown = _dask_class_sums(model, X, y)
+    else:
+        truth = np.asarray(y)
+        idx = np.searchsorted(model.classes_, truth).clip(0, len(model.classes_) - 1)
+        known = model.classes_[idx] == truth
+        unknown = int((~known).sum())
+        n, hits, nll = int(truth.size), 0.0, 0.0
+        if not unknown and n:
+            logp = model.predict_log_proba(X)
+            hits = float(np.sum(model.predict(X) == truth))
+            nll = float(-logp[np.arange(n), idx].sum())
+    if unknown:
+        shown = where or "the training rows"
+        raise InvalidArgument(f"--target: {r.count(unknown, 'row')} of {shown} hold labels "
+                              f"the model was not fitted on (its classes are "
+                              f"{', '.join(map(str, r.labels(model.classes_)))})",
+                              argument="--target")
+    if not n:
+        return {"rows": 0, "accuracy": None, "log_loss": None}
+    return {"rows": n, "accuracy": hits / n, "log_loss": nll / n}
+
+
+def _dask_class_sums(model: Any, X: Any, y: Any) -> tuple[int, float, float, int]:
+    """``(rows, correct, sum of -log p(label), unknown labels)`` over Dask partitions."""
+    import pandas as pd
+
+    key = "__descend_target__"
+    cols = list(X.columns)
+    classes = np.asarray(model.classes_)
+
+    def part(frame: Any) -> Any:
+        truth = frame[key].to_numpy()
+        if not len(frame):
+            return pd.DataFrame({"n": [0], "hit": [0.0], "nll": [0.0], "bad": [0]})
+        idx = np.searchsorted(classes, truth).clip(0, len(classes) - 1)
+        known = classes[idx] == truth
+        Xp = frame[cols]
+        logp = model.predict_log_proba(Xp)
+        hit = float(np.sum(model.predict(Xp) == truth))
+        nll = float(-logp[np.arange(len(truth)), idx][known].sum())
+        return pd.DataFrame({"n": [len(truth)], "hit": [hit], "nll": [nll],
+                             "bad": [int((~known).sum())]})
+
+    meta = pd.DataFrame({"n": pd.Series([], dtype="i8"), "hit": pd.Series([], dtype="f8"),
+                         "nll": pd.Series([], dtype="f8"), "bad": pd.Series([], dtype="i8")})
+    sums = X.assign(**{key: y}).map_partitions(part, meta=meta).sum().compute()
+    return int(sums["n"]), float(sums["hit"]), float(sums["nll"]), int(sums["bad"])
 
 
 def _convergence_warning() -> type[Warning]:
@@ -665,7 +808,8 @@ def _held_label(validation: Path | None, test_size: float | None) -> str | None:
     return None
 
 
-def _scores(model: Any, X: Any, y: Any, dask: bool) -> dict[str, Any]:
+def _scores(model: Any, X: Any, y: Any, dask: bool, where: str | None = None
+            ) -> dict[str, Any]:
     """Rows, R^2 and RMSE of the model's predictions of ``y`` (one pass on Dask)."""
     if dask:
         from ..linear_model import _dask
@@ -715,11 +859,19 @@ def predict(
         "--keep", metavar="COLUMNS",
         help="Columns of DATA to keep beside the prediction, such as an id: id or a,b.")
     ] = None,
+    proba: Annotated[bool, typer.Option(
+        "--proba", help="A classifier (fit --loss log): also the probability of each class, "
+        "columns proba_<class>.")] = False,
     as_json: _JSON = False,
 ) -> None:
     """Apply a saved model to a table; print or write the predictions.
 
+    A classifier's prediction is the most probable class; --proba adds the class
+    probabilities.
+
     Example: descend predict model.json new.csv --keep id --out predictions.csv
+
+    Example: descend predict classifier.json new.csv --keep id --proba --out labels.csv
     """
     from .. import io as dio
 
@@ -735,9 +887,19 @@ def predict(
     import pandas as pd
 
     target = getattr(fitted, "target_name_", None)
-    pred = np.asarray(fitted.predict(pd.DataFrame(X, columns=pd.Index(features))))
+    classes = getattr(fitted, "classes_", None)
+    if proba and classes is None:
+        raise InvalidArgument(f"--proba: {model} is a {type(fitted).__name__}; class "
+                              "probabilities need a classifier (descend fit --loss log)",
+                              argument="--proba")
+    frame_X = pd.DataFrame(X, columns=pd.Index(features))
+    pred = np.asarray(fitted.predict(frame_X))
+    probs = np.asarray(fitted.predict_proba(frame_X)) if proba else None
     kept = r.kept_columns(frame, r.names_list(keep, "--keep") or [], str(data))
-    table = r.prediction_table(kept, pred, target)
+    if classes is not None:
+        table = r.class_table(kept, pred, probs, classes)
+    else:
+        table = r.prediction_table(kept, pred, target)
     if out is not None:
         with atomic_path(out) as tmp:
             if out.suffix.lower() == ".parquet":
@@ -745,8 +907,15 @@ def predict(
             else:
                 table.to_csv(tmp, index=False)
     if as_json:
-        _echo_json({"target": target, "predictions": pred,
-                    **({"kept": {c: kept[c].tolist() for c in kept.columns}} if keep else {})})
+        doc: dict[str, Any] = {"target": target, "predictions": pred}
+        if classes is not None:
+            doc["classes"] = r.labels(classes)
+        if probs is not None:
+            doc["probabilities"] = {str(c): col for c, col in
+                                    zip(r.labels(classes), probs.T, strict=True)}
+        if keep:
+            doc["kept"] = {c: kept[c].tolist() for c in kept.columns}
+        _echo_json(doc)
     elif out is None:
         typer.echo(table.to_csv(index=False), nl=False)
     else:

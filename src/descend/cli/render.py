@@ -26,6 +26,8 @@ from ..errors import InvalidArgument
 __all__ = [
     "PLOT_SUFFIXES",
     "check_output",
+    "class_table",
+    "classify_report",
     "console",
     "count",
     "dump_json",
@@ -34,11 +36,13 @@ __all__ = [
     "fmt",
     "jsonable",
     "kept_columns",
+    "labels",
     "names_list",
     "no_update",
     "optional_float",
     "point",
     "prediction_table",
+    "print_classify",
     "print_fit",
     "progress",
     "result_table",
@@ -244,7 +248,8 @@ def fit_report(
     converged = bool(model.converged_)
     reason = None
     if not converged:
-        lines = [w.removeprefix("GDRegressor: ") for w in why]
+        lines = [w.removeprefix("GDRegressor: ").removeprefix("GDClassifier: ")
+                 for w in why]
         result = getattr(model, "result_", None)
         reason = "; ".join(lines) or (str(result.message) if result is not None else None)
     out: dict[str, Any] = {
@@ -281,6 +286,83 @@ def print_fit(out: dict[str, Any]) -> None:
     shown.print(table(None, ["data", "rows", "R^2", "RMSE"],
                       [(what, str(v["rows"]), "n/a" if v["r2"] is None else fmt(v["r2"]),
                         v["rmse"]) for what, v in scores]))
+    if not out["converged"] and out["why"]:
+        typer.echo(out["why"])
+
+
+def labels(classes: Any) -> list[Any]:
+    """Class labels as plain values: whole numbers as ``int`` (a Dask fit reads 1 as 1.0)."""
+    out: list[Any] = []
+    for v in np.asarray(classes).tolist():
+        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            v = int(v)
+        out.append(v)
+    return out
+
+
+def classify_report(
+    model: Any, target: str, unit: str, why: Sequence[str], loss: str,
+    train: dict[str, Any], held: dict[str, Any] | None, held_label: str | None,
+) -> dict[str, Any]:
+    """What ``descend fit --loss log`` reports (and ``--json`` prints) about a GDClassifier.
+
+    As :func:`fit_report`, with ``classes``; ``coef`` and ``intercept`` per class for
+    more than two classes (two: those of the log-odds of the second class); ``train``
+    and ``held``: ``rows``, ``accuracy``, ``log_loss``.
+    """
+    out = fit_report(_Binary(model), target, unit, why, loss, train, held, held_label)
+    classes = labels(model.classes_)
+    out["classes"] = classes
+    out["separable"] = bool(getattr(model, "separable_", False))
+    coef = np.asarray(model.coef_, dtype=float)
+    if coef.shape[0] > 1:
+        names = out["features"]
+        out["coef"] = {str(c): dict(zip(names, row.tolist(), strict=True))
+                       for c, row in zip(classes, coef, strict=True)}
+        out["intercept"] = {str(c): float(b) for c, b in
+                            zip(classes, np.ravel(model.intercept_), strict=True)}
+    return out
+
+
+class _Binary:
+    """A classifier seen by :func:`fit_report`: the first row of coefficients, one intercept."""
+
+    def __init__(self, model: Any) -> None:
+        self._m = model
+        self.coef_ = np.asarray(model.coef_, dtype=float)[0]
+        self.intercept_ = float(np.ravel(model.intercept_)[0])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._m, name)
+
+
+def print_classify(out: dict[str, Any]) -> None:
+    """The classifier's report: classes, coefficients per class, accuracy and log loss."""
+    classes = [str(c) for c in out["classes"]]
+    state = "converged" if out["converged"] else "not converged"
+    steps = count(out["n_iter"], out["unit"].removesuffix("s"))
+    final = "n/a" if out["loss"] is None else fmt(out["loss"])
+    typer.echo(f"fit: {state} after {steps}; {count(out['rows'], 'row')}, "
+               f"{count(out['n_features'], 'feature')}, {len(classes)} classes "
+               f"({listing(classes, most=10)}); final log loss + penalty {final}")
+    if len(classes) == 2:
+        columns = ["", f"log-odds of {classes[1]}"]
+        rows = [[name, v] for name, v in out["coef"].items()]
+        rows.append(["(intercept)", out["intercept"]])
+    else:
+        columns = ["", *classes]
+        features = out["features"]
+        rows = [[name, *(out["coef"][c][name] for c in classes)] for name in features]
+        rows.append(["(intercept)", *(out["intercept"][c] for c in classes)])
+    shown = console()
+    shown.print(table(None, columns, rows))
+    scores = [("training", out["train"])]
+    if "held_out" in out:
+        scores.append((out["held_out"]["what"], out["held_out"]))
+    shown.print(table(None, ["data", "rows", "accuracy", "log loss"],
+                      [(what, str(v["rows"]), "n/a" if v["accuracy"] is None else
+                        fmt(v["accuracy"]), "n/a" if v["log_loss"] is None else
+                        fmt(v["log_loss"])) for what, v in scores]))
     if not out["converged"] and out["why"]:
         typer.echo(out["why"])
 
@@ -368,6 +450,23 @@ def kept_columns(frame: Any, names: Sequence[str], shown: str) -> Any:
             raise InvalidArgument(f"--keep: no column {name!r} in {shown}; the columns are "
                                   f"{listing(columns, most=20, quote=True)}", argument="--keep")
     return kept
+
+
+def class_table(kept: Any, pred: Any, proba: Any, classes: Any) -> Any:
+    """The ``--keep`` columns, then ``prediction`` (the class) and, with ``proba``, one
+    column ``proba_<class>`` per class."""
+    table = kept.copy()
+    names = ["prediction"]
+    columns = [np.asarray(pred)]
+    if proba is not None:
+        names += [f"proba_{c}" for c in labels(classes)]
+        columns += list(np.asarray(proba, dtype=np.float64).T)
+    for name, column in zip(names, columns, strict=True):
+        if name in table.columns:
+            raise InvalidArgument(f"--keep: {name!r} is the name of a column of the "
+                                  "predictions", argument="--keep")
+        table[name] = column
+    return table
 
 
 def prediction_table(kept: Any, pred: Any, target: Any) -> Any:

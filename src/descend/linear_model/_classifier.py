@@ -41,6 +41,8 @@ from ._glm_prox import Penalty
 __all__ = ["GDClassifier"]
 
 _PENALTIES = (None, "l2", "l1", "elasticnet")
+#: The losses GDClassifier takes (``descend fit --loss`` lists them beside GDRegressor's).
+_LOSSES = ("log",)
 
 
 def check_glm_params(est: Any) -> None:
@@ -480,7 +482,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return out
 
     def _check_params(self) -> None:
-        if self.loss != "log":
+        if self.loss not in _LOSSES:
             raise InvalidArgument(f"loss: expected 'log', got {self.loss!r}", argument="loss")
         check_glm_params(self)
         if self.class_weight is not None and not (
