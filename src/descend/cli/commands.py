@@ -198,6 +198,8 @@ Method = Literal["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
 #: The losses of :class:`descend.linear_model.GDRegressor`, then GDClassifier's (a test
 #: keeps them equal).
 Loss = Literal["mse", "sse", "rmse", "huber", "poisson", "log"]
+#: The fit's methods: "auto" (the estimators' default) picks the solver from the loss.
+FitMethod = Literal["auto", "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
 PenaltyName = Literal["l2", "l1", "elasticnet", "none"]
 #: ``--shuffle``: GDRegressor's ``shuffle`` True, "blocks", False.
 Shuffle = Literal["rows", "blocks", "none"]
@@ -477,7 +479,9 @@ def fit(
     loss: Annotated[Loss, typer.Option(
         "--loss", help="The loss to minimize; log: classify (descend.GDClassifier, logistic "
         "or multinomial), the target holding class labels (numbers or text).")] = "mse",
-    method: _METHOD = "gd",
+    method: Annotated[FitMethod, typer.Option("--method", help=(
+        "The optimizer; auto picks it from the loss (conjugate gradients on the sufficient "
+        "statistics for squared losses, preconditioned steps otherwise)."))] = "auto",
     lr: _LR = "auto",
     max_iter: Annotated[int, typer.Option(
         "--max-iter", min=1, help="Most iterations (epochs with --batch-size).")] = 1000,
@@ -542,8 +546,8 @@ def fit(
     Every setting of descend.GDRegressor has an option. The report gives the rows and
     features, the iterations, whether the fit converged (and why not), and R^2 and RMSE
     on the training rows and on the held-out ones (--validation or --test-size).
-    With --loss log it fits descend.GDClassifier instead (method auto unless --method
-    is given) and reports the classes, the accuracy and the log loss.
+    With --loss log it fits descend.GDClassifier instead and reports the classes, the
+    accuracy and the log loss.
 
     Example: descend fit data.csv --target y --compare --save model.json
 
@@ -587,8 +591,6 @@ def fit(
     if classify:
         for key in ("verbose", "epsilon"):
             del params[key]
-        if not _given(ctx, "method"):
-            params["method"] = "auto"
         model = GDClassifier(**params)
     elif warm_start is not None:
         model = dio.load_model(warm_start)
