@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import sys
 from unittest import mock
 
 import numpy as np
@@ -231,6 +232,7 @@ def test_the_numpy_loop_hands_over_once_compiling_pays(monkeypatch):
     assert slow.backend == "numpy"
     monkeypatch.setattr(_compiled, "COMPILE_SECONDS", 0.0)
     monkeypatch.setattr(_compiled, "STARTUP_SECONDS", 0.0)
+    monkeypatch.setattr(_compiled, "PARSE_SECONDS", 0.0)
     fast = run_batch(obj, x0, **kw)
     assert fast.backend == "numpy+compiled"
     assert_same(slow, fast, rtol=1e-12)
@@ -240,13 +242,25 @@ def test_the_numpy_loop_hands_over_once_compiling_pays(monkeypatch):
 def test_worth_compiling_is_the_crossover(monkeypatch):
     monkeypatch.setattr(_compiled, "COMPILE_SECONDS", 2.0)
     monkeypatch.setattr(_compiled, "STARTUP_SECONDS", 0.0)
+    monkeypatch.setattr(_compiled, "PARSE_SECONDS", 0.0)
     monkeypatch.setattr(_compiled, "SPEEDUP", 8.0)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
-    assert not _compiled.worth_compiling(2.2)  # 2.2 * 7/8 < 2: NumPy is faster
+    m = _compiled.MARGIN
+    assert not _compiled.worth_compiling(2.0 * m * 0.99)  # below the margin: NumPy
+    assert _compiled.worth_compiling(2.0 * m * 1.01)
+    # either choice within 1.5x of the faster, when compiling takes up to 2.5x its estimate
+    t = 2.0 * m
+    assert t / (2.0 + t / 8.0) <= 1.5 + 1e-12
+    assert (2.5 * 2.0 + t / 8.0) / t <= 1.5 + 1e-12
+    monkeypatch.setattr(_compiled, "MARGIN", 1.0)  # never compile when it cannot pay
+    assert not _compiled.worth_compiling(2.2)  # 2.2 * 7/8 < 2
     assert _compiled.worth_compiling(2.4)
+    monkeypatch.setattr(_compiled, "PARSE_SECONDS", 1.5)  # SymPy not loaded yet: dearer
+    monkeypatch.delitem(sys.modules, "sympy", raising=False)
+    assert _compiled.compile_seconds() == pytest.approx(3.5)
     monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 8.0, 8.0))  # busy: compiling slows too
     busy = 8.0 / (os.cpu_count() or 1)
-    assert _compiled.compile_seconds() == pytest.approx(2.0 * max(1.0, busy))
+    assert _compiled.compile_seconds() == pytest.approx(3.5 * max(1.0, busy))
 
 
 def test_failed_compiles_fall_back_and_are_remembered(monkeypatch):

@@ -14,10 +14,13 @@ within an ulp of a tolerance may stop one step apart.
 When to compile (see :func:`worth_compiling`): a kernel already compiled in this process is
 always used. Otherwise the NumPy backend starts, measures its own speed on its first blocks
 of steps, and hands the carry over once the time it expects to need for the steps left
-exceeds what compiling and running them compiled would take, ``COMPILE_SECONDS`` (plus
-``STARTUP_SECONDS`` when numba is not loaded yet, both scaled by the load per core of a
-busy machine) and ``1 / SPEEDUP`` of the NumPy time: the crossover, so that either choice
-stays within a small factor of the faster one.
+exceeds :data:`MARGIN` times the expected cost of compiling, ``COMPILE_SECONDS`` (plus
+``STARTUP_SECONDS`` when numba is not loaded yet and ``PARSE_SECONDS`` when SymPy is not,
+all scaled by the load per core of a busy machine). The margin is what makes the choice
+safe when the estimate is wrong: with the compiled loop ``SPEEDUP`` times faster, neither
+choice costs more than 1.5x the faster one, even when compiling takes up to 2.5 times its
+estimate (a busy machine slows compiling more than it slows the NumPy loop). The measured
+crossover: benchmarks/README.md, ``bench_core.py --crossover``.
 :func:`prepare` compiles ahead of time. Kernels are kept per expression and variables (the
 last :data:`CACHE_SIZE`; ``descend.clear_caches()`` empties them). Runs are split over
 threads (numba ``nogil``), at most ``NUMBA_NUM_THREADS``.
@@ -46,17 +49,27 @@ if TYPE_CHECKING:
     from ..formula import Formula
 
 __all__ = [
-    "CACHE_SIZE", "CATALOG", "COMPILE_SECONDS", "ENV", "SPEEDUP", "STARTUP_SECONDS", "Plan",
+    "CACHE_SIZE", "CATALOG", "COMPILE_SECONDS", "ENV", "MARGIN", "PARSE_SECONDS", "SPEEDUP",
+    "STARTUP_SECONDS", "Plan",
     "disabled", "formula_of", "plan", "prepare", "worth_compiling",
 ]
 
 #: The environment variable that switches the compiled path off when set (not "" or "0").
 ENV = "DESCEND_NO_COMPILE"
 
-#: Compiling one expression, and numba starting up before the first one in a process,
-#: measured on 2 shared cores (see benchmarks/README.md, "crossover").
-COMPILE_SECONDS = 1.6
+#: Compiling one expression (build and first call), numba starting up before the first one
+#: in a process, and SymPy loading and parsing a catalog entry's formula when no formula was
+#: parsed yet: measured on 2 shared cores (see benchmarks/README.md, "crossover").
+COMPILE_SECONDS = 3.0
 STARTUP_SECONDS = 1.0
+PARSE_SECONDS = 1.5
+
+#: Compile when the NumPy loop's expected time for the steps left is this many times the
+#: expected compile time: at the threshold t = M C the NumPy loop takes t and the compiled
+#: one C + t / SPEEDUP, so picking NumPy just below it costs M / (1 + M / SPEEDUP) = 1.5x
+#: at most, and picking the compiled loop costs (r + M / SPEEDUP) / M <= 1.5x as long as
+#: compiling takes r <= 2.5 times its estimate.
+MARGIN = 1.84
 
 #: How many times faster the compiled loop runs a point-step than the NumPy one (at least;
 #: 8-20x measured on the paraboloid and Rosenbrock with 10,000 runs).
@@ -158,9 +171,11 @@ def _cached(formula: Formula) -> tuple[bool, Callable[..., Any] | None]:
 
 def compile_seconds() -> float:
     """The expected cost of compiling a kernel now: :data:`COMPILE_SECONDS` (and
-    :data:`STARTUP_SECONDS` before numba is loaded), times the machine's load per core when
-    it is over 1 (the NumPy speed it is weighed against is measured under the same load)."""
-    base = COMPILE_SECONDS + (0.0 if "numba" in sys.modules else STARTUP_SECONDS)
+    :data:`STARTUP_SECONDS` before numba is loaded, :data:`PARSE_SECONDS` before SymPy is),
+    times the machine's load per core when it is over 1 (the NumPy speed it is weighed
+    against is measured under the same load)."""
+    base = (COMPILE_SECONDS + (0.0 if "numba" in sys.modules else STARTUP_SECONDS)
+            + (0.0 if "sympy" in sys.modules else PARSE_SECONDS))
     try:
         busy = os.getloadavg()[0] / (os.cpu_count() or 1)
     except (AttributeError, OSError):  # pragma: no cover - no load average here
@@ -169,9 +184,11 @@ def compile_seconds() -> float:
 
 
 def worth_compiling(numpy_seconds_left: float) -> bool:
-    """Whether the NumPy loop's expected time for the steps left exceeds compiling plus the
-    compiled loop's time for them: ``t > C + t / SPEEDUP``."""
-    return numpy_seconds_left * (1.0 - 1.0 / SPEEDUP) > compile_seconds()
+    """Whether the NumPy loop's expected time for the steps left is over :data:`MARGIN`
+    times the expected compile time, ``t > M C``, and compiling then pays,
+    ``t > C + t / SPEEDUP`` (with ``M >= 1 / (1 - 1 / SPEEDUP)`` the first implies it)."""
+    c = compile_seconds()
+    return numpy_seconds_left > MARGIN * c and numpy_seconds_left * (1.0 - 1.0 / SPEEDUP) > c
 
 
 def prepare(fun: Any, dim: int | None = None) -> float | None:
