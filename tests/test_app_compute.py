@@ -419,3 +419,22 @@ def test_the_same_formula_sent_twice_keeps_the_notice():
     assert again["keep_notice"] and again["state"]["x0"] == once["x0"]
     other = callbacks.update(again["state"], "formula", {"formula": "(x - 3)**2"})
     assert not other["keep_notice"] and other["state"]["formula"] == "(x - 3)**2"
+
+
+def test_a_dropdown_clearing_itself_keeps_the_notice():
+    # the formula's answer drops the variables to one: the slice dropdowns lose their option
+    # "y" and clear themselves, which sends a request that asks nothing; its answer must not
+    # wipe the notice of the formula's answer (the e2e honest-views test saw it vanish)
+    base = callbacks.update(None, "url", {"url": "?f=paraboloid"})["state"]
+    once = callbacks.update(base, "formula", {"formula": "(x - 2)**2 + 1"})["state"]
+    assert "needs two variables" in once["notice"]
+    for trigger in ("sy", "sx", "xcol", "ycol", "iteration", "beta"):
+        out = callbacks.update(once, trigger, {trigger: None})
+        assert out["keep_notice"], trigger
+        assert out["state"]["view"] == "tangent" and out["state"]["formula"] == once["formula"]
+    # a state the page forged is still named, not hidden behind the kept notice
+    forged = callbacks.update({**once, "lr": "fast"}, "sy", {"sy": None})
+    assert not forged["keep_notice"] and "lr" in forged["state"]["notice"]
+    # an action that asks something answers with its own notice (here: none)
+    step = callbacks.update(once, "step", {"step": 1})
+    assert not step["keep_notice"] and step["state"]["notice"] == ""

@@ -358,7 +358,16 @@ def _forgeries(dash: Dash, base: dict[str, Any]) -> list[tuple[str, Any]]:
                 "stats": [1e6, 0.5, 1, 0.25, 0.5, 1]}
     mid_data = {**big_data, "x": [0.5] * 200_000, "y": [1.0] * 200_000}
     nan_csv = _csv("x,y\n0,1\n1,nan\n2,5\n")
+    classes = callbacks.parse_upload(_csv("a,b,t\n0,1,0\n1,3,1\n2,2,0\n3,5,1\n"),
+                                     "t.csv")["data"]
     return [
+        ("class column out of range", lambda: main(
+            "step", f="regression", view="regression", task="classify",
+            data={**classes, "ti": 99})),
+        ("class column named by code", lambda: main(
+            "tcol", {"xcol": "a", "ycol": "b", "tcol": EVIL_FORMULA}, f="regression",
+            view="regression", data=classes)),
+        ("mode as code", lambda: main("task", {"task": EVIL_FORMULA}, task=EVIL_FORMULA)),
         ("code as a formula in the state", lambda: main(
             "step", f="custom", formula=EVIL_FORMULA, variables=["x", "y"], error="")),
         ("code as a formula in the URL", lambda: main("url", {
@@ -499,3 +508,32 @@ def test_reduce_ignores_events_of_any_shape():
                {"type": "set_methods", "methods": "gd"}, {"type": "upload", "data": [1]}):
         s = reduce(DEFAULT, ev)
         assert state.clean(s) == {**s, "notice": ""}
+
+
+def test_the_classification_mode_takes_nothing_from_the_page_on_trust():
+    text = "a,b,t\n" + "\n".join(f"{i},{(i * 7) % 5},{int(i >= 10)}" for i in range(20))
+    s = callbacks.update(None, "url", {"url": "?f=regression&view=regression"})["state"]
+    s = callbacks.update(s, "upload", {"upload": _csv(text + "\n")})["state"]
+    data = s["data"]
+    assert data["ti"] == 2 and s["task"] == "auto"
+    # the class column's index: an int among the columns, not x or y (else the data goes)
+    for ti in (True, 3, -2, 0, 1, "2", 2.0, None, [2]):
+        assert clean({**s, "data": {**data, "ti": ti}})["data"] is None, ti
+    # a state without it (an older page) has none
+    assert clean({**s, "data": {k: v for k, v in data.items() if k != "ti"}})["data"]["ti"] == -1
+    # the mode: one of three words, else the default with a notice
+    forged = clean({**s, "task": "eval('1')"})
+    assert forged["task"] == "auto" and "task" in forged["notice"]
+    for value in ("eval", 1, ["classify"], {"a": 1}):
+        out = callbacks.update(s, "task", {"task": value})
+        assert out["state"]["task"] == "auto"
+    # column names must be among the file's
+    for name in ("../../etc/passwd", "t" * 10_000, 7, ["t"]):
+        out = callbacks.update(s, "tcol", {"xcol": "a", "ycol": "b", "tcol": name})
+        assert out["state"]["data"]["ti"] == 2 and "columns:" in out["state"]["notice"]
+    # a forged sample with a third class value: not classified, and the page is told why
+    three = {**data, "cols": [data["cols"][0], data["cols"][1],
+                              [float(k % 3) for k in range(20)]]}
+    asked = callbacks.update({**s, "data": three, "task": "classify"}, "step", {"step": 1})
+    assert "does not take exactly two values" in asked["state"]["notice"]
+    assert "accuracy" not in asked["status"]

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, Patch, State, ctx, no_update
 
 from .. import suggest_lr
-from . import compute, figures, layout, teach, worker
+from . import classify, compute, figures, layout, teach, worker
 from .state import (
     DEFAULT,
     MAX_CELLS,
@@ -44,6 +44,8 @@ __all__ = ["MAX_ROWS", "MAX_UPLOAD_BYTES", "body_for", "event_for", "parse_uploa
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
 LIVE_TIME_S = 1.0  #: the time budget of a redraw while a slider is dragged
+#: the views of the classification mode (the other views draw a function of two variables)
+CLASSIFY_VIEWS = ("regression", "loss")
 
 _LOG = logging.getLogger("descend.app")
 
@@ -51,7 +53,7 @@ _CONTROLS = ["preset", "formula", "x0", "random", "method", "lr-slider", "lr", "
              "gtol", "ftol", "xtol", "step", "run", "reset", "view", "preset-1d", "upload",
              "click", "url", "pause", "iteration", "speed", "beta", "b1", "b2", "c", "shrink",
              "log", "aspect", "forces", "mb", "batch", "grid", "sx", "sy", "xcol", "ycol",
-             "live", "ticker"]
+             "tcol", "task", "live", "ticker"]
 _PROPS = {"random": "n_clicks", "step": "n_clicks", "run": "n_clicks", "reset": "n_clicks",
           "pause": "n_clicks", "upload": "contents", "click": "data", "url": "search",
           "live": "data", "ticker": "n_intervals"}
@@ -103,17 +105,28 @@ def parse_upload(contents: Any, filename: Any) -> dict[str, Any]:
     keep_n = min(len(xy), compute.SAMPLE, MAX_CELLS // len(cols))
     keep = np.linspace(0, len(xy) - 1, keep_n).astype(int)
     names = [str(c)[:40] for c in cols]
+    sample = xy[keep]
+    # the class column of the classification mode: the last one taking two values (in the
+    # file and in the sample the page keeps), the features the first two others
+    two = [j for j in range(len(cols)) if len(cols) > 2
+           and np.unique(xy[:, j]).size == 2 and np.unique(sample[:, j]).size == 2]
+    ti = two[-1] if two else (len(cols) - 1 if len(cols) > 2 else -1)
+    xi, yi = [j for j in range(len(cols)) if j != ti][:2]
     notes = []
     if other:
         notes.append(f"ignored non-numeric column(s): {', '.join(other)[:120]}")
-    if len(cols) > 2:
-        notes.append(f"the file has {len(cols)} numeric columns: fitting y = {names[1]} "
-                     f"against x = {names[0]}; choose the columns under 'x column' and "
+    if two:
+        notes.append(f"the file has {len(cols)} numeric columns; {names[ti]} takes two "
+                     f"values: classifying it from x = {names[xi]} and y = {names[yi]}; "
+                     "choose the columns under 'x column', 'y column' and 'class column'")
+    elif len(cols) > 2:
+        notes.append(f"the file has {len(cols)} numeric columns: fitting y = {names[yi]} "
+                     f"against x = {names[xi]}; choose the columns under 'x column' and "
                      "'y column'")
     return {"data": {"name": shown, "columns": names,
-                     "cols": [xy[keep, j].tolist() for j in range(len(cols))],
+                     "cols": [sample[:, j].tolist() for j in range(len(cols))],
                      "n": len(xy), "mean": xy.mean(axis=0).tolist(),
-                     "m2": (xy.T @ xy / len(xy)).tolist(), "xi": 0, "yi": 1},
+                     "m2": (xy.T @ xy / len(xy)).tolist(), "xi": xi, "yi": yi, "ti": ti},
             "notice": "; ".join(notes)}
 
 
@@ -139,8 +152,8 @@ def event_for(trigger: str | None, values: dict[str, Any], state: dict[str, Any]
               "lr": ("set_lr", "lr"), "policy": ("set_policy", "policy"),
               "view": ("set_view", "view"), "preset-1d": ("set_preset_1d", "name"),
               "x0": ("set_start", "x0"), "iteration": ("set_it", "it")}
-    if v is None and trigger in ("sx", "sy", "xcol", "ycol", "iteration", "speed", "beta",
-                                 "b1", "b2", "lr-slider", "live"):
+    if v is None and trigger in ("sx", "sy", "xcol", "ycol", "tcol", "task", "iteration",
+                                 "speed", "beta", "b1", "b2", "lr-slider", "live"):
         return []  # a widget cleared itself (its options changed): nothing was asked
     if trigger in simple:
         kind, key = simple[trigger]
@@ -168,13 +181,14 @@ def event_for(trigger: str | None, values: dict[str, Any], state: dict[str, Any]
                          else "nope", {**values, str(v.get("id")): v.get("value")}, state)
     if trigger in ("sx", "sy"):
         return [{"type": "set_param", "name": trigger, "value": v}]
-    if trigger in ("log", "aspect"):
+    if trigger in ("log", "aspect", "task"):
         return [{"type": "set_choice", "name": trigger, "value": v}]
     if trigger in ("forces", "mb"):
         return [{"type": "set_choice", "name": trigger,
                  "value": isinstance(v, list) and "on" in v}]
-    if trigger in ("xcol", "ycol"):
-        return [{"type": "set_columns", "x": values.get("xcol"), "y": values.get("ycol")}]
+    if trigger in ("xcol", "ycol", "tcol"):
+        return [{"type": "set_columns", "x": values.get("xcol"), "y": values.get("ycol"),
+                 **({"t": values.get("tcol")} if values.get("tcol") is not None else {})}]
     if trigger == "formula":
         text = v.strip() if isinstance(v, str) else ""
         if (text and state.get("f") == "custom" and text == state.get("formula")
@@ -249,26 +263,41 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
     before = dict(s)
     notices = [s["notice"]]
     events = event_for(trigger, values, s)
-    # the same formula sent again (debounce, then Enter): the page keeps what it shows
-    repeat = trigger == "formula" and not events and state is not None
+    # a request that asks nothing (the same formula sent again by the box's debounce and
+    # Enter; a dropdown clearing itself because the last answer changed its options, as
+    # ``sy`` does when a formula drops to one variable) must not clear the notice that
+    # answer put on the page: ``clean`` starts every state's notice empty
+    asked_nothing = not events and state is not None and trigger not in (None, "url")
     if state is None and trigger not in (None, "url"):  # an answer crossed the page's load
         events = [*event_for("url", values, s), *events]
     for ev in events:
         s = reduce(s, ev)
         notices.append(s["notice"])
     s = checked_state(s)
+    task, task_why = classify.task_of(s)
+    notices.append(task_why)
     prob = compute.problem(s) if not s.get("error") else None
     p = len(prob.variables) if prob is not None else len(s["variables"])
     view, why = view_for(s["view"], s["f"], p)
+    if task == "classify" and view not in CLASSIFY_VIEWS:
+        view, why = "regression", ("classifying is drawn in the fitting-a-line view (and the "
+                                   "loss curve)")
     s["view"] = view
     notices.append(why)
     if trigger == "preset-1d" and prob is not None and p == 1:
         frac = preset_1d_fraction(s["p1d"], int(s["cap"]))
         s["lr"] = float(min(max(frac * 2.0 * suggest_lr(prob.fun, s["x0"]), 1e-5), 10.0))
     if s["f"] == "regression" and s.get("data") and (
-            trigger in ("upload", "xcol", "ycol") or before["f"] != "regression"):
-        s["lr"] = float(max(compute.stable_lr(s), 1e-5))
-        notices.append(f"fitting a line: lr set to 1/L = {compute.g4(s['lr'])} for this data "
+            trigger in ("upload", "xcol", "ycol", "tcol", "task")
+            or before["f"] != "regression"):
+        s["lr"] = float(min(max(compute.stable_lr(s), 1e-5), 10.0))
+        c = classify.classes(s)
+        what = "fitting a line" if c is None else (
+            f"classifying {c.names[2]} ({compute.g4(c.labels[0])} or "
+            f"{compute.g4(c.labels[1])}) from {c.names[0]} and {c.names[1]} by logistic "
+            "regression" + (f", on a sample of {len(c.y):,} of the {c.n_file:,} rows"
+                            if len(c.y) < c.n_file else ""))
+        notices.append(f"{what}: lr set to 1/L = {compute.g4(s['lr'])} for this data "
                        f"(the largest stable step is 2/L = {compute.g4(2 * s['lr'])})")
     live = trigger == "live"
     budget = LIVE_TIME_S if live else compute.TIME_LIMIT_S
@@ -293,7 +322,7 @@ def update(state: dict[str, Any] | None, trigger: str | None, values: dict[str, 
             "error": s.get("error") or "", "playing": playing and it < end,
             "interval": max(100, int(1000 / max(speed, 1))), "end": end,
             "ui": ui_for(s, p), "variables": list(prob.variables) if prob else [],
-            "keep_notice": repeat}
+            "keep_notice": asked_nothing and not s["notice"]}
 
 
 def ui_for(s: dict[str, Any], p: int) -> dict[str, Any]:
@@ -322,7 +351,16 @@ def ui_for(s: dict[str, Any], p: int) -> dict[str, Any]:
             why[c] = "the mini-batch path is drawn in the fitting-a-line view"
     data = s.get("data")
     if not data or len(data["columns"]) <= 2:
-        why["xcol"] = why["ycol"] = "upload a CSV with more than two numeric columns"
+        why["xcol"] = why["ycol"] = why["tcol"] = ("upload a CSV with more than two numeric "
+                                                   "columns")
+    if s["f"] != "regression":
+        why["task"] = "classifying is a mode of the fitting-a-line view"
+    classifying = classify.task_of(s)[0] == "classify"
+    if classifying:
+        why["x0"] = why["random"] = "classifying starts from all-zero coefficients"
+        why["mb"] = why["batch"] = "the mini-batch path is drawn when fitting a line"
+    elif "tcol" not in why:
+        why["tcol"] = "the target column is used when classifying"
     if not ms & {"momentum", "nesterov"}:
         why["beta"] = "momentum β is used by momentum and nesterov: tick one of them"
     if "adam" not in ms:
@@ -337,9 +375,15 @@ def ui_for(s: dict[str, Any], p: int) -> dict[str, Any]:
         why["preset-1d"] = "step-size presets are for a function of one variable (the slope view)"
     if p < 3:
         why["sx"] = why["sy"] = "a slice is drawn for functions of three or more variables"
+    elif classifying:
+        why["sx"] = why["sy"] = "classifying draws the features, not a slice"
     if view != "basins":
         why["grid"] = "used by the basins view"
     tabs = {}
+    if classifying:
+        for v in layout.GRAPH_IDS:
+            if v not in CLASSIFY_VIEWS:
+                tabs[v] = "classifying is drawn in the fitting-a-line view and the loss curve"
     if p == 1:
         tabs["contour"] = tabs["surface"] = "needs two or more variables"
     if p != 2:
@@ -370,12 +414,14 @@ def body_for(out: dict[str, Any], shown: str | None) -> Any:
     return patch
 
 
-def _columns(s: dict[str, Any]) -> tuple[list[Any], Any, Any]:
+def _columns(s: dict[str, Any]) -> tuple[list[Any], Any, Any, Any]:
     data = s.get("data")
     if not data:
-        return [], None, None
+        return [], None, None, None
     opts = [{"label": c, "value": c} for c in data["columns"]]
-    return opts, data["columns"][data["xi"]], data["columns"][data["yi"]]
+    ti = data.get("ti", -1)
+    return (opts, data["columns"][data["xi"]], data["columns"][data["yi"]],
+            data["columns"][ti] if ti >= 0 else None)
 
 
 _OUTPUTS = [
@@ -390,6 +436,7 @@ _OUTPUTS = [
     ("batch", "value"), ("grid", "value"), ("sx", "options"), ("sx", "value"),
     ("sy", "options"), ("sy", "value"), ("xcol", "options"), ("xcol", "value"),
     ("ycol", "options"), ("ycol", "value"), ("ui", "data"), ("forces-key", "children"),
+    ("tcol", "options"), ("tcol", "value"), ("task", "value"),
 ]
 
 #: triggers that only move the iteration shown, and the outputs they change
@@ -408,7 +455,7 @@ def _answer(out: dict[str, Any], shown: str | None, trigger: str | None) -> tupl
     s = out["state"]
     lr = float(s["lr"])
     var_opts = [{"label": v, "value": i} for i, v in enumerate(out["variables"])]
-    cols, xcol, ycol = _columns(s)
+    cols, xcol, ycol, tcol = _columns(s)
     forces_on = s["forces"] and s["view"] in ("contour", "tangent")
     values = {
         ("state", "data"): s, ("url", "search"): out["query"],
@@ -437,6 +484,8 @@ def _answer(out: dict[str, Any], shown: str | None, trigger: str | None) -> tupl
         ("sy", "options"): var_opts, ("sy", "value"): s["sy"],
         ("xcol", "options"): cols, ("xcol", "value"): xcol,
         ("ycol", "options"): cols, ("ycol", "value"): ycol,
+        ("tcol", "options"): cols if len(cols) > 2 else [], ("tcol", "value"): tcol,
+        ("task", "value"): s["task"],
         ("ui", "data"): out["ui"], ("forces-key", "children"): _KEY if forces_on else "",
     }
     for k in (*_SLIDER_PARAMS, *_NUMBER_PARAMS):
@@ -522,6 +571,8 @@ def _options(cid: str) -> list[dict[str, Any]]:
         return [{"label": k.replace("_", " "), "value": k} for k in PRESETS_1D]
     if cid == "log":
         return [{"label": v, "value": v} for v in CHOICES["log"]]
+    if cid == "task":
+        return [{"label": text, "value": v} for v, text in layout.TASKS.items()]
     if cid == "aspect":
         return [{"label": "equal", "value": "equal"}, {"label": "free", "value": "auto"}]
     if cid == "forces":

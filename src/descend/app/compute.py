@@ -23,11 +23,11 @@ import numpy as np
 from .. import datasets, functions, linesearch, minimize, optimizers
 from ..errors import FormulaError
 from ..result import Result, Status
-from . import worker
+from . import classify, worker
 from .state import HYPER, data_xy
 
 __all__ = ["LRU", "TIME_LIMIT_S", "Problem", "Run", "end_of", "full_runs", "g4", "method_of",
-           "policy_of", "prefix", "problem", "runs", "slope_problem", "tangent_problem"]
+           "policy_of", "poly", "prefix", "problem", "runs", "slope_problem", "tangent_problem"]
 
 TIME_LIMIT_S = 5.0
 SAMPLE = 2000  #: most data points kept (and drawn) for the regression view
@@ -50,6 +50,9 @@ class Problem:
     #: what the runs minimize, when not ``fun`` (a catalog entry's formula: the same
     #: function, lambdified, quicker per step than the entry's checked NumPy calls)
     runner: Any = None
+    #: the start of every run when the function fixes it (the classification mode's
+    #: zero coefficients), else None: the state's ``x0``
+    start: tuple[float, ...] | None = None
 
 
 _V = TypeVar("_V")
@@ -138,7 +141,11 @@ def _mse_text(stats: Sequence[float]) -> str:
 def stable_lr(state: Mapping[str, Any]) -> float:
     """``1 / L`` for the line's mean squared error on the data in use: ``L`` is the
     largest eigenvalue of its Hessian ``2 [[1, mean x], [mean x, mean xx]]``; plain
-    gradient descent is stable below ``2 / L``."""
+    gradient descent is stable below ``2 / L``. In the classification mode, ``1 / L``
+    of the mean log loss (:func:`.classify.stable_lr`)."""
+    c = classify.classes(state)
+    if c is not None:
+        return classify.stable_lr(c)
     _, _, (_, sx, _, sxx, _, _) = regression_data(state)
     hess = 2.0 * np.array([[1.0, sx], [sx, sxx]])
     return float(1.0 / np.linalg.eigvalsh(hess)[-1])
@@ -183,6 +190,9 @@ def _poly(terms: Sequence[tuple[float, str]], latex: bool = False) -> str:
     return out or "0"
 
 
+poly = _poly  #: ``a + b·x + ...`` for people (4 significant figures)
+
+
 def _quadratic(name: str, text: str, variables: tuple[str, ...],
                bounds: tuple[tuple[float, float], ...] | None,
                terms: Sequence[tuple[float, str]],
@@ -215,6 +225,9 @@ def _problem(state: Mapping[str, Any]) -> Problem | None:
         p = len(state.get("variables") or ())
         return _from_formula(state["formula"], None, ((-r, r),) * p)
     if name == "regression":
+        c = classify.classes(state)
+        if c is not None:
+            return _classifier(c)
         _, _, st = regression_data(state)
         _, sx, sy, sxx, sxy, syy = st
         terms = [(syy, ""), (-2 * sy, "intercept"), (-2 * sxy, "slope"), (1.0, "intercept²"),
@@ -226,6 +239,17 @@ def _problem(state: Mapping[str, Any]) -> Problem | None:
     if name == "slope":
         return slope_problem()[0]
     return _preset(name)
+
+
+def _classifier(c: classify.Classes) -> Problem:
+    f1, f2, t = c.names
+    text = (f"p({t} = {g4(c.labels[1])}) = sigmoid(intercept + w1·z({f1}) + w2·z({f2})), "
+            "z: standardized")
+    return Problem(classify.objective(c), classify.VARIABLES, None,
+                   r"\text{mean log loss of } \sigma(b + w_1 z_1 + w_2 z_2)",
+                   {"intercept": r"\overline{p - y}", "w1": r"\overline{(p - y)\,z_1}",
+                    "w2": r"\overline{(p - y)\,z_2}"},
+                   key=f"classify:{c.names}", title=text, start=(0.0, 0.0, 0.0))
 
 
 @functools.lru_cache(maxsize=1)
@@ -270,7 +294,9 @@ def _runs_key(state: Mapping[str, Any]) -> str:
     data = state.get("data")
     keys = ("f", "formula", "variables", "x0", "methods", "lr", "policy", "cap", "gtol",
             "ftol", "xtol", *HYPER)
-    return json.dumps([[state.get(k) for k in keys], data_xy(data)[2] if data else None])
+    c = classify.classes(state)  # the classification mode: its rows, not only their sums
+    return json.dumps([[state.get(k) for k in keys], data_xy(data)[2] if data else None,
+                       c.digest if c is not None else None])
 
 
 def method_of(name: str, state: Mapping[str, Any]) -> Any:
@@ -319,7 +345,7 @@ def _runs(state: Mapping[str, Any], prob: Problem | None,
     deadline = time.monotonic() + TIME_LIMIT_S if deadline is None else deadline
     tol: dict[str, Any] = {k: state.get(k) for k in ("gtol", "ftol", "xtol")}
     prob = prob or problem(state)
-    x0 = list(state["x0"])
+    x0 = list(prob.start) if prob is not None and prob.start is not None else list(state["x0"])
     if prob is None or len(x0) != len(prob.variables):
         return []
     lr = policy_of(state)

@@ -19,6 +19,7 @@ so it stays put while the page steps or plays through them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import warnings
@@ -31,10 +32,10 @@ import plotly.graph_objects as go
 from .. import plot, suggest_lr, sweep
 from .._figures import grid as h
 from .._figures import traces as tr
-from . import compute, teach
+from . import classify, compute, teach
 from .compute import LRU, Problem, Run, g4
 
-__all__ = ["Drawing", "drawing", "log_scale", "view_figures"]
+__all__ = ["Drawing", "classification", "drawing", "log_scale", "view_figures"]
 
 Fig = dict[str, Any]
 
@@ -487,6 +488,88 @@ def _sweep(state: Mapping[str, Any], prob: Problem) -> go.Figure:
     return fig
 
 
+CLASS_COLORS = ("#1f77b4", "#d62728")  #: class 0, class 1
+BOUNDARY_COLOR = "#111111"
+_GRID = 60  #: points per side of the probability grid
+
+
+@functools.lru_cache(maxsize=1)
+def _white() -> Fig:
+    """The ``plotly_white`` template as JSON (built once: validating it is most of the
+    cost of a small figure)."""
+    import plotly.io as pio
+
+    out: Fig = pio.templates["plotly_white"].to_plotly_json()
+    return out
+
+
+def _layout(title: str, x: str, y: str, **more: Any) -> Fig:
+    return {"template": _white(), **_SIZE, "margin": {"l": 60, "r": 20, "t": 60, "b": 110},
+            "legend": dict(tr.LAYOUT["legend"]), "title": {"text": tr.title(title, 110)},
+            "xaxis": {"title": {"text": x}}, "yaxis": {"title": {"text": y}}, **more}
+
+
+def classification(c: classify.Classes, rs: Sequence[Run]) -> dict[str, Fig]:
+    """The classification mode's figures at the iteration shown, as plotly JSON (built
+    directly: a Step redraws them): the two features coloured by class with the
+    probability contours and the decision boundary (p = 0.5); the coefficients' path;
+    the log loss per iteration."""
+    run = rs[0]
+    theta = run.result.x
+    lo, hi = c.x.min(axis=0), c.x.max(axis=0)
+    pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)
+    box = ((float(lo[0] - pad[0]), float(hi[0] + pad[0])),
+           (float(lo[1] - pad[1]), float(hi[1] + pad[1])))
+    gx = np.linspace(*box[0], _GRID)
+    gy = np.linspace(*box[1], _GRID)
+    mx, my = np.meshgrid(gx, gy)
+    prob = classify.probability(c, theta, np.column_stack([mx.ravel(), my.ravel()]))
+    f1, f2, t = c.names
+    data: list[Fig] = [{
+        "type": "contour", "x": gx.tolist(), "y": gy.tolist(),
+        "z": prob.reshape(mx.shape).tolist(), "zmin": 0.0, "zmax": 1.0, "name": "p(class 1)",
+        "contours": {"start": 0.1, "end": 0.9, "size": 0.1, "showlabels": True,
+                     "labelfont": {"size": 10, "color": "#333"}},
+        "colorscale": "RdBu", "opacity": 0.55, "line": {"width": 0.5},
+        "colorbar": {"title": {"text": f"p({t} = {g4(c.labels[1])})"}},
+        "hovertemplate": f"{f1} = %{{x:.4g}}, {f2} = %{{y:.4g}}: p = %{{z:.3f}}<extra></extra>"}]
+    for k in (0, 1):
+        rows = c.y == k
+        data.append({"type": "scatter", "x": c.x[rows, 0].tolist(), "y": c.x[rows, 1].tolist(),
+                     "mode": "markers", "name": f"{t} = {g4(c.labels[k])} ({int(rows.sum())} "
+                                                "rows)",
+                     "marker": {"color": CLASS_COLORS[k], "size": 7,
+                                "symbol": ("circle", "diamond")[k],
+                                "line": {"width": 1, "color": "white"}}})
+    bx, by = classify.boundary(c, theta, box)
+    data.append({"type": "scatter", "x": bx, "y": by, "mode": "lines",
+                 "name": "decision boundary (p = 0.5)",
+                 "line": {"color": BOUNDARY_COLOR, "width": 3}})
+    right = classify.accuracy(c, theta)
+    lay = _layout(f"classifying {t} at iteration {run.result.nit}: accuracy "
+                  f"{g4(100 * right)}%, log loss {g4(run.result.fun)}", f1, f2)
+    lay["xaxis"]["range"], lay["yaxis"]["range"] = list(box[0]), list(box[1])
+    path = np.asarray(run.result.path, dtype=np.float64)
+    colour = tr.color(0)
+    coef = {"data": [
+        {"type": "scatter", "x": path[:, 1].tolist(), "y": path[:, 2].tolist(),
+         "mode": "lines+markers", "name": f"{run.label}: (w1, w2)", "marker": {"size": 4},
+         "line": {"color": colour}},
+        {"type": "scatter", "x": path[-1:, 1].tolist(), "y": path[-1:, 2].tolist(),
+         "mode": "markers", "name": "current point",
+         "marker": {"size": 11, "color": colour, "line": {"width": 2, "color": "black"}}}],
+        "layout": _layout(f"the coefficients' path: w1 of z({f1}), w2 of z({f2}) "
+                          "(z: the standardized features)", "w1", "w2")}
+    values = np.asarray(run.result.values, dtype=np.float64)
+    loss = {"data": [{"type": "scatter", "x": list(range(len(values))), "y": _floats(values),
+                      "mode": "lines", "name": teach.race_label(run),
+                      "line": {"color": colour}}],
+            "layout": _layout("log loss per iteration", "iteration", "mean log loss",
+                              showlegend=True)}
+    return {"regression": {"data": data, "layout": lay}, "regression-landscape": coef,
+            "regression-loss": loss}
+
+
 def _regression(state: Mapping[str, Any], prob: Problem | None, rs: Sequence[Run]
                 ) -> dict[str, go.Figure]:
     x, y, stats = compute.regression_data(state)
@@ -580,6 +663,10 @@ def drawing(state: Mapping[str, Any], prob: Problem | None, rs: Sequence[Run]) -
         return Drawing(slice_view(view, prob, rs, state))
     if view == "tangent" and prob is not None and p == 1:
         return Drawing({"tangent": curve(prob, rs, state)})
+    if view == "regression" and rs:
+        c = classify.classes(state)
+        if c is not None:
+            return Drawing(classification(c, rs))
     return Drawing({k: _json(_fit(v)) for k, v in _slow(state, prob, rs).items()})
 
 

@@ -6,7 +6,8 @@ Ids kept from the first explorer: ``formula``, ``formula-error``, ``preset``, ``
 ``regression-loss``), ``sweep``. Added: ``pause``, ``iteration`` (the slider over
 iterations), ``speed``, ``beta``, ``b1``, ``b2``, ``c``, ``shrink``, ``log``, ``aspect``,
 ``forces``, ``sx``/``sy`` (the slice's variables), ``xcol``/``ycol`` (an upload's
-columns), ``mb``/``batch`` (the mini-batch path), ``grid`` and the graph ``basins``.
+columns), ``mb``/``batch`` (the mini-batch path), ``grid`` and the graph ``basins``;
+``task`` (fit a line or classify) and ``tcol`` (the class column of an upload).
 
 Every control has a label a screen reader announces (a ``<label for=...>``, or an
 ``aria-label`` set by ``assets/explorer.js`` on the element that takes the focus), and
@@ -41,9 +42,11 @@ _PRESET_LABELS = {"paraboloid": "paraboloid (the paraboloid)",
 #: controls that a view may ignore: disabled, with the reason in ``<id>-box``'s title
 TOGGLED = ("preset", "formula", "x0", "random", "lr", "lr-slider", "policy", "beta", "b1",
            "b2", "c", "shrink", "preset-1d", "sx", "sy", "log", "aspect", "forces", "mb",
-           "batch", "grid", "xcol", "ycol")
+           "batch", "grid", "xcol", "ycol", "tcol", "task")
 #: controls whose options (not the component) are disabled
-OPTION_CONTROLS = ("policy", "preset-1d", "log", "aspect", "forces", "mb")
+OPTION_CONTROLS = ("policy", "preset-1d", "log", "aspect", "forces", "mb", "task")
+#: what the fitting-a-line view fits (``task``)
+TASKS = {"auto": "auto (by the target)", "line": "fit a line", "classify": "classify"}
 
 
 def _aria(text: str) -> dict[str, Any]:
@@ -190,15 +193,23 @@ def _controls() -> html.Div:
                             value=DEFAULT["p1d"], inline=True,
                             inputStyle={"marginLeft": "6px"})),
         html.Details(className="group", children=[
-            html.Summary("Data for fitting a line"),
+            html.Summary("Data for fitting a line or classifying"),
             dcc.Upload(id="upload", children=html.Div("drop or choose a CSV"),
                        max_size=10 * 1024 * 1024, className="upload"),
+            _box("task", _label("Fit", "task"),
+                 dcc.RadioItems(id="task", options=[{"label": v, "value": k}
+                                                    for k, v in TASKS.items()],
+                                value=DEFAULT["task"], inline=True,
+                                inputStyle={"marginLeft": "6px"})),
             html.Div(className="ctl-row", children=[
                 _box("xcol", _label("x column", "xcol"),
                      dcc.Dropdown(id="xcol", options=[], value=None, clearable=False,
                                   style={"width": "120px"})),
                 _box("ycol", _label("y column", "ycol"),
                      dcc.Dropdown(id="ycol", options=[], value=None, clearable=False,
+                                  style={"width": "120px"})),
+                _box("tcol", _label("class column", "tcol"),
+                     dcc.Dropdown(id="tcol", options=[], value=None, clearable=False,
                                   style={"width": "120px"})),
             ]),
             html.Div(className="ctl-row", children=[

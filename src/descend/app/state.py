@@ -88,7 +88,10 @@ PARAMS: dict[str, tuple[float, float, float, bool]] = {
 #: settings that change the runs: moving one shows the whole new path
 HYPER = ("beta", "b1", "b2", "c", "shrink")
 CHOICES: dict[str, tuple[str, ...]] = {"log": ("auto", "on", "off"),
-                                       "aspect": ("equal", "auto")}
+                                       "aspect": ("equal", "auto"),
+                                       #: fitting a line, or classifying (two features and
+                                       #: a two-valued target); auto: by the target column
+                                       "task": ("auto", "line", "classify")}
 FLAGS: dict[str, bool] = {"forces": True, "mb": False}
 
 DEFAULT: dict[str, Any] = {
@@ -220,8 +223,9 @@ def _data(value: Any) -> dict[str, Any] | None:
 
     ``columns`` (2 to 12 names), ``cols`` (a sample of each column, at most
     :data:`MAX_CELLS` numbers in all), ``n`` rows in the file, each column's ``mean`` and
-    the matrix ``m2`` of mean products over all rows, and the columns in use as x and y
-    (``xi``, ``yi``).
+    the matrix ``m2`` of mean products over all rows, the columns in use as x and y
+    (``xi``, ``yi``) and the target column of the classification mode (``ti``, another
+    column; -1 for none, and when missing).
     """
     if not isinstance(value, dict):
         return None
@@ -260,10 +264,14 @@ def _data(value: Any) -> dict[str, Any] | None:
     if not (isinstance(xi, int) and isinstance(yi, int) and 0 <= xi < c and 0 <= yi < c
             and xi != yi) or isinstance(xi, bool) or isinstance(yi, bool):
         return None
+    ti = value.get("ti", -1)
+    if not (isinstance(ti, int) and not isinstance(ti, bool) and -1 <= ti < c
+            and ti not in (xi, yi)):
+        return None
     name = value.get("name")
     return {"name": name[:80] if isinstance(name, str) else "upload.csv", "columns": names,
             "cols": [[float(v) for v in col if v is not None] for col in sample],
-            "n": int(n), "mean": mus, "m2": mms, "xi": xi, "yi": yi}
+            "n": int(n), "mean": mus, "m2": mms, "xi": xi, "yi": yi, "ti": ti}
 
 
 def data_xy(data: Mapping[str, Any]) -> tuple[list[float], list[float], list[float]]:
@@ -533,10 +541,16 @@ def reduce(state: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]
             return {**s, "notice": "columns: upload a CSV first"}
         names = data["columns"]
         xn, yn = event.get("x"), event.get("y")
+        tn = event.get("t", names[data["ti"]] if data.get("ti", -1) >= 0 else None)
         if xn not in names or yn not in names or xn == yn:
             return {**s, "notice": "columns: pick two different columns of the file"}
-        s.update(data={**data, "xi": names.index(xn), "yi": names.index(yn)}, x0=[0.0, 0.0],
-                 it=0)
+        if tn is not None and tn not in names:
+            return {**s, "notice": "columns: the class column must be a column of the file"}
+        xi, yi = names.index(xn), names.index(yn)
+        ti = names.index(tn) if tn is not None else -1
+        if ti in (xi, yi):  # the target became a feature: another column, if any, is it
+            ti = next((k for k in reversed(range(len(names))) if k not in (xi, yi)), -1)
+        s.update(data={**data, "xi": xi, "yi": yi, "ti": ti}, x0=[0.0, 0.0], it=0)
     elif kind == "load_url":
         query = event.get("query")
         s = {**from_query(query if isinstance(query, str) else ""), "data": s.get("data"),

@@ -18,11 +18,11 @@ from .. import multistart, verdict
 from .._text import count
 from ..objective import as_objective
 from ..result import Status
-from . import compute
+from . import classify, compute
 from .compute import LRU, Problem, Run, g4, method_of, policy_of
 
-__all__ = ["Basins", "Forces", "basins", "forces", "forces_text", "race_label", "slice_grid",
-           "status_line", "status_text"]
+__all__ = ["Basins", "Forces", "basins", "classify_line", "forces", "forces_text",
+           "race_label", "slice_grid", "status_line", "status_text"]
 
 MOMENTUM = ("momentum", "nesterov")
 ADAPTIVE = ("adagrad", "rmsprop", "adam")
@@ -180,12 +180,39 @@ def status_line(run: Run, state: Mapping[str, Any]) -> str:
     return f"{head}; status: {whole.status.value}, verdict: {verdict(whole)}; {whole.message}"
 
 
+def classify_line(run: Run, c: classify.Classes) -> str:
+    """One run of the classification mode in words and numbers: iteration, log loss,
+    accuracy, the boundary in the features' units; at the end the status."""
+    r, whole = run.result, run.whole
+    right = classify.accuracy(c, r.x)
+    b, (a1, a2) = classify.to_original(c, r.x)
+    f1, f2, _ = c.names
+    line = compute.poly([(float(a1), f1), (float(a2), f2), (b, "")]) + " = 0"
+    head = (f"{run.label}: iteration: {r.nit} of {whole.nit}, log loss = {g4(r.fun)}, "
+            f"accuracy = {g4(100 * right)}% ({round(right * len(c.y))} of {len(c.y)} rows), "
+            f"decision boundary (p = 0.5): "
+            + (line if a1 or a2 else "none yet (all coefficients are zero: p = 0.5 "
+               "everywhere)"))
+    if r.nit >= 1:
+        head += f"; step size {g4(float(r.step_sizes[-1]))}"
+    if r.nit < whole.nit:
+        return f"{head}; the run goes on to iteration {whole.nit} ({whole.status.value})"
+    end = f"{head}; status: {whole.status.value}, verdict: {verdict(whole)}; {whole.message}"
+    if not whole.success and right == 1.0:
+        end += ("; the classes are separable: the log loss has no minimum, so the "
+                "coefficients grow without bound as the run goes on")
+    return end
+
+
 def status_text(state: Mapping[str, Any], rs: Sequence[Run]) -> str:
     """The status of every run, one per line (and, on the slope loss, the overshoot)."""
     if state.get("error"):
         return f"iteration: 0; {state['error']}"
     if not rs:
         return "iteration: 0; nothing to run: check the function and the start"
+    c = classify.classes(state)
+    if c is not None:
+        return "\n".join(classify_line(r, c) for r in rs)
     lines = [status_line(r, state) for r in rs]
     if state["f"] == "slope":
         _, lip, best = compute.slope_problem()
