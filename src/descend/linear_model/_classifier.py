@@ -408,7 +408,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
                              for xb, yb in zip(d.xs, d.ys, strict=True)])
             self.separable_ = bool(min(parts) > 0)
         elif self._pen.alpha == 0 and yk is not None and X is not None:
-            self.separable_ = self._separates(X, yk, sw)
+            self.separable_ = self._separates(X, yk, sw, theta)
         if self.separable_:
             size = float(np.linalg.norm(self.coef_))
             msg = (f"GDClassifier: the classes are separable (the fitted coefficients classify "
@@ -419,7 +419,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
             self.converged_ = False
         self._warn(msg, warn)
 
-    def _separates(self, X: Array, yk: Array, sw: Array | None) -> bool:
+    def _separates(self, X: Array, yk: Array, sw: Array | None, theta: Array) -> bool:
+        known = getattr(self._loss, "margin", None)
+        if known is not None and np.array_equal(known[0], theta):
+            return bool(known[1] > 0)  # the last pass was at theta: no pass here
         scores = X @ self.coef_.T + self.intercept_
         keep = slice(None) if sw is None else sw > 0
         if scores.shape[1] == 1:

@@ -39,25 +39,31 @@ from ._fit import Batches, _problem, caller_level
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
 
-__all__ = ["GLMFit", "accelerated", "composite", "conjugate", "penalty_weights", "row_bound"]
+__all__ = [
+    "GLMFit", "accelerated", "composite", "conjugate", "penalized", "penalty_weights",
+    "row_bound",
+]
 
 _DECAY_EPOCHS = 10.0
 
 
 def composite(loss: Any, pen: Penalty, t: float) -> Any:
     """``theta -> (objective, gradient or gradient mapping)`` (see the module docstring)."""
-    l1 = pen.has_l1
 
     def evaluate(theta: Array) -> tuple[float, Array]:
-        f, g = loss.value_grad(theta)
-        fs, gs = pen.smooth(theta)
-        f, g = f + fs, g + gs
-        if l1:
-            f += float(pen.l1 @ np.abs(theta))
-            g = (theta - pen.prox_l1(theta - t * g, t)) / t
-        return float(f), np.asarray(g, dtype=np.float64)
+        return penalized(pen, t, theta, *loss.value_grad(theta))
 
     return evaluate
+
+
+def penalized(pen: Penalty, t: float, theta: Array, f: float, g: Array) -> tuple[float, Array]:
+    """The objective and gradient (mapping) of :func:`composite` from the loss's ``f, g``."""
+    fs, gs = pen.smooth(theta)
+    f, g = f + fs, g + gs
+    if pen.has_l1:
+        f += float(pen.l1 @ np.abs(theta))
+        g = (theta - pen.prox_l1(theta - t * g, t)) / t
+    return float(f), np.asarray(g, dtype=np.float64)
 
 
 def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
@@ -127,6 +133,9 @@ def with_rows(loss: Any, kernel: Any, X: Array, y: Array, sw: Array | None) -> A
     out._sums = _local_pass(kernel, X, y, sw)
     wsum = float(X.shape[0] if sw is None else sw.sum())
     out.moments = dataclasses.replace(loss.moments, n=int(X.shape[0]), wsum=wsum)
+    out._exact = False  # the moments are the first data's, not these rows'
+    if hasattr(out, "margin"):
+        out.margin = None  # of other rows
     if hasattr(out, "_const"):
         out._const = 0.0  # the value's constant (Poisson) belongs to the full data
     return out
@@ -139,6 +148,8 @@ def strip(loss: Any) -> Any:
     out = copy.copy(loss)
     out._sums = None
     out._solves = {}
+    if hasattr(out, "margin"):
+        out.margin = None
     if hasattr(out, "_mse"):
         out._mse = None
     return out
@@ -235,11 +246,16 @@ class GLMFit:
     # ------------------------------------------------------------ running
     def _glm_begin(self, theta: Array) -> None:
         full = _problem(self._evaluate, self._loss.n_theta, "loss")
-        g0 = self._evaluate(np.zeros(self._loss.n_theta))[1]
+        zero = np.zeros(self._loss.n_theta)
+        known = self._loss.at_zero()  # the moments give it: no pass over the rows
+        f0, g0 = (self._evaluate(zero) if known is None
+                  else penalized(self._pen, self._t, zero, *known))
         self._g0 = float(norms(g0))
         criteria = Criteria.make(self.max_iter, self._gcut(), None, None)
+        at_zero = not np.any(theta)
         self._carry = _loop.start(full, theta, self._optimizer(False), self._policy(False),
-                                  criteria, scale=max(1.0, float(np.linalg.norm(theta))))
+                                  criteria, scale=max(1.0, float(np.linalg.norm(theta))),
+                                  f0=f0 if at_zero else None, g0=g0 if at_zero else None)
         self._path, self._values = [np.asarray(theta, dtype=np.float64)], [
             float(self._carry.f[0])]
         self._last = None

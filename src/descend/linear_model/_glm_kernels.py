@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
+__all__ = ["logistic_margin_pass", "logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
 
 _FM = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -124,19 +124,22 @@ def _log1p01(e: float) -> float:  # pragma: no cover - compiled
 def _logistic_rows(
     X: Any, y: Any, sw: Any, w: Any, c: float, chunks: int
 ) -> Any:  # pragma: no cover - compiled
-    """``[G (p), gsum, value]`` of the log loss.
+    """``[G (p), gsum, value, min margin]`` of the log loss.
 
     Each block of ``_B`` rows is read three times, the last two from the L1 cache:
-    ``eta``, then the losses with exp vectorized over the block, then ``G``.
+    ``eta``, then the losses with exp vectorized over the block, then ``G``. The margin
+    of a row is ``eta`` signed by its label (``-eta`` for ``y = 0``); rows of weight 0
+    do not count (inf when no row does).
     """
     n, p = X.shape
     weighted = sw.shape[0] > 0
-    out = np.zeros((chunks, p + 2))
+    out = np.zeros((chunks, p + 3))
     size = (n + chunks - 1) // chunks
     for k in prange(chunks):
         lo = k * size
         hi = min(n, lo + size)
-        acc = np.zeros(p + 2)
+        acc = np.zeros(p + 3)
+        low = np.inf
         eta = np.empty(_B)
         e = np.empty(_B)
         bits = np.empty(_B)
@@ -167,11 +170,20 @@ def _logistic_rows(
             acc[p] += gs
             acc[p + 1] += ls
             for i in range(m):
+                mi = eta[i] if y[b0 + i] > 0.5 else -eta[i]
+                if mi < low and (not weighted or sw[b0 + i] > 0.0):
+                    low = mi
+            for i in range(m):
                 gi = g[i]
                 for j in range(p):
                     acc[j] += gi * X[b0 + i, j]
+        acc[p + 2] = low
         out[k, :] = acc
-    return out.sum(axis=0)
+    res = np.empty(p + 3)
+    for j in range(p + 2):
+        res[j] = out[:, j].sum()
+    res[p + 2] = out[:, p + 2].min()
+    return res
 
 
 def _poisson_rows(
@@ -311,17 +323,27 @@ def _weights(sw: Any) -> Any:
 
 def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float) -> tuple[Any, float, float]:
     """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i)`` of the log loss at ``eta = c + X w``."""
+    G, gs, val, _ = logistic_margin_pass(X, y, sw, w, c)
+    return G, gs, val
+
+
+def logistic_margin_pass(
+    X: Any, y: Any, sw: Any, w: Any, c: float
+) -> tuple[Any, float, float, float]:
+    """:func:`logistic_pass` and the smallest margin ``(2 y_i - 1) eta_i`` over the rows of
+    positive weight (inf when there are none): > 0 when ``(c, w)`` separates the classes."""
     if _fast(X):
         s = _pick(_LOGISTIC, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
         p = X.shape[1]
-        return s[:p], float(s[p]), float(s[p + 1])
+        return s[:p], float(s[p]), float(s[p + 1]), float(s[p + 2])
     eta = X @ w + c
     e = np.exp(-np.abs(eta))
     g = np.where(eta >= 0, 1.0, e) / (1.0 + e) - y
     loss = np.maximum(eta, 0.0) + np.log1p(e) - y * eta
+    margin = np.where(y > 0.5, eta, -eta)
     if sw is not None:
-        g, loss = g * sw, loss * sw
-    return X.T @ g, float(g.sum()), float(loss.sum())
+        g, loss, margin = g * sw, loss * sw, margin[sw > 0]
+    return X.T @ g, float(g.sum()), float(loss.sum()), float(margin.min(initial=np.inf))
 
 
 def poisson_pass(

@@ -167,6 +167,7 @@ class _Linear:
         self.p = int(s.shape[0])
         self.width = self.p + int(fit_intercept)
         self.passes = 0  # full passes over the rows so far
+        self._exact = True  # the moments are those of the rows the pass reads
         self._solves: dict[bytes, Callable[[Array], Array]] = {}
         self._top = float(np.linalg.eigvalsh(self.S)[-1]) if self.S.size else 0.0
 
@@ -183,6 +184,21 @@ class _Linear:
 
     def curvature_matrix(self) -> Array:
         return self._factor() * self.S
+
+    def at_zero(self) -> tuple[float, Array] | None:
+        """``value_grad(0)`` from the first pass's moments (no pass over the rows), or None
+        where the loss has no such closed form (or its moments are not its rows')."""
+        return None
+
+    def _moment_grad(self, m0: float) -> Array:
+        """The working gradient at ``theta = 0`` of a loss whose derivative there is
+        ``m0 - y`` on every row: ``sum s x (m0 - y)`` and ``sum s (m0 - y)`` from the
+        moments (``sum s x y = wsum (q + mu ybar)``)."""
+        mom = self.moments
+        W = mom.wsum
+        G = W * (m0 * mom.mu - mom.q - mom.mu * mom.ybar)
+        gs = W * (m0 - mom.ybar)
+        return self._grad(G[None, :], np.array([gs]))
 
     def curvature_bound(self) -> float:
         return self._factor() * self._top
@@ -259,27 +275,37 @@ class LogisticLoss(_Linear):
                  standardize: bool = True) -> None:
         super().__init__(mom, fit_intercept, standardize)
         self._sums = sums
+        #: ``(theta, smallest margin)`` of the last pass that computed it, else None
+        self.margin: tuple[Array, float] | None = None
 
     @classmethod
     def local(cls, X: Array, y: Array, sample_weight: Any = None, *, fit_intercept: bool = True,
               standardize: bool = True) -> LogisticLoss:
         """On in-memory ``X (n, p)`` and labels ``y`` in {0, 1} (one first pass here)."""
-        from ._glm_kernels import logistic_pass
+        from ._glm_kernels import logistic_margin_pass
 
         y = np.asarray(y, dtype=np.float64)
         if not np.all((y == 0.0) | (y == 1.0)):
             raise DataError("y: the log loss takes labels 0 and 1", argument="y")
         sw = _check_weights(sample_weight, X.shape[0])
-        return cls(_local_pass(logistic_pass, X, y, sw), moments(X, y, sw),
+        return cls(_local_pass(logistic_margin_pass, X, y, sw), moments(X, y, sw),
                    fit_intercept=fit_intercept, standardize=standardize)
 
     def _factor(self) -> float:
         return 0.25
 
+    def at_zero(self) -> tuple[float, Array] | None:
+        """At ``eta = 0`` every row's loss is ``log 2`` and its derivative ``1/2 - y``."""
+        if not self._exact:
+            return None
+        return math.log(2.0), self._moment_grad(0.5)
+
     def value_grad(self, theta: Array) -> tuple[float, Array]:
         c, W = self._split(theta)
-        G, gs, val = self._sums(W[0], float(c[0]))
+        G, gs, val, *margin = self._sums(W[0], float(c[0]))
         self.passes += 1
+        if margin:  # the pass gives it: the separability test at this point costs nothing
+            self.margin = (np.array(theta, dtype=np.float64), float(margin[0]))
         return val / self.moments.wsum, self._grad(G[None, :], np.array([gs]))
 
 
@@ -315,6 +341,14 @@ class PoissonLoss(_Linear):
 
     def _factor(self) -> float:
         return max(self.moments.ybar, np.finfo(np.float64).tiny)
+
+    def at_zero(self) -> tuple[float, Array] | None:
+        """At ``eta = 0``: ``mu = 1`` on every row, loss ``1`` (plus the constant), derivative
+        ``1 - y``."""
+        if not self._exact:
+            return None
+        self._last_top = 0.0
+        return 1.0 + self._const, self._moment_grad(1.0)
 
     def curvature_bound(self) -> float:
         """``max_i mu_i lambda_max(S)`` at the last point evaluated (a local bound only)."""
