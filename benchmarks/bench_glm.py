@@ -242,15 +242,19 @@ def main() -> None:
 
 
 def warm() -> None:
-    """Compile the numba kernels (cached) on a small problem, outside every timing."""
+    """Compile the numba kernels (cached) on small problems, outside every timing: the
+    one-thread kernels and, from ``PARALLEL_ROWS`` rows, the parallel ones."""
     from descend.linear_model import GDClassifier, GDRegressor
+    from descend.linear_model._glm_kernels import PARALLEL_ROWS
 
     r = np.random.default_rng(1)
-    Xs = r.standard_normal((2000, 5))
-    quiet(lambda: GDClassifier(penalty=None).fit(Xs, Xs[:, 0] > 0.1 * r.standard_normal(2000)))
-    quiet(lambda: GDClassifier(penalty=None).fit(Xs, r.integers(0, 3, 2000)))
-    quiet(lambda: GDRegressor(loss="poisson", penalty=None).fit(Xs, r.poisson(1.0, 2000)))
-    quiet(lambda: GDRegressor(penalty="l1", alpha=0.01, method="auto").fit(Xs, Xs[:, 0]))
+    for n in (2000, PARALLEL_ROWS):
+        Xs = r.standard_normal((n, 5))
+        yb, yk, yc = Xs[:, 0] > 0.1 * r.standard_normal(n), r.integers(0, 3, n), r.poisson(1.0, n)
+        quiet(lambda X=Xs, y=yb: GDClassifier(penalty=None).fit(X, y))
+        quiet(lambda X=Xs, y=yk: GDClassifier(penalty=None).fit(X, y))
+        quiet(lambda X=Xs, y=yc: GDRegressor(loss="poisson", penalty=None).fit(X, y))
+        quiet(lambda X=Xs: GDRegressor(penalty="l1", alpha=0.01, method="auto").fit(X, X[:, 0]))
 
 
 def passes(a: Any, X: Any, y: Any, counts: Any, yreg: Any) -> None:
