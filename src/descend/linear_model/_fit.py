@@ -209,8 +209,8 @@ class LoopFit:
 
     def _optimizer(self, batch: bool) -> optimizers.Optimizer:
         """``method``; ``"auto"``: see :meth:`_solver` (gd where it gives None)."""
-        from ._glm_fit import accelerated, conjugate
         from ._glm_losses import psd_solver
+        from ._solvers import accelerated, conjugate
 
         solver = None if batch else self._solver()
         if solver == "cg":

@@ -38,6 +38,7 @@ from ..stopping import Criteria, norms
 from ._fit import Batches, _problem, caller_level
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
+from ._solvers import accelerated, conjugate
 
 __all__ = [
     "GLMFit", "accelerated", "composite", "conjugate", "penalized", "penalty_weights",
@@ -64,66 +65,6 @@ def penalized(pen: Penalty, t: float, theta: Array, f: float, g: Array) -> tuple
         f += float(pen.l1 @ np.abs(theta))
         g = (theta - pen.prox_l1(theta - t * g, t)) / t
     return float(f), np.asarray(g, dtype=np.float64)
-
-
-def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
-    """FISTA with gradient restart as an optimizer of the loop.
-
-    The loop's point is FISTA's extrapolated point ``y``; ``pre(g, y)`` is the step of the
-    majorization at ``y`` (``x = y - lr pre(g)``); the state keeps the last ``x``. The
-    direction returned moves the loop from ``y`` to the next ``y = x + beta (x - x_prev)``,
-    ``beta = k / (k + 3)``, and ``k`` restarts at 0 when the momentum points uphill
-    (O'Donoghue and Candes). ``momentum=False``: the majorization steps alone.
-    """
-
-    def init(x: Array) -> tuple[Any, ...]:
-        return (np.array(x, dtype=np.float64, copy=True), np.zeros(1))
-
-    def update(g: Array, state: tuple[Any, ...], y: Array) -> tuple[Array, tuple[Any, ...]]:
-        prev, k = state
-        u = np.asarray(pre(np.asarray(g, dtype=np.float64).ravel(),
-                           np.asarray(y, dtype=np.float64).ravel()), dtype=np.float64)
-        u = u.reshape(np.shape(y))
-        if not momentum:
-            return u, (prev, k)
-        x = y - lr * u
-        kk = float(k[0])
-        if float(np.vdot(y - x, x - prev)) > 0.0:
-            kk = 0.0
-        beta = kk / (kk + 3.0)
-        y_next = x + beta * (x - prev)
-        return (y - y_next) / lr, (x, np.array([kk + 1.0]))
-
-    return optimizers.Optimizer(init, update, "auto")
-
-
-def conjugate(hess: Array) -> optimizers.Optimizer:
-    """Conjugate gradients on a quadratic with Hessian ``hess`` as an optimizer of the loop.
-
-    Gradient descent with momentum whose step and momentum are the optimal ones for a
-    quadratic: the direction is ``d = g + beta d_prev`` with ``beta = |g|^2 / |g_prev|^2``
-    (Fletcher-Reeves), restarted at ``d = g`` whenever it does not point downhill, and the
-    step is the exact line minimum ``(g . d) / (d' hess d)`` along it. The loop's policy
-    must be the fixed step 1 (the direction returned carries the step). In exact
-    arithmetic it ends on the minimum in at most ``len(x)`` steps.
-    """
-    H = np.asarray(hess, dtype=np.float64)
-
-    def init(x: Array) -> tuple[Any, ...]:
-        return (np.zeros(np.size(x)), np.zeros(1))
-
-    def update(g: Array, state: tuple[Any, ...], x: Array) -> tuple[Array, tuple[Any, ...]]:
-        d_prev, gg_prev = state
-        gv = np.asarray(g, dtype=np.float64).ravel()
-        gg = float(gv @ gv)
-        d = gv + (gg / float(gg_prev[0])) * d_prev if gg_prev[0] > 0 else gv
-        if not float(gv @ d) > 0.0:  # adaptive restart: momentum pointing uphill
-            d = gv
-        curv = float(d @ (H @ d))
-        a = float(gv @ d) / curv if curv > 0.0 else 0.0
-        return (a * d).reshape(np.shape(x)), (d, np.array([gg]))
-
-    return optimizers.Optimizer(init, update, "cg")
 
 
 def with_rows(loss: Any, kernel: Any, X: Array, y: Array, sw: Array | None) -> Any:
