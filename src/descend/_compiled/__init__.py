@@ -59,10 +59,13 @@ ENV = "DESCEND_NO_COMPILE"
 
 #: Compiling one expression (build and first call), numba starting up before the first one
 #: in a process, and SymPy loading and parsing a catalog entry's formula when no formula was
-#: parsed yet: measured on 2 shared cores (see benchmarks/README.md, "crossover").
-COMPILE_SECONDS = 3.0
-STARTUP_SECONDS = 1.0
-PARSE_SECONDS = 1.5
+#: parsed yet: the low end of what was measured on 2 shared cores (4-6 s in all; see
+#: benchmarks/README.md, "crossover"). Low on purpose: with the margin below, an estimate
+#: up to 2.5x short still keeps either choice within 1.5x of the faster one, while one that
+#: is too high keeps a long batch on the NumPy loop past the point where compiling pays.
+COMPILE_SECONDS = 2.4
+STARTUP_SECONDS = 0.6
+PARSE_SECONDS = 1.0
 
 #: Compile when the NumPy loop's expected time for the steps left is this many times the
 #: expected compile time: at the threshold t = M C the NumPy loop takes t and the compiled
