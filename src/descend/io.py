@@ -923,8 +923,15 @@ def _build(doc: Any, shown: str) -> Any:
         return _build_classifier(doc, params, coef, intercept, features, n_iter, converged,
                                  target, bad)
     model = GDRegressor(**params)
+    return _fitted(model, coef, float(intercept) if intercept.ndim == 0 else intercept, p,
+                   features, n_iter, converged, target)
+
+
+def _fitted(model: Any, coef: Any, intercept: Any, p: int, features: Any, n_iter: int,
+            converged: bool, target: Any) -> Any:
+    """``model`` with the fitted attributes a model file holds."""
     model.coef_ = coef
-    model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept  # type: ignore[assignment]
+    model.intercept_ = intercept
     model.n_features_in_ = p
     if features is not None:
         model.feature_names_in_ = np.asarray(features, dtype=object)
@@ -955,15 +962,8 @@ def _build_classifier(doc: Any, params: dict[str, Any], coef: Any, intercept: An
                   f"{count(len(classes), 'class', 'classes')}, got shape {coef.shape}")
     model = GDClassifier(**params)
     model.classes_ = labels
-    model.coef_ = coef
-    model.intercept_ = intercept
-    model.n_features_in_ = int(coef.shape[1])
-    if features is not None:
-        model.feature_names_in_ = np.asarray(features, dtype=object)
-    model.n_iter_ = n_iter
-    model.converged_ = converged
-    model.target_name_ = target
-    return model
+    return _fitted(model, coef, intercept, int(coef.shape[1]), features, n_iter, converged,
+                   target)
 
 
 def _numbers(value: Any, key: str, bad: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
