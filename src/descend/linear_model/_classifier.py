@@ -363,13 +363,15 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
 
         return logistic_pass if len(self.classes_) == 2 else softmax_pass
 
-    def _ytype(self, yk: Array) -> Array:
-        return yk.astype(np.float64) if len(self.classes_) == 2 else yk.astype(np.int64)
+    def _ytype(self, yk: Any) -> Array:
+        """The class indices as the kernels take them (float 0/1 for two classes), without
+        a copy when they are already so."""
+        return np.asarray(yk, dtype=np.float64 if len(self.classes_) == 2 else np.int64)
 
     def _make_loss(self, X: Array, yk: Array, sw: Array | None) -> Any:
         opts = {"fit_intercept": bool(self.fit_intercept), "standardize": bool(self.standardize)}
         if len(self.classes_) == 2:
-            return LogisticLoss.local(X, yk.astype(np.float64), sw, **opts)
+            return LogisticLoss.local(X, self._ytype(yk), sw, **opts)
         return SoftmaxLoss.local(X, yk, len(self.classes_), sw, **opts)
 
     def _batch_rows(self, X: Array, yk: Array, sw: Array | None) -> Any:
@@ -442,7 +444,9 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return classes
 
     def _targets(self, y: Array, sample_weight: Any, X: Array) -> tuple[Array, Array | None]:
-        yk: Array = np.asarray(np.searchsorted(self.classes_, y))
+        # one array of labels for the fit, in the kernels' type (two classes: no int copy)
+        yk: Array = (np.asarray(y == self.classes_[1], dtype=np.float64)
+                     if len(self.classes_) == 2 else self._ytype(np.searchsorted(self.classes_, y)))
         sw: Array | None = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
