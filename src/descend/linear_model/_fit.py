@@ -74,6 +74,19 @@ class _Cached:
         return self._at(x)[1]
 
 
+def epoch_ended(callback: Any, path: list[Array], values: list[float]) -> bool:
+    """Tell ``callback`` (if any) that an epoch ended at ``path[-1]``; True when it raises
+    StopIteration to stop the fit."""
+    if callback is None:
+        return False
+    info = Intermediate(path[-1], float(values[-1]), len(path) - 1, math.nan, math.nan)
+    try:
+        callback(info)
+    except StopIteration:
+        return True
+    return False
+
+
 def _problem(evaluate: Any, p: int, name: str) -> Objective:
     """A loss ``theta -> (f, g)`` as the loop's problem."""
     cache = _Cached(evaluate)
@@ -280,15 +293,7 @@ class LoopFit:
 
     def _epoch_callback(self) -> bool:
         """Tell the callback an epoch ended; True when it asks to stop."""
-        if self.callback is None:
-            return False
-        info = Intermediate(self._path[-1], float(self._values[-1]), len(self._path) - 1,
-                            math.nan, math.nan)
-        try:
-            self.callback(info)
-        except StopIteration:
-            return True
-        return False
+        return epoch_ended(self.callback, self._path, self._values)
 
     def _run_full(self, steps: int, *, record: bool, gtol: float | None = None) -> None:
         """``steps`` full-batch steps through the loop, continuing the carry."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import warnings
 from typing import Any
 
@@ -33,9 +32,9 @@ import numpy as np
 from .. import _loop, linesearch, optimizers
 from .._types import Array
 from ..errors import ConvergenceWarning
-from ..result import Intermediate, Reason
+from ..result import Reason
 from ..stopping import Criteria, norms
-from ._fit import Batches, _problem, caller_level
+from ._fit import Batches, _problem, caller_level, epoch_ended
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
 from ._solvers import accelerated, conjugate
@@ -247,15 +246,7 @@ class GLMFit:
         return int(self._carry.code[0]) != 0
 
     def _glm_epoch_callback(self) -> bool:
-        if self.callback is None:
-            return False
-        info = Intermediate(self._path[-1], float(self._values[-1]), len(self._path) - 1,
-                            math.nan, math.nan)
-        try:
-            self.callback(info)
-        except StopIteration:
-            return True
-        return False
+        return epoch_ended(self.callback, self._path, self._values)
 
     # ------------------------------------------------------------ results
     def _glm_point(self) -> Array:
