@@ -74,6 +74,21 @@ class _Cached:
         return self._at(x)[1]
 
 
+def epoch_batches(n: int, batch_size: int | None, shuffle: bool | str, rng: Any, *,
+                  blocked: bool = False) -> list[Any]:
+    """One epoch's mini-batches of ``n`` rows: index arrays in a shuffled order (``shuffle``
+    true), in order (false), or whole row blocks as slices in a shuffled order (``"blocks"``,
+    or data that can only be read in blocks)."""
+    size = int(batch_size or n)
+    if blocked or shuffle == "blocks":
+        starts = np.arange(0, n, size)
+        if shuffle:
+            starts = starts[rng.permutation(starts.size)]
+        return [slice(int(i), min(int(i) + size, n)) for i in starts]
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    return [order[i : i + size] for i in range(0, n, size)]
+
+
 def epoch_ended(callback: Any, path: list[Array], values: list[float]) -> bool:
     """Tell ``callback`` (if any) that an epoch ended at ``path[-1]``; True when it raises
     StopIteration to stop the fit."""
@@ -386,15 +401,8 @@ class LoopFit:
 
     def _batches(self, data: Any) -> list[Any]:
         """The epoch's mini-batches: rows (or row blocks) in a shuffled order."""
-        n = data.n
-        size = int(self.batch_size or n)
-        if data.blocked or self.shuffle == "blocks":  # whole row blocks, in shuffled order
-            starts = np.arange(0, n, size)
-            if self.shuffle:
-                starts = starts[self._rng.permutation(starts.size)]
-            return [slice(int(i), min(int(i) + size, n)) for i in starts]
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        return [order[i : i + size] for i in range(0, n, size)]
+        return epoch_batches(data.n, self.batch_size, self.shuffle, self._rng,
+                             blocked=data.blocked)
 
     def _run_epoch(self, data: Any, *, check: bool) -> bool:
         """One epoch of mini-batches through the loop, then the full loss at the new point

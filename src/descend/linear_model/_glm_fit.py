@@ -34,7 +34,7 @@ from .._types import Array
 from ..errors import ConvergenceWarning
 from ..result import Reason
 from ..stopping import Criteria, norms
-from ._fit import Batches, _problem, caller_level, epoch_ended
+from ._fit import Batches, _problem, caller_level, epoch_batches, epoch_ended
 from ._glm_losses import Moments, _local_pass, one_blas_thread
 from ._glm_prox import Penalty
 from ._solvers import accelerated, conjugate
@@ -222,13 +222,7 @@ class GLMFit:
             self._values.append(float(out.carry.f[0]))
 
     def _glm_batches(self, n: int) -> list[Any]:
-        size = int(self.batch_size or n)
-        if self.shuffle == "blocks":
-            starts = np.arange(0, n, size)
-            starts = starts[self._rng.permutation(starts.size)]
-            return [slice(int(i), min(int(i) + size, n)) for i in starts]
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        return [order[i : i + size] for i in range(0, n, size)]
+        return epoch_batches(n, self.batch_size, self.shuffle, self._rng)
 
     def _glm_run_epoch(self, rows: Any, *, check: bool) -> bool:
         batches = self._glm_batches(self._n)
