@@ -112,3 +112,53 @@ def test_bb_leaves_a_concave_region():
     res = minimize(functions.get("himmelblau"), [-0.67735036, 0.1214912], lr="bb",
                    max_iter=200)
     assert res.status == "gtol" and res.fun < 1e-10
+
+
+def _bumped(jump: float):
+    """``1 + x^2 / 2`` with a bump of two ulps (and a gradient ``jump``) at exactly 0: the
+    value at the minimum rounds above the value next to it."""
+
+    def f(v):
+        return 1.0 + 0.5 * float(v @ v) + (4.4e-16 if not np.any(v) else 0.0)
+
+    def g(v):
+        return v + (jump if not np.any(v) else 0.0)
+
+    return f, g
+
+
+def test_backtracking_t_max_caps_the_first_step():
+    from descend.linesearch import Backtracking
+
+    d = np.array([0.05, 0.04])
+    kw = {"grad": lambda v: d * v, "max_iter": 5, "gtol": None}
+    free = minimize(lambda v: 0.5 * float(v @ (d * v)), [1.0, 1.0], lr=Backtracking(1.0), **kw)
+    capped = minimize(lambda v: 0.5 * float(v @ (d * v)), [1.0, 1.0],
+                      lr=Backtracking(1.0, t_max=1.0), **kw)
+    assert free.step_sizes.max() > 1.0
+    np.testing.assert_array_equal(capped.step_sizes, np.ones(5))
+
+
+def test_backtracking_flat_accepts_a_step_at_the_resolution_of_f():
+    from descend.linesearch import Backtracking
+
+    f, g = _bumped(0.0)
+    x0 = [1e-8]
+    plain = minimize(f, x0, grad=g, lr=Backtracking(1.0, t_max=1.0), max_iter=1, gtol=None)
+    flat = minimize(f, x0, grad=g, lr=Backtracking(1.0, t_max=1.0, flat=True), max_iter=1,
+                    gtol=None)
+    assert plain.step_sizes[0] == 0.5  # Armijo compares rounding errors: the full step fails
+    assert flat.step_sizes[0] == 1.0 and flat.x[0] == 0.0  # f within rounding, gradient 0
+    f, g = _bumped(1.0)  # the same values, but the gradient at 0 is larger: refused
+    kept = minimize(f, x0, grad=g, lr=Backtracking(1.0, t_max=1.0, flat=True), max_iter=1,
+                    gtol=None)
+    assert kept.step_sizes[0] == 0.5
+
+
+def test_backtracking_flat_is_plain_armijo_away_from_the_resolution():
+    from descend.linesearch import Backtracking
+
+    kw = {"max_iter": 40, "gtol": None}
+    a = minimize(functions.get("rosenbrock"), [-1.2, 1.0], lr=Backtracking(1.0), **kw)
+    b = minimize(functions.get("rosenbrock"), [-1.2, 1.0], lr=Backtracking(1.0, flat=True), **kw)
+    np.testing.assert_array_equal(a.path, b.path)

@@ -176,7 +176,8 @@ def _descent(g: Array, d: Array) -> tuple[Array, Any]:
 
 
 class Backtracking:
-    """Armijo backtracking; each step starts from twice the last accepted one.
+    """Armijo backtracking; each step starts from twice the last accepted one (at most
+    ``t_max``).
 
     Parameters
     ----------
@@ -187,13 +188,25 @@ class Backtracking:
         ``f(x - t d) <= f(x) - c t <g, d>``.
     shrink : float, default 0.5
         The factor a refused step is multiplied by.
+    t_max : float, optional
+        The largest step tried: Newton's steps take ``t_max=1`` (their natural step is 1,
+        and a step of 2 would cost a refused evaluation each time). None: no limit.
+    flat : bool, default False
+        At the resolution of ``f`` (the decrease the first step promises, ``t <g, d>``, is
+        within ``f``'s rounding, :data:`FLAT` ``|f|``), Armijo's test compares rounding
+        errors and may refuse every step: accept the first step instead when ``f`` stays
+        within that rounding and the gradient's norm falls (one gradient at the trial point;
+        single runs only). The linear models' Newton steps use it.
     """
 
     name = "backtracking"
 
-    def __init__(self, t0: float = 1.0, c: float = 1e-4, shrink: float = 0.5) -> None:
+    def __init__(self, t0: float = 1.0, c: float = 1e-4, shrink: float = 0.5,
+                 t_max: float | None = None, flat: bool = False) -> None:
         self.t0 = check_step(t0, "t0")
         self.c, self.shrink = c, shrink
+        self.t_max = None if t_max is None else check_step(t_max, "t_max")
+        self.flat = bool(flat)
 
     def init(self, ev: Evaluator, x: Array, f: Any, g: Array) -> Any:
         return self.t0 / 2.0 if x.ndim == 1 else np.full(x.shape[0], self.t0 / 2.0)
@@ -202,9 +215,24 @@ class Backtracking:
              d: Array) -> StepOut:
         t_last = state
         d, slope = _descent(g, d)
-        t, xn, fn = _armijo(ev, x, f, d, slope, t_last * 2.0, f, self.c, self.shrink)
+        start = t_last * 2.0 if self.t_max is None else np.minimum(t_last * 2.0, self.t_max)
+        if self.flat and x.ndim == 1:
+            noise = FLAT * abs(float(f))
+            if 0.0 < float(start) * float(slope) <= noise:
+                xn = x - start * d
+                fn = float(ev.value(xn))
+                if fn <= f - self.c * start * slope or (
+                        abs(fn - float(f)) <= noise
+                        and float(np.linalg.norm(ev.gradient(xn))) < float(np.linalg.norm(g))):
+                    return start, xn, fn, start
+        t, xn, fn = _armijo(ev, x, f, d, slope, start, f, self.c, self.shrink)
         t_next = np.where(t > 0, t, t_last) if np.ndim(t) else (t if t > 0 else t_last)
         return t, xn, fn, t_next
+
+
+#: the relative rounding of ``f`` that :class:`Backtracking`'s ``flat`` option allows (sums of
+#: millions of terms round by up to about this much)
+FLAT = 1e-12
 
 
 def _hvp_step(ev: Evaluator, x: Array, g: Array, v: Array) -> Array:

@@ -254,7 +254,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
             self._glm_setup(loss, X)
             self._glm_begin(np.zeros(loss.n_theta))
         else:
-            loss = with_rows(self._loss_proto, self._kernel(), X, self._ytype(yk), sw)
+            loss = with_rows(self._loss_proto, self._kernel(), X, self._ytype(yk), sw,
+                             sample=self.batch_size is None)
             self._glm_bind(loss, self._pen)
             self._n = int(X.shape[0])
             self._glm_resume()

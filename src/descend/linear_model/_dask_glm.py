@@ -18,8 +18,15 @@ import numpy as np
 from .._types import Array
 from ..errors import InvalidArgument
 from . import _dask
-from ._dask_tasks import _glm_block, _poisson_block, _ylogy_block
-from ._glm_losses import LogisticLoss, Moments, PoissonLoss, SoftmaxLoss, SquaredLoss
+from ._dask_tasks import _glm_block, _ylogy_block
+from ._glm_losses import (
+    LogisticLoss,
+    Moments,
+    PoissonLoss,
+    SoftmaxLoss,
+    SquaredLoss,
+    sample_rows,
+)
 
 __all__ = ["fit_classifier", "fit_regressor"]
 
@@ -75,6 +82,7 @@ def fit_classifier(est: Any, X: Any, y: Any, sample_weight: Any) -> Any:
     K = len(classes)
     loss: Any = (LogisticLoss(_pass(data, "logistic"), mom, **opts) if K == 2
                  else SoftmaxLoss(_pass(data, "softmax"), mom, K, **opts))
+    _sample(loss, data)
     est._glm_setup(loss, np.empty((data.n, 0)))
     est._glm_begin(np.zeros(loss.n_theta))
     est._glm_run_full(est.max_iter, record=True)
@@ -96,21 +104,17 @@ def fit_regressor(est: Any, X: Any, y: Any) -> Any:
     if est.loss == "poisson":
         parts = data._get(*[data._submit(_ylogy_block, yb) for yb in data.ys])
         loss: Any = PoissonLoss(_pass(data, "poisson"), mom, float(sum(parts)), **opts)
+        _sample(loss, data)
     else:
         loss = SquaredLoss(mom, **opts)
     runner = _glm_regression.Runner(est)
-    runner.fit_loss(loss, data.n, hessian=_hessian(data) if est.loss == "poisson" else None)
+    runner.fit_loss(loss, data.n)
     return est
 
 
-def _hessian(data: Any) -> Any:
-    """``(w, c) -> (sum mu x x', sum mu x, sum mu)`` over all blocks (Poisson's Newton step)."""
-    p = data.p
-
-    def sums(w: Array, c: float) -> tuple[Array, Array, float]:
-        parts = data._get(*[data._submit(_poisson_block, xb, yb, w, c)
-                            for xb, yb in zip(data.xs, data.ys, strict=True)])
-        s = np.sum(np.stack(parts), axis=0)
-        return s[: p * p].reshape(p, p), s[p * p : p * p + p], float(s[-1])
-
-    return sums
+def _sample(loss: Any, data: Any) -> None:
+    """The Hessian's sample: the rows that an in-memory fit of the same data keeps (the
+    same Newton steps), gathered from the workers once."""
+    if loss._row_curvature(np.zeros(1)) is not None:
+        Xs, _ = data.take(sample_rows(data.n))
+        loss.take_sample(Xs, None, picked=True)

@@ -123,13 +123,6 @@ def _glm_block(kind: str, Xb: Any, yb: Any, w: Array, c: Any) -> tuple[Any, ...]
     return out
 
 
-def _poisson_block(Xb: Any, yb: Any, w: Array, c: float) -> Array:
-    """``[sum mu x x' (p*p), sum mu x (p), sum mu]`` of a block, ``mu = exp(c + x w)``."""
-    X = _aligned(Xb, 2)
-    m = np.exp(np.minimum(X @ w + c, 709.0))
-    return np.concatenate([(X.T @ (X * m[:, None])).ravel(), m @ X, [float(m.sum())]])
-
-
 def _ylogy_block(yb: Any) -> float:
     y = _aligned(yb, 1)
     pos = y > 0

@@ -12,11 +12,20 @@ takes a loss object of :mod:`descend.linear_model._glm_losses` and a
   ``theta - t G_t`` is the proximal (soft-thresholding) step, with exact zeros.
 
 The loop, its rules and its carry are the same as for every other run; only the loss
-differs. ``method="auto"`` is the optimizer :func:`accelerated`: FISTA with adaptive
-restart, each step the majorization step ``P^+ g`` (``P`` the loss's curvature matrix plus
-the L2 weights: Bohning's bound for the log losses, so a step never increases the loss) or,
-with L1, the scalar proximal step. A loss without a global bound (Poisson) takes the same
-steps without momentum, with Armijo backtracking (:class:`descend.linesearch.Backtracking`).
+differs. ``method="auto"`` is the optimizer :func:`accelerated`:
+
+* full batch, no L1 part, a loss with a Hessian sample (logistic, Poisson): Newton steps,
+  gradient descent in the metric of the Hessian at the current point estimated on a fixed
+  sample of the rows (all of them up to 32,768; the gradient and the value are always the
+  whole data's, so the fit ends on the exact minimum), with Armijo backtracking from the
+  step 1 (:class:`descend.linesearch.Backtracking` with ``t_max=1, flat=True``): about one
+  pass over the rows a step, and a few steps. The fit starts at the intercept-only model,
+  known in closed form from the first pass;
+* otherwise FISTA with adaptive restart, each step the majorization step ``P^+ g`` (``P``
+  the loss's curvature matrix plus the L2 weights: Bohning's bound for the log losses, so a
+  step never increases the loss) or, with L1, the scalar proximal step; a loss without a
+  global bound (Poisson with L1) takes the same steps without momentum, with backtracking.
+
 Any other ``method`` / ``lr`` of :func:`descend.minimize` runs on the same problem.
 """
 
@@ -35,7 +44,7 @@ from ..errors import ConvergenceWarning
 from ..result import Reason
 from ..stopping import Criteria, norms
 from ._fit import Batches, _problem, caller_level, epoch_batches, epoch_ended
-from ._glm_losses import Moments, _local_pass, one_blas_thread
+from ._glm_losses import Moments, _local_pass, one_blas_thread, psd_solver
 from ._glm_prox import Penalty
 from ._solvers import accelerated, conjugate
 
@@ -66,11 +75,16 @@ def penalized(pen: Penalty, t: float, theta: Array, f: float, g: Array) -> tuple
     return float(f), np.asarray(g, dtype=np.float64)
 
 
-def with_rows(loss: Any, kernel: Any, X: Array, y: Array, sw: Array | None) -> Any:
+def with_rows(loss: Any, kernel: Any, X: Array, y: Array, sw: Array | None, *,
+              sample: bool = False) -> Any:
     """``loss`` (its scaling and layout kept) evaluated on other rows: a mini-batch or the
-    next ``partial_fit`` chunk."""
+    next ``partial_fit`` chunk (``sample``: with the Hessian's sample of these rows, for
+    full-batch Newton steps)."""
     out = copy.copy(loss)
     out._sums = _local_pass(kernel, X, y, sw)
+    out.sample = None
+    if sample:
+        out.take_sample(X, sw)
     wsum = float(X.shape[0] if sw is None else sw.sum())
     out.moments = dataclasses.replace(loss.moments, n=int(X.shape[0]), wsum=wsum)
     out._exact = False  # the moments are the first data's, not these rows'
@@ -88,6 +102,7 @@ def strip(loss: Any) -> Any:
     out = copy.copy(loss)
     out._sums = None
     out._solves = {}
+    out.sample = None
     if hasattr(out, "margin"):
         out.margin = None
     if hasattr(out, "_mse"):
@@ -152,8 +167,18 @@ class GLMFit:
         return accelerated(pre, 1.0 if lr is None else lr, bool(loss.global_bound))
 
     def _newton(self) -> Any:
-        """``(g, y) -> H(y)^+ g`` for a loss without a global bound (Poisson), or None."""
-        return None
+        """``(g, theta) -> (H(theta) + diag(l2))^+ g``, ``H`` the loss's Hessian on its sample
+        (:meth:`~descend.linear_model._glm_losses._Linear.hessian`), for a full-batch fit
+        without an L1 part when the loss offers it; else None (the majorization steps)."""
+        loss, pen = self._loss, self._pen
+        if self.batch_size is not None or pen.has_l1 or not loss.newton_ready():
+            return None
+        l2 = np.diag(pen.l2) if pen.l2.any() else 0.0
+
+        def pre(g: Array, theta: Array) -> Array:
+            return np.asarray(psd_solver(loss.hessian(theta) + l2)(g), dtype=np.float64)
+
+        return pre
 
     def _fixed_lr(self) -> float | None:
         if isinstance(self.lr, str) and self.lr == "auto":
@@ -171,6 +196,8 @@ class GLMFit:
             n_b = max(1, -(-self._n // int(self.batch_size or 1)))
             return linesearch.Auto(lip, decay=1.0 / (_DECAY_EPOCHS * n_b))
         if self._auto():
+            if self._newton() is not None:  # Newton's step is 1 near the minimum
+                return linesearch.Backtracking(1.0, t_max=1.0, flat=True)
             if self._loss.global_bound:
                 return linesearch.Fixed(1.0)
             return linesearch.Backtracking(1.0)
@@ -190,9 +217,13 @@ class GLMFit:
         known = self._loss.at_zero()  # the moments give it: no pass over the rows
         f0, g0 = (self._evaluate(zero) if known is None
                   else penalized(self._pen, self._t, zero, *known))
-        self._g0 = float(norms(g0))
+        self._g0 = float(norms(g0))  # tol's scale: the gradient at 0, wherever the fit starts
         criteria = Criteria.make(self.max_iter, self._gcut(), None, None)
         at_zero = not np.any(theta)
+        null = self._loss.null_model() if at_zero and self.batch_size is None else None
+        if null is not None:  # a full batch starts at the intercept-only model (closed form)
+            theta = null[0]
+            f0, g0 = penalized(self._pen, self._t, theta, null[1], null[2])
         self._carry = _loop.start(full, theta, self._optimizer(False), self._policy(False),
                                   criteria, scale=max(1.0, float(np.linalg.norm(theta))),
                                   f0=f0 if at_zero else None, g0=g0 if at_zero else None)

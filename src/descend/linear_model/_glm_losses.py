@@ -16,6 +16,10 @@ columns, implicitly: ``X`` is never copied), flat, ``shape = (n_outputs, fit_int
   ``max_i mu_i lambda_max(S)`` at the last point evaluated);
 * ``precondition(g, l2)``: ``(M + diag(l2))^+ g``, the step of the majorization
   (with ``l2`` the penalty's :attr:`~descend.linear_model._glm_prox.Penalty.l2`);
+* ``hessian(theta)`` (logistic, Poisson): the Hessian at ``theta`` on a sample of the
+  rows (:meth:`_Linear.take_sample`: every row up to :data:`SAMPLE_ROWS`, else that many
+  evenly spaced), the metric of the Newton steps; ``newton_ready()`` tells whether the
+  loss has a sample and its Hessian costs no more than about one pass;
 * ``to_original(theta) -> (intercept, coef)`` and ``to_working(intercept, coef)``.
 
 ``S = mean_s(z1 z1')`` with ``z1 = (1, z)`` comes from the first pass over the data
@@ -36,9 +40,16 @@ from .._types import Array
 from ..errors import DataError
 from . import _losses
 
-__all__ = ["LogisticLoss", "Moments", "PoissonLoss", "SoftmaxLoss", "SquaredLoss", "moments"]
+__all__ = ["SAMPLE_ROWS", "LogisticLoss", "Moments", "PoissonLoss", "SoftmaxLoss", "SquaredLoss",
+           "moments", "sample_rows"]
 
 _BLOCK = 4096
+#: rows whose Hessian is the metric of the Newton steps: all of them up to this many, else
+#: this many evenly spaced (the estimate's relative error is about ``sqrt(p / SAMPLE_ROWS)``,
+#: a few percent, which slows Newton's convergence only a little; a step is still a descent)
+SAMPLE_ROWS = 32_768
+#: Newton steps are taken up to this many parameters whatever the sample costs
+_NEWTON_WIDTH = 64
 _controller: Any = None
 
 
@@ -146,6 +157,14 @@ def psd_solver(M: Array) -> Callable[[Array], Array]:
     return solve
 
 
+def sample_rows(n: int) -> slice | Array:
+    """The rows of the Hessian's sample among ``n``: all, or :data:`SAMPLE_ROWS` evenly
+    spaced (the same rows in memory and on Dask)."""
+    if n <= SAMPLE_ROWS:
+        return slice(None)
+    return np.linspace(0, n - 1, SAMPLE_ROWS).astype(np.intp)
+
+
 # ------------------------------------------------------------------ the losses
 class _Linear:
     """What every loss shares: the scaling, ``S``, the parameter layout and the solves."""
@@ -170,6 +189,58 @@ class _Linear:
         self._exact = True  # the moments are those of the rows the pass reads
         self._solves: dict[bytes, Callable[[Array], Array]] = {}
         self._top = float(np.linalg.eigvalsh(self.S)[-1]) if self.S.size else 0.0
+        #: ``(X rows, their weights or None)`` of :meth:`hessian`, or None
+        self.sample: tuple[Array, Array | None] | None = None
+
+    def _row_curvature(self, eta: Array) -> Array | None:
+        """The second derivative of each row's loss in ``eta``; None: no Newton steps."""
+        return None
+
+    def take_sample(self, X: Array, sw: Array | None, *, picked: bool = False) -> None:
+        """Keep the rows of :func:`sample_rows` of ``X`` (``picked``: ``X`` is those rows
+        already) for :meth:`hessian`. No copy of a C-ordered float64 ``X`` of at most
+        :data:`SAMPLE_ROWS` rows."""
+        if self._row_curvature(np.zeros(1)) is None:
+            return
+        pick = slice(None) if picked else sample_rows(X.shape[0])
+        Xs = np.ascontiguousarray(X[pick], dtype=np.float64)
+        ws = None if sw is None else np.asarray(sw, dtype=np.float64)[pick]
+        if Xs.shape[0] == 0 or (ws is not None and not ws.sum() > 0):
+            self.sample = None  # no row to estimate from: the majorization steps
+            return
+        self.sample = (Xs, ws)
+
+    def newton_ready(self) -> bool:
+        """A sample is kept and its Hessian costs at most about a pass over the rows."""
+        if self.sample is None:
+            return False
+        m = self.sample[0].shape[0]
+        return self.n_theta <= _NEWTON_WIDTH or m * self.n_theta <= self.moments.n
+
+    def hessian(self, theta: Array) -> Array:
+        """The Hessian of the mean loss at ``theta`` (working units) on the sample's rows:
+        ``sum s_i l''(eta_i) z1_i z1_i' / sum s_i`` (exact when the sample is every row)."""
+        if self.sample is None:
+            raise ValueError("hessian: the loss keeps no sample (take_sample first)")
+        Xs, ws = self.sample
+        c, W = self._split(theta)
+        sc = self.scaling
+        H = np.zeros((self.width, self.width))
+        fi = int(sc.fit_intercept)
+        for i in range(0, Xs.shape[0], _BLOCK):
+            Xb = Xs[i : i + _BLOCK]
+            d = self._row_curvature(Xb @ W[0] + c[0])
+            assert d is not None
+            if ws is not None:
+                d = d * ws[i : i + _BLOCK]
+            R = np.empty((Xb.shape[0], self.width))
+            if fi:
+                R[:, 0] = 1.0
+            np.divide(Xb - sc.shift, sc.scale, out=R[:, fi:])
+            R *= np.sqrt(d)[:, None]
+            H += R.T @ R  # one operand twice: BLAS's symmetric product
+        total = float(Xs.shape[0] if ws is None else ws.sum())
+        return np.asarray((H + H.T) / (2.0 * total), dtype=np.float64)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -189,6 +260,20 @@ class _Linear:
         """``value_grad(0)`` from the first pass's moments (no pass over the rows), or None
         where the loss has no such closed form (or its moments are not its rows')."""
         return None
+
+    def null_model(self) -> tuple[Array, float, Array] | None:
+        """``(theta, value, gradient)`` of the intercept-only model (the best constant
+        ``eta``), from the first pass's moments: where a fit with an intercept starts. None
+        without an intercept or a closed form (or when the moments are not its rows')."""
+        return None
+
+    def _null_at(self, eta: float) -> Array | None:
+        """The working point ``(eta, 0, ..., 0)``, or None without an intercept."""
+        if not (self._exact and self.scaling.fit_intercept and math.isfinite(eta)):
+            return None
+        theta = np.zeros(self.n_theta)
+        theta[0] = eta
+        return theta
 
     def _moment_grad(self, m0: float) -> Array:
         """The working gradient at ``theta = 0`` of a loss whose derivative there is
@@ -288,17 +373,35 @@ class LogisticLoss(_Linear):
         if not np.all((y == 0.0) | (y == 1.0)):
             raise DataError("y: the log loss takes labels 0 and 1", argument="y")
         sw = _check_weights(sample_weight, X.shape[0])
-        return cls(_local_pass(logistic_margin_pass, X, y, sw), moments(X, y, sw),
-                   fit_intercept=fit_intercept, standardize=standardize)
+        out = cls(_local_pass(logistic_margin_pass, X, y, sw), moments(X, y, sw),
+                  fit_intercept=fit_intercept, standardize=standardize)
+        out.take_sample(X, sw)
+        return out
 
     def _factor(self) -> float:
         return 0.25
+
+    def _row_curvature(self, eta: Array) -> Array | None:
+        e = np.exp(-np.abs(eta))  # sigma (1 - sigma), without overflow
+        return np.asarray(e / (1.0 + e) ** 2)
 
     def at_zero(self) -> tuple[float, Array] | None:
         """At ``eta = 0`` every row's loss is ``log 2`` and its derivative ``1/2 - y``."""
         if not self._exact:
             return None
         return math.log(2.0), self._moment_grad(0.5)
+
+    def null_model(self) -> tuple[Array, float, Array] | None:
+        """``eta = logit(ybar)``: loss ``-(ybar log ybar + (1 - ybar) log(1 - ybar))``,
+        derivative ``ybar - y`` on every row."""
+        pbar = self.moments.ybar
+        if not 0.0 < pbar < 1.0:
+            return None
+        theta = self._null_at(math.log(pbar) - math.log1p(-pbar))
+        if theta is None:
+            return None
+        value = -(pbar * math.log(pbar) + (1.0 - pbar) * math.log1p(-pbar))
+        return theta, value, self._moment_grad(pbar)
 
     def value_grad(self, theta: Array) -> tuple[float, Array]:
         c, W = self._split(theta)
@@ -336,11 +439,16 @@ class PoissonLoss(_Linear):
         sw = _check_weights(sample_weight, X.shape[0])
         const = xlogy(y, y) - y
         ylogy = float(const.sum() if sw is None else sw @ const)
-        return cls(_local_pass(poisson_pass, X, y, sw), moments(X, y, sw), ylogy,
-                   fit_intercept=fit_intercept, standardize=standardize)
+        out = cls(_local_pass(poisson_pass, X, y, sw), moments(X, y, sw), ylogy,
+                  fit_intercept=fit_intercept, standardize=standardize)
+        out.take_sample(X, sw)
+        return out
 
     def _factor(self) -> float:
         return max(self.moments.ybar, np.finfo(np.float64).tiny)
+
+    def _row_curvature(self, eta: Array) -> Array | None:
+        return np.exp(np.minimum(eta, 709.0))
 
     def at_zero(self) -> tuple[float, Array] | None:
         """At ``eta = 0``: ``mu = 1`` on every row, loss ``1`` (plus the constant), derivative
@@ -349,6 +457,16 @@ class PoissonLoss(_Linear):
             return None
         self._last_top = 0.0
         return 1.0 + self._const, self._moment_grad(1.0)
+
+    def null_model(self) -> tuple[Array, float, Array] | None:
+        """``eta = log(ybar)``: ``mu = ybar`` on every row, loss ``ybar - ybar log ybar``
+        (plus the constant), derivative ``ybar - y``."""
+        ybar = self.moments.ybar
+        theta = self._null_at(math.log(ybar)) if ybar > 0.0 else None
+        if theta is None:
+            return None
+        self._last_top = math.log(ybar)
+        return theta, ybar - ybar * math.log(ybar) + self._const, self._moment_grad(ybar)
 
     def curvature_bound(self) -> float:
         """``max_i mu_i lambda_max(S)`` at the last point evaluated (a local bound only)."""

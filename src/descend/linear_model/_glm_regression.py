@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 
 from .._types import Array
 from ._glm_fit import GLMFit, composite, penalty_weights, row_bound, with_rows
-from ._glm_losses import PoissonLoss, SquaredLoss, psd_solver
+from ._glm_losses import PoissonLoss, SquaredLoss
 from ._glm_prox import Penalty
 
 __all__ = ["Runner", "check_penalty", "uses_glm"]
@@ -55,23 +55,8 @@ class Runner(GLMFit):
 
     def __init__(self, est: Any) -> None:
         self.est = est
-        self._hess_sums: Any = None
         for name in ("method", "lr", "max_iter", "tol", "batch_size", "shuffle", "callback"):
             setattr(self, name, getattr(est, name))
-
-    def _newton(self) -> Any:
-        """Poisson, in memory, without L1: Newton steps, the Hessian from one more pass
-        (``method="auto"``; Armijo backtracking keeps every step a descent)."""
-        if self.est.loss != "poisson" or self._hess_sums is None:
-            return None
-        sums, ws = self._hess_sums, self._loss.moments.wsum
-        sc, l2 = self._loss.scaling, self._pen.l2
-
-        def pre(g: Array, theta: Array) -> Array:
-            H = poisson_hessian(sums, ws, sc, theta) + np.diag(l2)
-            return np.asarray(psd_solver(H)(g), dtype=np.float64)
-
-        return pre
 
     def _loss_of(self, X: Array, y: Array, sw: Array | None) -> Any:
         est = self.est
@@ -108,7 +93,6 @@ class Runner(GLMFit):
         self._n = int(X.shape[0])
         self._row_lip = row_bound(loss, X) if self.batch_size is not None else 0.0
         self._rng = check_random_state(est.random_state)
-        self._hess_sums = local_hessian_sums(X, sw)
 
     def fit(self, X: Array, y: Array, sw: Array | None) -> None:
         self.setup(X, y, sw)
@@ -122,12 +106,12 @@ class Runner(GLMFit):
                     break
         self.write(warn=True)
 
-    def fit_loss(self, loss: Any, n: int, hessian: Any) -> None:
+    def fit_loss(self, loss: Any, n: int) -> None:
         """A full-batch fit of a loss built elsewhere (Dask: passes over the row blocks)."""
         est = self.est
         a, rho = penalty_weights(getattr(est, "penalty", "l2"), est.alpha, est.l1_ratio)
         self._glm_bind(loss, Penalty.make(a, rho, loss.scaling, 1))
-        self._n, self._row_lip, self._hess_sums = n, 0.0, hessian
+        self._n, self._row_lip = n, 0.0
         self._glm_begin(np.zeros(loss.n_theta))
         self._glm_run_full(self.max_iter, record=True)
         self.write(warn=True)
@@ -139,12 +123,12 @@ class Runner(GLMFit):
             self._glm_begin(np.zeros(self._loss.n_theta))
         else:
             if self.est.loss == "poisson":
-                loss = with_rows(self._loss, self._kernel(), X, y, sw)
+                loss = with_rows(self._loss, self._kernel(), X, y, sw,
+                                 sample=self.batch_size is None)
             else:
                 loss = _squared_rows(self._loss, X, y, sw)
             self._glm_bind(loss, self._pen)
             self._n = int(X.shape[0])
-            self._hess_sums = local_hessian_sums(X, sw)
             self._glm_resume()
         if self.batch_size is None:
             self._glm_run_full(1, record=False)
@@ -164,43 +148,6 @@ class Runner(GLMFit):
         est.n_iter_, est.converged_, est.result_ = self.n_iter_, self.converged_, self.result_
         self._warn(msg, warn)
         self._release_glm()
-        self._hess_sums = None
-
-
-def local_hessian_sums(X: Array, sw: Array | None) -> Any:
-    """``(w, c) -> (sum s mu x x', sum s mu x, sum s mu)``, ``mu = exp(c + X w)``, in row blocks."""
-
-    def sums(w: Array, c: float) -> tuple[Array, Array, float]:
-        p = X.shape[1]
-        G, sx, tot = np.zeros((p, p)), np.zeros(p), 0.0
-        for i in range(0, X.shape[0], 4096):
-            Xb = X[i : i + 4096]
-            m = np.exp(np.minimum(Xb @ w + c, 709.0))
-            if sw is not None:
-                m = m * sw[i : i + 4096]
-            r = Xb * np.sqrt(m)[:, None]
-            G += r.T @ r  # one operand twice: BLAS's symmetric product (half the work)
-            sx += m @ Xb
-            tot += float(m.sum())
-        return G, sx, tot
-
-    return sums
-
-
-def poisson_hessian(sums: Any, ws: float, sc: Any, theta: Array) -> Array:
-    """The Poisson Hessian ``sum_i s_i mu_i z1_i z1_i' / sum s`` in working units
-    (``z1 = (1, z)``), from the sums of :func:`local_hessian_sums` (or their Dask version)."""
-    fi = sc.fit_intercept
-    b, v = (float(theta[0]), theta[1:]) if fi else (0.0, theta)
-    w = v / sc.scale
-    G, sx, tot = sums(w, b - float(sc.shift @ w))
-    m = sc.shift
-    Gc = G - np.outer(sx, m) - np.outer(m, sx) + tot * np.outer(m, m)  # about the shift
-    Hz = Gc / np.outer(sc.scale, sc.scale) / ws
-    if not fi:
-        return np.asarray(Hz)
-    hz = (sx - tot * m) / sc.scale / ws
-    return np.block([[np.array([[tot / ws]]), hz[None, :]], [hz[:, None], Hz]])
 
 
 def _squared_rows(loss: SquaredLoss, X: Array, y: Array, sw: Array | None) -> SquaredLoss:

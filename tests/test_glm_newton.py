@@ -1,0 +1,144 @@
+"""The GLM fits' Newton steps: the Hessian on a sample of the rows, the intercept-only start,
+and that a sampled Hessian still ends on the exact minimum (in memory and on Dask)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
+
+from descend.linear_model import GDClassifier, GDRegressor, _glm_losses
+from descend.linear_model._glm_losses import LogisticLoss, PoissonLoss, sample_rows
+
+
+def data(kind: str, n: int = 3000, p: int = 5, seed: int = 0, offset: float = 2.0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) + offset
+    w = rng.standard_normal(p) / np.sqrt(p)
+    sw = rng.random(n) + 0.5
+    if kind == "logistic":
+        y = (rng.random(n) < expit((X - offset) @ w - 0.5)).astype(float)
+    else:
+        y = rng.poisson(np.exp(0.5 * (X - offset) @ w + 0.3)).astype(float)
+    return X, y, sw
+
+
+def make(kind, X, y, sw, **opts):
+    return (LogisticLoss if kind == "logistic" else PoissonLoss).local(X, y, sw, **opts)
+
+
+def numeric_hessian(loss, theta, h=1e-5):
+    H = np.array([(loss.value_grad(theta + h * e)[1] - loss.value_grad(theta - h * e)[1])
+                  / (2 * h) for e in np.eye(loss.n_theta)])
+    return (H + H.T) / 2
+
+
+CASES = [(k, wt, fi, sd) for k in ("logistic", "poisson") for wt in (False, True)
+         for fi in (True, False) for sd in (True, False)]
+
+
+@pytest.mark.parametrize(("kind", "weighted", "fit_intercept", "standardize"), CASES)
+def test_the_sample_of_every_row_gives_the_hessian(kind, weighted, fit_intercept, standardize):
+    X, y, sw = data(kind)
+    loss = make(kind, X, y, sw if weighted else None, fit_intercept=fit_intercept,
+                standardize=standardize)
+    assert loss.sample is not None and loss.sample[0].shape[0] == X.shape[0]
+    assert loss.newton_ready()
+    rng = np.random.default_rng(3)
+    for scale in (0.0, 0.3):
+        theta = rng.standard_normal(loss.n_theta) * scale
+        H = loss.hessian(theta)
+        np.testing.assert_allclose(H, H.T, rtol=0, atol=0)
+        np.testing.assert_allclose(H, numeric_hessian(loss, theta), rtol=1e-5,
+                                   atol=1e-7 * np.abs(H).max())
+
+
+def test_sample_rows_are_all_or_evenly_spaced():
+    assert sample_rows(_glm_losses.SAMPLE_ROWS) == slice(None)
+    rows = sample_rows(10 * _glm_losses.SAMPLE_ROWS + 7)
+    assert rows.shape == (_glm_losses.SAMPLE_ROWS,)
+    assert rows[0] == 0 and rows[-1] == 10 * _glm_losses.SAMPLE_ROWS + 6
+    assert np.all(np.diff(rows) > 0)
+
+
+def test_the_sample_keeps_no_copy_of_a_small_c_ordered_x():
+    X, y, _ = data("logistic")
+    loss = make("logistic", X, y, None)
+    assert np.shares_memory(loss.sample[0], X)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "poisson"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_null_model_is_the_intercept_only_minimum(kind, weighted):
+    X, y, sw = data(kind)
+    loss = make(kind, X, y, sw if weighted else None)
+    theta, f, g = loss.null_model()
+    assert np.count_nonzero(theta[1:]) == 0
+    f2, g2 = loss.value_grad(theta)
+    assert f == pytest.approx(f2, rel=1e-13)
+    np.testing.assert_allclose(g, g2, rtol=1e-9, atol=1e-13)
+    assert abs(g[0]) < 1e-13  # the best constant: no gradient along the intercept
+    assert make(kind, X, y, None, fit_intercept=False).null_model() is None
+
+
+def test_no_null_model_for_one_class_or_without_an_intercept():
+    X, y, _ = data("logistic")
+    assert make("logistic", X, np.ones(len(y)), None).null_model() is None
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_sampled_hessian_still_ends_on_the_exact_minimum(monkeypatch, weighted):
+    monkeypatch.setattr(_glm_losses, "SAMPLE_ROWS", 200)
+    X, y, sw = data("logistic", n=4000, p=6)
+    s = sw if weighted else None
+    assert make("logistic", X, y, s).sample[0].shape == (200, 6)
+    ours = GDClassifier(alpha=1e-3, tol=1e-10).fit(X, y, sample_weight=s)
+    peer = LogisticRegression(C=1 / (1e-3 * (len(y) if s is None else s.sum())), tol=1e-12,
+                              max_iter=10_000).fit(X, y, sample_weight=s)
+    assert ours.converged_ and ours.n_iter_ <= 40
+    np.testing.assert_allclose(ours.coef_, peer.coef_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ours.intercept_, peer.intercept_, rtol=1e-6, atol=1e-7)
+    X, y, sw = data("poisson", n=4000, p=6)
+    s = sw if weighted else None
+    ours = GDRegressor(loss="poisson", alpha=1e-3, tol=1e-10).fit(X, y, sample_weight=s)
+    peer = PoissonRegressor(alpha=1e-3, solver="newton-cholesky", tol=1e-12,
+                            max_iter=1000).fit(X, y, sample_weight=s)
+    assert ours.converged_ and ours.n_iter_ <= 40
+    np.testing.assert_allclose(ours.coef_, peer.coef_, rtol=1e-6, atol=1e-7)
+
+
+def test_partial_fit_takes_the_sample_of_its_rows():
+    X, y, _ = data("poisson")
+    k = 4
+    a = GDRegressor(loss="poisson", max_iter=k, tol=None).fit(X, y)
+    b = GDRegressor(loss="poisson", tol=None)
+    for _ in range(k):
+        b.partial_fit(X, y)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_dask_takes_the_same_sample_and_steps(monkeypatch):
+    da = pytest.importorskip("dask.array")
+    monkeypatch.setattr(_glm_losses, "SAMPLE_ROWS", 150)
+    for kind in ("logistic", "poisson"):
+        X, y, _ = data(kind, n=1000)
+        make_est = ((lambda: GDClassifier(alpha=1e-3, tol=1e-6)) if kind == "logistic"
+                    else (lambda: GDRegressor(loss="poisson", alpha=1e-3, tol=1e-6)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            a = make_est().fit(X, y)
+            b = make_est().fit(da.from_array(X, chunks=(300, -1)), da.from_array(y, chunks=300))
+        assert a.n_iter_ == b.n_iter_
+        np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_a_fitted_model_keeps_no_sample():
+    import pickle
+
+    X, y, _ = data("logistic")
+    est = GDClassifier().fit(X, y)
+    assert est._loss.sample is None
+    assert len(pickle.dumps(est)) < 20_000
