@@ -102,6 +102,24 @@ def test_vectorized_exp_within_one_ulp():
     assert np.all((out[:3] > 0) & (out[:3] <= np.exp(-708.0) * (1 + 1e-15)))
 
 
+def test_log1p_without_libm_within_three_ulps():
+    from numba import njit
+
+    @njit
+    def many(e):
+        out = np.empty_like(e)
+        for i in range(e.size):
+            out[i] = K._log1p01(e[i])
+        return out
+
+    split = 0.41421356237309503  # where the range reduction switches
+    e = np.concatenate([np.linspace(0.0, 1.0, 200_001), np.logspace(-320, 0, 5000),
+                        [split, np.nextafter(split, 1.0), np.nextafter(split, 0.0)]])
+    ref = np.log1p(e)
+    ulps = np.abs(many(e) - ref) / np.spacing(np.maximum(ref, 5e-324))
+    assert ulps.max() <= 3.0
+
+
 def test_extreme_predictors_stay_finite_and_honest():
     X = np.array([[1.0], [1.0], [-1.0], [-1.0]] * 40)
     y = np.array([1.0, 0.0, 1.0, 0.0] * 40)

@@ -75,6 +75,10 @@ def check_glm_params(est: Any) -> None:
                                   f"[0, 1]), got {val!r}", argument=name)
 
 
+#: labels read at a time when looking for the classes
+_LABEL_CHUNK = 1 << 16
+
+
 class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc]
     """Logistic regression (binary, or multinomial for more classes) by gradient descent.
 
@@ -437,8 +441,16 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return bool(np.all((own - other)[keep] > 0))
 
     def _classes(self, y: Array, _: Any) -> Array:
-        check_classification_targets(y)
-        classes = np.unique(y)
+        if y.ndim == 1 and y.dtype.kind in "biuf" and y.size > _LABEL_CHUNK:
+            # the distinct labels chunk by chunk: no sorted copy of y (its size again, twice
+            # in scikit-learn's check); the check then reads only them (it depends on the
+            # set of values and their type alone)
+            classes = np.unique(np.concatenate([np.unique(y[i : i + _LABEL_CHUNK])
+                                                for i in range(0, y.size, _LABEL_CHUNK)]))
+            check_classification_targets(classes)
+        else:
+            check_classification_targets(y)
+            classes = np.unique(y)
         if classes.size < 2:
             raise DataError(f"y: a classifier needs at least 2 classes; the data holds one "
                             f"class: {classes.tolist()}", argument="y")
