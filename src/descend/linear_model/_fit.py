@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .. import _loop, linesearch, optimizers
 from .._data import check_finite
@@ -316,7 +315,7 @@ class LoopFit:
         criteria = Criteria.make(steps, self._gcut(self.tol) if gtol is None else gtol, None,
                                  None)
         opt, policy = self._optimizer(False), self._policy(False)
-        with threadpool_limits(1, user_api="blas") if self.loss == "huber" else _Null():
+        with _losses.one_blas_thread() if self.loss == "huber" else _Null():
             _, out = _loop.run(full, self._carry, opt, policy, criteria, record=record,
                                callback=self._callback(), fresh=record or len(self._path) == 1)
         self._last = out

@@ -44,8 +44,9 @@ from ..errors import ConvergenceWarning
 from ..result import Reason
 from ..stopping import Criteria, norms
 from ._fit import Batches, _problem, caller_level, epoch_batches, epoch_ended
-from ._glm_losses import Moments, _local_pass, one_blas_thread, psd_solver
+from ._glm_losses import Moments, _local_pass, psd_solver
 from ._glm_prox import Penalty
+from ._losses import one_blas_thread
 from ._solvers import accelerated, conjugate
 
 __all__ = [

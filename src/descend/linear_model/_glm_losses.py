@@ -39,6 +39,7 @@ import numpy as np
 from .._types import Array
 from ..errors import DataError
 from . import _losses
+from ._losses import one_blas_thread
 
 __all__ = ["SAMPLE_ROWS", "LogisticLoss", "Moments", "PoissonLoss", "SoftmaxLoss", "SquaredLoss",
            "moments", "sample_rows"]
@@ -50,24 +51,6 @@ _BLOCK = 4096
 SAMPLE_ROWS = 32_768
 #: Newton steps are taken up to this many parameters whatever the sample costs
 _NEWTON_WIDTH = 64
-_controller: Any = None
-
-
-def one_blas_thread() -> Any:
-    """A context holding BLAS to one thread: wrap a whole fit in it, not each pass.
-
-    The fused passes are numba's threads; BLAS threads spinning beside them slow a
-    pass by half or more (PERFORMANCE.md). The controller is cached (``threadpool_limits``
-    inspects the loaded libraries each time, about 2 ms).
-    """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
-
-
 # ------------------------------------------------------------------ first pass
 @dataclass(frozen=True)
 class Moments:

@@ -26,11 +26,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._types import Array
 
 Eval = Callable[[Array], tuple[float, Array]]
+_controller: Any = None
+
+
+def one_blas_thread() -> Any:
+    """A context holding BLAS to one thread: wrap a whole fit in it, not each pass.
+
+    The fused passes are numba's threads; BLAS threads spinning beside them slow a
+    pass by half or more (PERFORMANCE.md). The controller is cached: ``threadpool_limits``
+    inspects the loaded libraries each time (2-10 ms, as much as the statistics of a
+    65,536-row block on a Dask worker).
+    """
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 _BLOCK = 4096
 NO_SHIFT = 4.0
 
@@ -72,7 +88,7 @@ def shifted_sums(X: Array, y: Array, c: Array, cy: float) -> Array:
     held to one thread: on blocks this small two threads fight (PERFORMANCE.md), and
     on a busy machine a 2,000,000 x 20 fit went from 0.13 s to 0.4-2.6 s with two.
     """
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         return _shifted_sums(X, y, c, cy)
 
 
@@ -194,7 +210,7 @@ def exact(X: Array, y: Array, sc: Scaling, loss: str, alpha: float,
     def evaluate(theta: Array) -> tuple[float, Array]:
         b, v = (float(theta[0]), theta[1:]) if fi else (0.0, theta)
         gz, sr, rr = np.zeros(s.shape[0]), 0.0, 0.0
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             for i in range(0, n, _BLOCK):
                 Z = (X[i : i + _BLOCK] - m) / s
                 r = y[i : i + _BLOCK] - b - Z @ v
