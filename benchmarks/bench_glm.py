@@ -201,7 +201,8 @@ def main() -> None:
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3, help="fits timed per solver (median)")
     ap.add_argument("--pass-repeat", type=int, default=7)
-    ap.add_argument("--sgd-epochs", type=int, default=5)
+    ap.add_argument("--sgd-epochs", type=int, default=20,
+                    help="SGD epochs at most (enough to show 20x when SGD never gets there)")
     ap.add_argument("--rel", type=float, default=1e-6, help="objective target, relative")
     ap.add_argument("--alpha", type=float, default=0.01, help="the L1 problem's alpha")
     ap.add_argument("--workers", type=int, default=2)

@@ -252,6 +252,37 @@ def test_pyarrow_parquet_arrays_fit_as_in_memory(client, data, tmp_path):
         same_fit(in_memory(kw, full[names].to_numpy(), full["y"].to_numpy()), on_dask(kw, Xd, yd))
 
 
+def test_a_streamed_parquet_fit_reads_each_part_in_the_task_that_uses_it(data, tmp_path,
+                                                                       monkeypatch):
+    import dask
+
+    from descend.linear_model import _dask, _dask_tasks
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    write_parts(frame, tmp_path / "s", 1700)
+    reads = []
+    real = _dask_tasks._read_parquet
+
+    def counted(path, *args):
+        reads.append(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(_dask_tasks, "_read_parquet", counted)
+    Xd, yd, names, parts = pyarrow_arrays(str(tmp_path / "s" / "*.parquet"), "y")
+    with dask.config.set(scheduler="synchronous"):
+        est = GDRegressor().fit(Xd, yd)
+        assert len(reads) == len(parts) + 1  # each part once, the first once more (shift)
+        data_ = _dask.prepare(GDRegressor(), Xd, yd, reset=True)
+        assert all(isinstance(b, _dask_tasks.PartBlock) for b in data_.xs + data_.ys)
+        # any other array of the same files takes the general path, to the same fit
+        other = GDRegressor().fit(Xd[:, :4], yd + 0.0)
+    ref = GDRegressor().fit(frame[names].to_numpy(), frame["y"].to_numpy())
+    for e in (est, other):
+        np.testing.assert_allclose(e.coef_, ref.coef_, rtol=RTOL)
+        assert e.intercept_ == pytest.approx(ref.intercept_, rel=RTOL)
+
+
 def test_pyarrow_parquet_checks(client, tmp_path):
     from descend.errors import InvalidArgument
 

@@ -35,19 +35,21 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
+from .. import _cache
 from .._data import check_finite, check_numeric_frame, is_dask
 from .._text import count
 from .._types import Array
 from ..errors import DataError, InvalidArgument
 from . import _losses
 from ._dask_tasks import (
+    PartBlock,
     _add,
     _aligned,
     _block_sums,
     _first_rows,
     _head,
     _huber_block,
-    _part,
+    _on_parts,
     _predict_block,
     _read_parquet,
     _rows_block,
@@ -180,8 +182,13 @@ class DaskData:
         if persist:  # contiguous blocks on the workers, not views of wider ones
             X = X.map_blocks(_aligned, 2, dtype=np.float64)
             y = y.map_blocks(_aligned, 1, dtype=np.float64)
-        xs = list(X.to_delayed(optimize_graph=False).ravel())
-        ys = list(y.to_delayed(optimize_graph=False).ravel())
+        source = None if persist else _PARQUET.get(X.name)
+        if source is not None and source[0] == y.name:  # streamed Parquet: tasks read
+            xs = [PartBlock(q.path, q.row_groups, source[2], source[3], 0) for q in source[1]]
+            ys = [PartBlock(q.path, q.row_groups, source[2], source[3], 1) for q in source[1]]
+        else:
+            xs = list(X.to_delayed(optimize_graph=False).ravel())
+            ys = list(y.to_delayed(optimize_graph=False).ravel())
         if persist and self.client is not None:
             futures = self.client.compute(xs + ys)
             xs, ys = futures[: len(xs)], futures[len(xs) :]
@@ -195,6 +202,8 @@ class DaskData:
     # a task graph three ways: delayed (streamed), futures (persisted), plain calls (local)
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._mode == "lazy":
+            if any(isinstance(a, PartBlock) for a in args):
+                return dask.delayed(_on_parts, pure=True)(fn, *args)
             return dask.delayed(fn, pure=True)(*args)
         if self._mode == "futures":
             return self.client.submit(fn, *args, pure=False)
@@ -428,18 +437,43 @@ def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) 
                                                                                         Any]:
     """Dask arrays ``X (n, p)`` and ``y (n,)``: one pyarrow read per part, shared by both.
 
-    Row counts come from the footers, so the chunks are known without a pass.
+    Row counts come from the footers, so the chunks are known without a pass. The graph is
+    three tasks a part (the read, and a chunk of ``X`` and one of ``y`` taken from it),
+    with no concatenation layers: a streamed fit adds one task a part for its statistics.
     """
+    import operator
+
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
     p = len(names)
-    xs, ys = [], []
-    for part in parts:
-        groups = None if part.row_groups is None else list(part.row_groups)
-        pair = dask.delayed(_read_parquet, pure=True)(part.path, groups, list(names), target)
-        xs.append(_da.from_delayed(dask.delayed(_part, pure=True)(pair, 0),
-                                   shape=(part.rows, p), dtype=np.float64))
-        ys.append(_da.from_delayed(dask.delayed(_part, pure=True)(pair, 1),
-                                   shape=(part.rows,), dtype=np.float64))
-    return _da.concatenate(xs, axis=0), _da.concatenate(ys)
+    token = tokenize([(part.path, part.row_groups) for part in parts], list(names), target)
+    read, xname, yname = (f"read-parquet-{token}", f"parquet-x-{token}",
+                          f"parquet-y-{token}")
+    reads: dict[Any, Any] = {(read, k): (_read_parquet, part.path,
+                         None if part.row_groups is None else list(part.row_groups),
+                         list(names), target)
+             for k, part in enumerate(parts)}
+    ks = range(len(parts))
+    xl: dict[Any, Any] = {(xname, k, 0): (operator.getitem, (read, k), 0) for k in ks}
+    yl: dict[Any, Any] = {(yname, k): (operator.getitem, (read, k), 1) for k in ks}
+    rows = tuple(int(part.rows) for part in parts)
+    xg = HighLevelGraph({read: reads, xname: xl}, {read: set(), xname: {read}})
+    yg = HighLevelGraph({read: reads, yname: yl}, {read: set(), yname: {read}})
+    X = _da.Array(xg, xname, chunks=(rows, (p,)), dtype=np.float64)
+    y = _da.Array(yg, yname, chunks=(rows,), dtype=np.float64)
+    if len(_PARQUET) >= _PARQUET_KEEP:
+        _PARQUET.pop(next(iter(_PARQUET)))
+    _PARQUET[X.name] = (y.name, tuple(parts), tuple(names), target)
+    return X, y
+
+
+#: ``X``'s name -> ``(y's name, parts, features, target)`` of the arrays
+#: :func:`parquet_arrays` made: a streamed fit of exactly these arrays reads the parts in
+#: its own tasks (:class:`~descend.linear_model._dask_tasks.PartBlock`)
+_PARQUET: dict[str, tuple[str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
+_PARQUET_KEEP = 64
+_cache.register("Parquet datasets read by Dask", _PARQUET.clear)
 
 
 @contextlib.contextmanager

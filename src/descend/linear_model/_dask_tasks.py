@@ -8,6 +8,7 @@ small, which matters under a tight ``memory_limit`` (Dask pauses a worker past 8
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,9 +27,15 @@ def _aligned(a: Any, ndim: int) -> Array:
 
 # ------------------------------------------------------------- tasks (on the workers)
 def _first_rows(Xb: Any, yb: Any) -> tuple[Array, float]:
+    """The shift of the statistics, as :func:`descend.linear_model._losses.gram_stats` picks
+    it: the first rows' means, or none when they are small next to the spread (then each
+    block's sums are BLAS calls straight on the block, with no shifted copy)."""
     X, y = _aligned(Xb, 2), _aligned(yb, 1)
-    first = min(X.shape[0], 4096)
-    return X[:first].mean(axis=0), float(y[:first].mean())
+    head = X[: min(X.shape[0], 4096)]
+    c = head.mean(axis=0)
+    if np.all(np.abs(c) <= _losses.NO_SHIFT * head.std(axis=0)):
+        return np.zeros(X.shape[1]), 0.0
+    return c, float(y[: head.shape[0]].mean())
 
 
 def _block_sums(Xb: Any, yb: Any, c: Array, cy: float) -> Array:
@@ -73,6 +80,35 @@ def _predict_block(Xb: Any, coef: Array, intercept: float) -> Array:
 _TILE = 2048  # rows copied at a time from the columns: the tile stays in cache
 
 
+@dataclass(frozen=True)
+class PartBlock:
+    """A block a task reads itself: ``X`` (``which=0``) or ``y`` (1) of one Parquet part."""
+
+    path: str
+    row_groups: tuple[int, ...] | None
+    features: tuple[str, ...]
+    target: str
+    which: int
+
+
+def _on_parts(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` with each :class:`PartBlock` replaced by its data, each part read once:
+    a streamed pass reads and uses a block in one task, so the block is never a stored
+    result (which a worker under a tight memory limit spills to disk and reads back)."""
+    read: dict[Any, tuple[Array, Array]] = {}
+    real = []
+    for a in args:
+        if isinstance(a, PartBlock):
+            key = (a.path, a.row_groups)
+            if key not in read:
+                groups = None if a.row_groups is None else list(a.row_groups)
+                read[key] = _read_parquet(a.path, groups, list(a.features), a.target)
+            real.append(read[key][a.which])
+        else:
+            real.append(a)
+    return fn(*real)
+
+
 def _read_parquet(
     path: str, row_groups: list[int] | None, features: list[str], target: str
 ) -> tuple[Array, Array]:
@@ -97,10 +133,6 @@ def _read_parquet(
         for j in range(p):
             tile[:, j] = cols[j][r : r + _TILE]
     return X, np.require(cols[p], requirements=["A", "C", "W", "O"])
-
-
-def _part(pair: tuple[Array, Array], k: int) -> Array:
-    return pair[k]
 
 
 def _decode_sum(
