@@ -176,8 +176,9 @@ def _descent(g: Array, d: Array) -> tuple[Array, Any]:
 
 
 class Backtracking:
-    """Armijo backtracking; each step starts from twice the last accepted one (at most
-    ``t_max``).
+    """Armijo backtracking; each step starts from twice the last accepted one.
+
+    The first step tried is at most ``t_max``.
 
     Parameters
     ----------

@@ -95,10 +95,13 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
     l1_ratio : float, default 0.15
         The L1 share of ``"elasticnet"`` (``"l1"`` is 1, ``"l2"`` is 0).
     method : "auto", str or Optimizer, default "auto"
-        ``"auto"``: FISTA with adaptive restart, each step the majorization step of the
-        loss's curvature bound (Bohning's ``X'X / 4``), or with L1 the scalar proximal
-        step; mini-batches: gradient descent. Otherwise any ``method`` of
-        :func:`descend.minimize` on the same objective.
+        ``"auto"``: two classes on the full batch without L1, Newton steps (the Hessian
+        from a fixed sample of at most 32,768 rows, the value and gradient from all of
+        them) with backtracking, from the intercept-only model; otherwise FISTA with
+        adaptive restart, each step the majorization step of the loss's curvature bound
+        (Bohning's ``X'X / 4``), or with L1 the scalar proximal step; mini-batches:
+        gradient descent. Otherwise any ``method`` of :func:`descend.minimize` on the same
+        objective.
     lr : float, schedule, policy or "auto", default "auto"
         Any ``lr`` of :func:`descend.minimize`. ``"auto"``: 1 for ``method="auto"``,
         ``1 / L`` (the curvature bound) otherwise, decaying over the epochs for mini-batches.

@@ -90,7 +90,10 @@ class GDRegressor(RegressorMixin, BaseEstimator, LoopFit):  # type: ignore[misc]
         accelerated steps preconditioned by the bound ``S`` on its Hessian (FISTA with
         adaptive restart); otherwise (an explicit ``lr``, mini-batches, rmse with
         ``alpha``) plain ``"gd"``. The penalties ``"l1"`` / ``"elasticnet"`` and
-        ``loss="poisson"`` have their own ``"auto"`` (see ``penalty``).
+        ``loss="poisson"`` have their own ``"auto"``: Poisson on the full batch without L1
+        takes Newton steps (the Hessian from a fixed sample of at most 32,768 rows) with
+        backtracking from the intercept-only model; with L1, proximal steps (FISTA on the
+        statistics for mse).
     lr : float, schedule or str, default "auto"
         Any ``lr`` of :func:`descend.minimize`. ``"auto"`` with ``method="auto"``: the step
         is the solver's own; with another method ``1 / L`` with ``L`` the exact largest
