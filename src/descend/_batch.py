@@ -45,8 +45,11 @@ INF = math.inf
 _SCHEDULE_END, _FTOL, _XTOL = int(Reason.SCHEDULE_END), int(Reason.FTOL), int(Reason.XTOL)
 _TRUSTED = (linesearch.Fixed, linesearch.Backtracking, linesearch.BarzilaiBorwein,
             linesearch.Auto)
-#: Steps per block: fixed steps are cheap to overshoot; line searches less so.
-BLOCK_FIXED, BLOCK_OTHER = 32, 4
+#: Steps per block: fixed steps are cheap to overshoot; line searches less so. Blocks of
+#: fixed steps double after a block in which no run may have stopped, up to BLOCK_MAX (the
+#: screen's arrays are reset and tested once a block), and are BLOCK_FIXED again after one
+#: in which some may have (a run that stopped is stepped on to the block's end).
+BLOCK_FIXED, BLOCK_OTHER, BLOCK_MAX = 32, 4, 128
 _MARGIN = 1.0 + 1e-9  # screens on squared norms, against the exact norms of the rules
 
 
@@ -365,10 +368,11 @@ def advance(
     stepper = _Stepper(problem, opt, policy, crit, carry)
     vectorized = bool(getattr(problem, "vectorized", False))
     keep = record or not vectorized
+    grow = vectorized and type(policy) is linesearch.Fixed
     if not vectorized:
         block = 1
     else:
-        block = BLOCK_FIXED if type(policy) is linesearch.Fixed else BLOCK_OTHER
+        block = BLOCK_FIXED if grow else BLOCK_OTHER
     k0, done, looked = carry.k, 0, 0
     while done < steps and act.size:
         tick = time.perf_counter()
@@ -391,7 +395,10 @@ def advance(
         if tape is not None:
             tape.blocks.append((act, out.hx, out.hf, out.hg, out.ht))
         stop = None
-        if flag.any():
+        flagged = bool(flag.any())
+        if grow:
+            block = BLOCK_FIXED if flagged else min(2 * block, BLOCK_MAX)
+        if flagged:
             rows = np.flatnonzero(flag)
             if keep:
                 hist = [[a[rows] for a in h] for h in (out.hx, out.hf, out.hg)]
