@@ -43,11 +43,11 @@ def _head(message: str) -> str:
     return re.sub(r" \(not converged: .*\)$", "", message.split("; ended above its best")[0])
 
 
-def _agree(fun, starts, **kw) -> list[int]:
+def _agree(fun, starts, dtype=np.float64, **kw) -> list[int]:
     """The batch (NumPy backend, nothing recorded) against each run alone; returns the
     steps each run took."""
-    out = run_batch(as_objective(fun), np.asarray(starts, dtype=np.float64), record=False,
-                    backend="numpy", **kw)
+    starts = np.asarray(starts, dtype=dtype)
+    out = run_batch(as_objective(fun), starts, record=False, backend="numpy", **kw)
     nits = []
     for k, x0 in enumerate(starts):
         alone = minimize(fun, x0, **kw)
@@ -106,6 +106,15 @@ def test_gtol_met_on_and_beside_block_boundaries(at, fun):
     assert nits[0] == at and nits[1] == 0 and nits[5] == 0
     # a step more or less from one step before and after (to rounding)
     assert at - 1 <= nits[3] <= at and at + 1 <= nits[4] <= at + 2
+
+
+@pytest.mark.parametrize("fun", ["paraboloid", "rosenbrock", "x**2 + 30*y**2"])
+@pytest.mark.parametrize("gtol", [None, 1e-3, "auto"])
+def test_float32_batches_end_each_run_as_it_ends_alone(fun, gtol):
+    # float32 runs: the screen's squares and sums in float32, as the rules' are
+    starts = np.random.default_rng(1).uniform(-2, 2, (12, 2))
+    for lr in (1e-3, 0.02, 0.04):
+        _agree(fun, starts, dtype=np.float32, lr=lr, gtol=gtol, max_iter=300)
 
 
 def test_runs_diverging_in_the_same_block_as_others_stop():
