@@ -7,13 +7,13 @@ per run: the largest and smallest f; with gtol, each gradient component's smalle
 length and step size when those tests are on; and, for steps other than plain gd, a
 running sum of the gradients (plain gd needs none: a gradient that is not finite leaves
 the next point not finite for good, so the block's last point and gradient tell). That
-is enough to tell which runs *might* have met a rule in the block. Only for those, at the end of the
-block, :func:`descend.stopping.step_code` (the rules of every backend) is applied to each
-of their steps; a run that stopped is rolled back to its first stopping step (its point,
-value and gradient there are kept for the block) and leaves the batch, so the outcome is
-that of testing every step. Runs that stopped early in a block take a few extra steps that
-nothing keeps; a function that is not vectorized (a Python callable, evaluated row by row)
-goes one step per block, so it is never called past a run's end.
+is enough to tell which runs *might* have met a rule in the block. Only for those, at the
+end of the block, :func:`descend.stopping.step_code` (the rules of every backend) is
+applied to each of their steps; a run that stopped is rolled back to its first stopping
+step (its point, value and gradient there are kept for the block) and leaves the batch, so
+the outcome is that of testing every step. Runs that stopped early in a block take a few
+extra steps that nothing keeps; a function that is not vectorized (a Python callable,
+evaluated row by row) goes one step per block, so it is never called past a run's end.
 """
 
 from __future__ import annotations
