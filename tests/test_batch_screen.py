@@ -17,11 +17,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from descend import _loop, functions, linesearch, minimize, optimizers
+from descend import _loop, functions, linesearch, minimize, optimizers, sweep
 from descend._batch import BLOCK_FIXED
 from descend._minimize import run_batch
 from descend.objective import Objective, as_objective
 from descend.stopping import Criteria
+
+
+@pytest.fixture(autouse=True)
+def _numpy_backend(monkeypatch):
+    monkeypatch.setenv("DESCEND_NO_COMPILE", "1")  # the compiled loop: test_compiled.py
 
 
 def _quadratic(a: float, b: float, c: float) -> Objective:
@@ -166,3 +171,17 @@ def test_a_gradient_that_is_not_finite_mid_block_is_found():
     for method in ("gd", "momentum"):
         nits = _agree(f, starts, lr=0.1, gtol=None, method=method, max_iter=3 * BLOCK_FIXED)
         assert min(nits) < BLOCK_FIXED
+
+
+@pytest.mark.parametrize("fun", ["paraboloid", "x**2 + 30*y**2", "rosenbrock"])
+@pytest.mark.parametrize("gtol", [None, 1e-4])
+def test_a_sweep_of_a_vectorized_function_ends_each_run_as_it_ends_alone(fun, gtol):
+    # one step per run (the policy's state): converging, oscillating and diverging runs of
+    # a catalog function and of a formula in one batch
+    lrs = [1e-3, 5e-3, 0.01, 0.02, 0.033, 0.034, 0.04, 0.3, 0.6, 1.2]
+    sw = sweep(fun, [1.5, -0.7], lrs, gtol=gtol, max_iter=400)
+    for lr, got in zip(lrs, sw.results, strict=True):
+        alone = minimize(fun, [1.5, -0.7], lr=lr, gtol=gtol, max_iter=400)
+        assert (got.status, got.nit, got.reason, got.message) == (
+            alone.status, alone.nit, alone.reason, alone.message)
+        np.testing.assert_allclose(got.x, alone.x, rtol=1e-13, atol=0)
