@@ -185,3 +185,19 @@ def test_a_sweep_of_a_vectorized_function_ends_each_run_as_it_ends_alone(fun, gt
         assert (got.status, got.nit, got.reason, got.message) == (
             alone.status, alone.nit, alone.reason, alone.message)
         np.testing.assert_allclose(got.x, alone.x, rtol=1e-13, atol=0)
+
+
+def test_gtol_above_the_square_root_of_the_largest_float():
+    # the screen's squares overflow for gradients beyond 1.3e154; a gtol as large as that
+    # still stops the runs where the rules' exact norm says
+    def fun(v):
+        return 1e150 * (v[..., 0] ** 2 + v[..., 1] ** 2)
+
+    def grad(v):
+        return 2e150 * v
+
+    f = Objective(fun=fun, grad=grad, p=2, vectorized=True, name="steep")
+    starts = [[1e10, 0.0], [7e9, 7e9], [1.0, 2.0], [5e9, 1e9]]
+    for gtol in (1e160, 5e159):
+        nits = _agree(f, starts, lr=1e-152, gtol=gtol, max_iter=100)
+        assert 0 < max(nits) < 100

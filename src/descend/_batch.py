@@ -271,6 +271,8 @@ class _Stepper:
             # there met no gtol in the block (nan: flagged)
             bound = np.sqrt(np.asarray(_rowsum(lo_sq), dtype=np.float64))
             flag |= ~(bound > gcut * (_MARGIN if p <= 8 else 1.0 + 4 * p * _eps(dt)))
+            if gcut >= math.sqrt(float(np.finfo(dt).max)):  # a square overflowed: the
+                flag |= ~(bound < INF)  # norm may still be below so large a gtol
         if lo_df is not None:
             flag |= lo_df < fcut
         if lo_dx is not None:
