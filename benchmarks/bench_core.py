@@ -19,7 +19,9 @@
    from 1e6 to 1e9 point-steps, the time of ``multistart`` as it chooses by itself against
    the faster of always-NumPy and compile-then-run, each in a fresh process.
 
-Reproduce: ``python benchmarks/bench_core.py`` (add ``--crossover`` for part 3).
+Reproduce: ``python benchmarks/bench_core.py`` (add ``--crossover`` for part 3;
+``--multistart`` runs part 2 alone, ``--steady-heap`` fixes glibc's heap thresholds in
+part 2's processes, see :data:`STEADY_HEAP`).
 """
 
 from __future__ import annotations
@@ -146,11 +148,22 @@ print(json.dumps(out))
 """
 
 
+#: ``--steady-heap``: glibc's trim and mmap thresholds fixed in every fresh process. By
+#: default glibc adapts them, and whether a loop's (K, p) temporaries make it return the
+#: top of the heap to the system and fault it back in every few steps (a third of a step's
+#: time or more) depends on where the imports left the heap: the hand loop's figure moves
+#: between 5 and 13 ns from one build of the package to the next. Fixed thresholds time
+#: the arithmetic alone, the same for every mode.
+STEADY_HEAP = "--steady-heap" in sys.argv
+
+
 def fresh(k: int, steps: int, gtol: str, mode: str) -> dict[str, float]:
     """One cold measurement (the first call in a new process): ``mode`` is ``numpy``
     (multistart, the compiled loop off), ``compiled`` (compiled first, timed apart),
     ``auto`` (multistart as it chooses), ``hand`` or ``hand+tests``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if STEADY_HEAP:
+        env.update(MALLOC_TRIM_THRESHOLD_=str(2**28), MALLOC_MMAP_THRESHOLD_=str(2**25))
     out = subprocess.run([sys.executable, "-c", COLD, str(k), str(steps), gtol, mode],
                          capture_output=True, text=True, check=True, env=env)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -161,7 +174,8 @@ def multistart_cold(runs: int = 5) -> None:
     scale = 1e9 / (k * steps)
     print(f"\n2. multistart, NumPy backend, cold: {k} starts x {steps} steps, paraboloid "
           f"(ns per point-step; each figure the first call in a fresh process, the four "
-          f"taking turns; median of {runs})")
+          f"taking turns; median of {runs}"
+          f"{'; glibc heap thresholds fixed' if STEADY_HEAP else ''})")
     modes = [("hand", "none"), ("hand+tests", "none"), ("numpy", "none"), ("numpy", "1e-12")]
     got: dict[tuple[str, str], list[float]] = {m: [] for m in modes}
     for _ in range(runs):
@@ -213,13 +227,14 @@ def crossover(runs: int = 3) -> None:
 def main() -> None:
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
-    seed001()
+    if "--multistart" not in sys.argv:
+        seed001()
     multistart_cold()
     if "--crossover" in sys.argv:
         crossover()
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")
-    print("reproduce: python benchmarks/bench_core.py [--crossover]")
+    print("reproduce: python benchmarks/bench_core.py [--multistart] [--steady-heap] [--crossover]")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,18 @@ r"""The loop's NumPy backend for K runs: ``(K, p)`` arrays, the rules applied in
 
 Steps go in blocks of ``m``. Within a block, each step costs the optimizer's and the
 policy's arithmetic, f and the gradient at the new points and a few running reductions
-per run (the largest and smallest f, the largest and smallest squared gradient norm, and
-the smallest change in f, step length and step size when those tests are on): enough to
-tell which runs *might* have met a rule in the block. Only for those, at the end of the
-block, :func:`descend.stopping.step_code` (the rules of every backend) is applied to each
-of their steps; a run that stopped is rolled back to its first stopping step (its point,
-value and gradient there are kept for the block) and leaves the batch, so the outcome is
-that of testing every step. Runs that stopped early in a block take a few extra steps that
-nothing keeps; a function that is not vectorized (a Python callable, evaluated row by row)
-goes one step per block, so it is never called past a run's end.
+per run: the largest and smallest f; with gtol, each gradient component's smallest square
+(their sum bounds every step's squared norm from below); the smallest change in f, step
+length and step size when those tests are on; and, for steps other than plain gd, a
+running sum of the gradients (plain gd needs none: a gradient that is not finite leaves
+the next point not finite for good, so the block's last point and gradient tell). That
+is enough to tell which runs *might* have met a rule in the block. Only for those, at the
+end of the block, :func:`descend.stopping.step_code` (the rules of every backend) is
+applied to each of their steps; a run that stopped is rolled back to its first stopping
+step (its point, value and gradient there are kept for the block) and leaves the batch, so
+the outcome is that of testing every step. Runs that stopped early in a block take a few
+extra steps that nothing keeps; a function that is not vectorized (a Python callable,
+evaluated row by row) goes one step per block, so it is never called past a run's end.
 """
 
 from __future__ import annotations
@@ -42,8 +45,11 @@ INF = math.inf
 _SCHEDULE_END, _FTOL, _XTOL = int(Reason.SCHEDULE_END), int(Reason.FTOL), int(Reason.XTOL)
 _TRUSTED = (linesearch.Fixed, linesearch.Backtracking, linesearch.BarzilaiBorwein,
             linesearch.Auto)
-#: Steps per block: fixed steps are cheap to overshoot; line searches less so.
-BLOCK_FIXED, BLOCK_OTHER = 16, 4
+#: Steps per block: fixed steps are cheap to overshoot; line searches less so. Blocks of
+#: fixed steps double after a block in which no run may have stopped, up to BLOCK_MAX (the
+#: screen's arrays are reset and tested once a block), and are BLOCK_FIXED again after one
+#: in which some may have (a run that stopped is stepped on to the block's end).
+BLOCK_FIXED, BLOCK_OTHER, BLOCK_MAX = 32, 4, 128
 _MARGIN = 1.0 + 1e-9  # screens on squared norms, against the exact norms of the rules
 
 
@@ -150,6 +156,9 @@ class _Stepper:
         self.values, self.gradients = problem.values, problem.gradients
         if isinstance(problem, Objective) and problem.vectorized:  # one call less a step
             self.values, self.gradients = problem.fun, problem.grad
+        # the catalog's functions keep nothing of the points they are given: a plain step
+        # may write its points into two arrays that take turns
+        self.ours = isinstance(self.values, _Batched) and isinstance(self.gradients, _Batched)
         self.dt = carry.x.dtype
         if self.dt == np.float64:  # a catalog entry's core: its check of (n, p) float64
             # points would only take them as they are (the same numbers, a call less)
@@ -163,26 +172,53 @@ class _Stepper:
         self.t_fixed: Any = policy.value if self.plain else None
         self.gcut, self.fcut, self.xcut = crit.cuts
         self.zcut = 0.0 if getattr(policy, "ends_on_zero", False) else -1.0
+        self._arrays: dict[str, Array] = {}
 
-    def run(self, x: Array, f: Array, g: Array, ostate: Any, pstate: Any, k: int, m: int,
-            ev: Any, keep: bool) -> tuple[Array, Array, Array, Any, Any, _Block, Any]:
-        """``m`` steps from ``(x, f, g)``; returns the end, the states, the block (with
+    def run(self, cur: list[Array], ostate: Any, pstate: Any, k: int, m: int, ev: Any,
+            keep: bool) -> tuple[list[Array], Any, Any, _Block, Any]:
+        """``m`` steps from ``cur = [x, f, g]`` (emptied: the arrays are let go as the
+        steps replace them); returns the end ``[x, f, g]``, the states, the block (with
         every step when ``keep``) and the screen: the mask of runs a rule may have ended."""
+        x, f, g = cur
+        cur.clear()
         n, p = x.shape
         out = _Block()
         update, pstep, plain, t_fixed = self.update, self.pstep, self.plain, self.t_fixed
         gcut, fcut, xcut, zcut = self.gcut, self.fcut, self.xcut, self.zcut
         dt, lo, hi = self.dt, self.lo, self.hi
         values, gradients = self.values, self.gradients
-        hi_f, lo_f, hi_s = np.full(n, -INF), np.full(n, INF), np.full(n, -INF)
-        lo_s = np.full(n, INF) if gcut >= 0.0 else hi_s
-        lo_df = np.full(n, INF) if fcut >= 0.0 else hi_s
-        lo_dx = np.full(n, INF) if xcut >= 0.0 else hi_s
-        sq, s = np.empty((n, p), dtype=dt), np.empty(n, dtype=dt)  # reused: the screen's only
+        # A gradient that is not finite makes the next point of a plain gd step not finite
+        # for good (x - t * g with t finite and >= 0: inf and nan stay): the block's last
+        # point and gradient tell whether any gradient of the block was not finite. Other
+        # steps keep a running sum of the gradients (not finite once one is not, or on an
+        # overflow, which only flags the run for the exact rules).
+        sticky = plain and lo is None
+        new = self._scratch if not keep else _fresh
+        hi_f, lo_f = new("hi_f", (n,), np.float64, -INF), new("lo_f", (n,), np.float64, INF)
+        lo_sq = new("lo_sq", (n, p), dt, INF) if gcut >= 0.0 else None
+        acc = None if sticky else new("acc", (n, p), dt, 0.0)
+        lo_df = new("lo_df", (n,), np.float64, INF) if fcut >= 0.0 else None
+        lo_dx = new("lo_dx", (n,), np.float64, INF) if xcut >= 0.0 else None
         lo_t = INF
         own = out.own
+        sq: Any = None  # the screen's squares of the gradient, when it tests gtol
+        # fixed steps in float64 on the catalog's functions: the points in two arrays that
+        # take turns, t * g in a third (the same arithmetic, no memory taken and given back
+        # a step; the block's start was copied by the caller, the turns may overwrite it)
+        turns = plain and pstate is None and not keep and self.ours and dt == np.float64
+        if turns:
+            ring = (new("xa", (n, p), dt, None), new("xb", (n, p), dt, None))
+            tg = new("tg", (n, p), dt, None)
+            sq = tg  # free once the step is taken: the screen's squares go there
+        elif lo_sq is not None:
+            sq = new("sq", (n, p), dt, None)
         for j in range(m):
-            if plain:  # gd with fixed steps: the same arithmetic without two calls
+            if turns:
+                xn, fn = ring[0] if x is not ring[0] else ring[1], None
+                np.multiply(t_fixed, g, out=tg)
+                np.subtract(x, tg, out=xn)
+                t = t_fixed
+            elif plain:  # gd with fixed steps: the same arithmetic without two calls
                 t = t_fixed if pstate is None else pstate
                 xn, fn = x - (t * g if pstate is None else scale(t, g)), None
             else:
@@ -204,17 +240,19 @@ class _Stepper:
             gv = gradients(xn)
             if type(gv) is not np.ndarray or gv.dtype is not dt or gv.shape != (n, p):
                 gv = np.asarray(gv, dtype=dt).reshape(n, p)
-            _sumsq_into(gv if lo is None else projected(gv, xn, lo, hi), sq, s)
             np.maximum(hi_f, fn, out=hi_f)
             np.minimum(lo_f, fn, out=lo_f)
-            np.maximum(hi_s, s, out=hi_s)
-            if gcut >= 0.0:
-                np.minimum(lo_s, s, out=lo_s)
+            if lo_sq is not None:  # each component's smallest square over the block
+                pg = gv if lo is None else projected(gv, xn, lo, hi)
+                np.multiply(pg, pg, out=sq)
+                np.minimum(lo_sq, sq, out=lo_sq)
+            if acc is not None:
+                np.add(acc, gv, out=acc)
             if zcut >= 0.0:
                 lo_t = min(lo_t, float(np.min(t)))
-            if fcut >= 0.0:
+            if lo_df is not None:
                 np.minimum(lo_df, np.abs(f - fn), out=lo_df)
-            if xcut >= 0.0:
+            if lo_dx is not None:
                 np.minimum(lo_dx, sumsq(xn - x), out=lo_dx)
             if keep:
                 out.hx.append(xn)
@@ -222,38 +260,74 @@ class _Stepper:
                 out.hg.append(gv)
                 out.ht.append(t)
             x, f, g = xn, fn, gv
-        flag = ~((lo_f > -INF) & (hi_f <= self._fb) & (hi_f < INF) & (hi_s < INF))
-        if gcut >= 0.0:
-            flag |= np.sqrt(lo_s) <= gcut * _MARGIN
-        if fcut >= 0.0:
+        flag = ~((lo_f > -INF) & (hi_f <= self._fb) & (hi_f < INF))
+        if sticky:
+            flag |= ~(_finite_rows(x) & _finite_rows(g))
+        elif acc is not None:
+            flag |= ~_finite_rows(acc)
+        if lo_sq is not None:
+            # no step's squared norm is below the sum of each component's smallest square
+            # (added in the rules' order, and rounding is monotone): the runs above gtol
+            # there met no gtol in the block (nan: flagged)
+            bound = np.sqrt(np.asarray(_rowsum(lo_sq), dtype=np.float64))
+            flag |= ~(bound > gcut * (_MARGIN if p <= 8 else 1.0 + 4 * p * _eps(dt)))
+            if gcut >= math.sqrt(float(np.finfo(dt).max)):  # a square overflowed: the
+                flag |= ~(bound < INF)  # norm may still be below so large a gtol
+        if lo_df is not None:
             flag |= lo_df < fcut
-        if xcut >= 0.0:
+        if lo_dx is not None:
             flag |= np.sqrt(lo_dx) <= xcut * _MARGIN
         if lo_t <= zcut:
             flag[:] = True
-        return x, f, g, ostate, pstate, out, flag
+        return [x, f, g], ostate, pstate, out, flag
 
     _fb: Array  # the divergence bounds of the runs being stepped
+
+    def _scratch(self, name: str, shape: tuple[int, ...], dt: Any, fill: float | None) -> Array:
+        """The screen's array ``name``, filled with ``fill``: the same memory block after
+        block while the batch keeps its size (new arrays each block make the allocator
+        return memory to the system and fault it back in)."""
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dt:
+            a = self._arrays[name] = np.empty(shape, dtype=dt)
+        if fill is not None:
+            a.fill(fill)
+        return a
+
+
+def _into(out: Array, a: Array) -> Array:
+    np.copyto(out, a)
+    return out
+
+
+def _fresh(name: str, shape: tuple[int, ...], dt: Any, fill: float | None) -> Array:
+    return np.empty(shape, dtype=dt) if fill is None else np.full(shape, fill, dtype=dt)
 
 
 def _core(fn: Any) -> Any:
     return fn.core if isinstance(fn, _Batched) else fn
 
 
-def _sumsq_into(g: Array, sq: Array, s: Array) -> None:
-    """:func:`descend.stopping.sumsq` of ``g`` into ``s``, with ``sq`` as scratch (no
-    allocation a step; the screen only needs the number)."""
-    p = g.shape[1]
+def _rowsum(a: Array) -> Array:
+    """The sum of each row of ``a`` (n, p), columns added in order (a reduction along a
+    short last axis costs ~40 ns a row in NumPy)."""
+    p = a.shape[1]
     if p > 8:
-        s[...] = sumsq(g)
-        return
-    np.multiply(g, g, out=sq)
-    if p == 1:
-        s[...] = sq[:, 0]
-        return
-    np.add(sq[:, 0], sq[:, 1], out=s)
-    for j in range(2, p):
-        np.add(s, sq[:, j], out=s)
+        return np.add.reduce(a, axis=1)  # type: ignore[no-any-return]
+    s = a[:, 0].copy()
+    for j in range(1, p):
+        s += a[:, j]
+    return s
+
+
+def _eps(dt: Any) -> float:
+    return float(np.finfo(dt).eps)
+
+
+def _finite_rows(a: Array) -> AnyArray:
+    """True for the rows of ``a`` whose sum is finite: False for every row holding inf or
+    nan (and for a finite row whose sum overflows)."""
+    return np.isfinite(_rowsum(a))
 
 
 class _Silent:
@@ -289,29 +363,44 @@ def advance(
     if act.size == 0 or steps <= 0:
         return 0, tape
     fd = int(getattr(problem, "fd_calls", 0))
-    x, f, g, fb = carry.x[act], carry.f[act], carry.g[act], carry.fbound[act]
+    every = _every(act, carry)
+    cur, fb = [carry.x[every], carry.f[every], carry.g[every]], carry.fbound[every]
     ostate, pstate = carry.opt_state, carry.policy_state
     ev = Counter(problem, carry, act)
     stepper = _Stepper(problem, opt, policy, crit, carry)
     vectorized = bool(getattr(problem, "vectorized", False))
     keep = record or not vectorized
+    grow = vectorized and type(policy) is linesearch.Fixed
     if not vectorized:
         block = 1
     else:
-        block = BLOCK_FIXED if type(policy) is linesearch.Fixed else BLOCK_OTHER
+        block = BLOCK_FIXED if grow else BLOCK_OTHER
     k0, done, looked = carry.k, 0, 0
     while done < steps and act.size:
         tick = time.perf_counter()
         m = min(block, steps - done)
         n = act.size
-        begin = (x, f, g, ostate, pstate)
+        if keep:
+            begin = (cur[0], cur[1], cur[2], ostate, pstate)
+        else:
+            # the block's start is copied for the replay into arrays reused block after
+            # block, and the loop lets go of its own as the first step replaces them:
+            # holding them through the block, then letting them go before the next block
+            # allocates, makes the allocator return memory to the system at each block and
+            # fault it back in (a third of the time of a step on 10,000 runs)
+            begin = (_into(stepper._scratch("x0", cur[0].shape, cur[0].dtype, None), cur[0]),
+                     _into(stepper._scratch("f0", cur[1].shape, cur[1].dtype, None), cur[1]),
+                     _into(stepper._scratch("g0", cur[2].shape, cur[2].dtype, None), cur[2]),
+                     ostate, pstate)
         stepper._fb = fb
-        x, f, g, ostate, pstate, out, flag = stepper.run(x, f, g, ostate, pstate, k0 + done, m,
-                                                          ev, keep)
+        cur, ostate, pstate, out, flag = stepper.run(cur, ostate, pstate, k0 + done, m, ev, keep)
         if tape is not None:
             tape.blocks.append((act, out.hx, out.hf, out.hg, out.ht))
         stop = None
-        if flag.any():
+        flagged = bool(flag.any())
+        if grow:
+            block = BLOCK_FIXED if flagged else min(2 * block, BLOCK_MAX)
+        if flagged:
             rows = np.flatnonzero(flag)
             if keep:
                 hist = [[a[rows] for a in h] for h in (out.hx, out.hf, out.hg)]
@@ -321,9 +410,9 @@ def advance(
                 sel = np.zeros(n, dtype=bool)
                 sel[rows] = True
                 stepper._fb = fb[rows]
-                again = stepper.run(begin[0][rows], begin[1][rows], begin[2][rows],
+                again = stepper.run([begin[0][rows], begin[1][rows], begin[2][rows]],
                                     take(begin[3], sel, n), take(begin[4], sel, n),
-                                    k0 + done, m, _Silent(problem), True)[5]
+                                    k0 + done, m, _Silent(problem), True)[3]
                 hist = [again.hx, again.hf, again.hg]
                 ts = [np.broadcast_to(np.asarray(t, dtype=np.float64), (rows.size,))
                       for t in again.ht]
@@ -335,21 +424,28 @@ def advance(
         looked += sum(out.own)
         if stop is not None:
             keep_rows = ~stop
-            x, f, g, fb, act = x[keep_rows], f[keep_rows], g[keep_rows], fb[keep_rows], \
-                act[keep_rows]
+            cur = [a[keep_rows] for a in cur]
+            fb, act = fb[keep_rows], act[keep_rows]
+            every = act
             ostate, pstate = take(ostate, keep_rows, n), take(pstate, keep_rows, n)
             ev.act = act
         if switch is not None and act.size and done < steps and switch.wants(
                 time.perf_counter() - tick, m, act.size, steps - done):
             break
     # the runs still going took every step (the stopped ones were counted when they stopped)
-    carry.x[act], carry.f[act], carry.g[act] = x, f, g
-    carry.nit[act] += done
-    carry.njev[act] += done
-    carry.nfev[act] += looked + done * fd
+    carry.x[every], carry.f[every], carry.g[every] = cur
+    carry.nit[every] += done
+    carry.njev[every] += done
+    carry.nfev[every] += looked + done * fd
     carry.opt_state, carry.policy_state = ostate, pstate
     carry.k = k0 + done
     return done, tape
+
+
+def _every(act: AnyArray, carry: Carry) -> Any:
+    """``act``, or a slice when it holds every run (views, not copies: the loop never
+    writes into the arrays it is given)."""
+    return slice(None) if act.size == carry.x.shape[0] else act
 
 
 def _settle_block(
