@@ -283,6 +283,34 @@ def test_a_streamed_parquet_fit_reads_each_part_in_the_task_that_uses_it(data, t
         assert e.intercept_ == pytest.approx(ref.intercept_, rel=RTOL)
 
 
+def test_persisted_parquet_arrays_fit_from_memory(data, tmp_path):
+    import shutil
+
+    import dask
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    write_parts(frame, tmp_path / "p", 2500)
+    with dask.config.set(scheduler="synchronous"):
+        Xd, yd, names, _ = pyarrow_arrays(str(tmp_path / "p" / "*.parquet"), "y")
+        Xp, yp = dask.persist(Xd, yd)
+        shutil.rmtree(tmp_path / "p")  # the files are gone: the fit reads the held blocks
+        est = GDRegressor().fit(Xp, yp)
+    ref = GDRegressor().fit(frame[names].to_numpy(), frame["y"].to_numpy())
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=RTOL)
+
+
+def test_class_weight_is_refused_on_dask(data):
+    from descend.errors import InvalidArgument
+    from descend.linear_model import GDClassifier
+
+    X, y = data
+    labels = (y > np.median(y)).astype(float)
+    with pytest.raises(InvalidArgument, match="class_weight"):
+        GDClassifier(class_weight="balanced").fit(da.from_array(X, chunks=(1000, -1)),
+                                                  da.from_array(labels, chunks=1000))
+
+
 def test_pyarrow_parquet_checks(client, tmp_path):
     from descend.errors import InvalidArgument
 

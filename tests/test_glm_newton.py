@@ -45,12 +45,12 @@ def test_the_sample_of_every_row_gives_the_hessian(kind, weighted, fit_intercept
     X, y, sw = data(kind)
     loss = make(kind, X, y, sw if weighted else None, fit_intercept=fit_intercept,
                 standardize=standardize)
-    assert loss.sample is not None and loss.sample[0].shape[0] == X.shape[0]
-    assert loss.newton_ready()
+    assert loss.sample is None and loss.newton_ready()  # offered, taken on first use
     rng = np.random.default_rng(3)
     for scale in (0.0, 0.3):
         theta = rng.standard_normal(loss.n_theta) * scale
         H = loss.hessian(theta)
+        assert loss.sample[0].shape[0] == X.shape[0]
         np.testing.assert_allclose(H, H.T, rtol=0, atol=0)
         np.testing.assert_allclose(H, numeric_hessian(loss, theta), rtol=1e-5,
                                    atol=1e-7 * np.abs(H).max())
@@ -67,7 +67,36 @@ def test_sample_rows_are_all_or_evenly_spaced():
 def test_the_sample_keeps_no_copy_of_a_small_c_ordered_x():
     X, y, _ = data("logistic")
     loss = make("logistic", X, y, None)
+    loss.hessian(np.zeros(loss.n_theta))
     assert np.shares_memory(loss.sample[0], X)
+
+
+def test_no_sample_is_copied_for_fits_without_newton_steps(monkeypatch):
+    from descend.linear_model import _glm_losses as G
+
+    taken = []
+    real = G._Linear._taken
+
+    def spy(self):
+        taken.append(type(self).__name__)
+        return real(self)
+
+    monkeypatch.setattr(G._Linear, "_taken", spy)
+    X, y, _ = data("logistic")
+    GDClassifier(penalty="l1", alpha=1e-3).fit(X, y)
+    GDClassifier(batch_size=100, max_iter=2, tol=None).fit(X, y)
+    GDClassifier(lr=0.5, max_iter=5, tol=None).fit(X, y)
+    assert taken == []
+    GDClassifier().fit(X, y)
+    assert taken
+
+
+def test_a_sample_of_no_weight_falls_back_to_the_majorization_steps():
+    X, y, _ = data("logistic", n=400)
+    loss = make("logistic", X, y, None)
+    loss.take_sample(X[:50], np.zeros(50), picked=True)  # rows whose weights are all 0
+    assert loss.newton_ready()  # not known before the rows are taken
+    assert loss.hessian(np.zeros(loss.n_theta)) is None and not loss.newton_ready()
 
 
 @pytest.mark.parametrize("kind", ["logistic", "poisson"])
@@ -94,7 +123,9 @@ def test_a_sampled_hessian_still_ends_on_the_exact_minimum(monkeypatch, weighted
     monkeypatch.setattr(_glm_losses, "SAMPLE_ROWS", 200)
     X, y, sw = data("logistic", n=4000, p=6)
     s = sw if weighted else None
-    assert make("logistic", X, y, s).sample[0].shape == (200, 6)
+    probe = make("logistic", X, y, s)
+    probe.hessian(np.zeros(probe.n_theta))
+    assert probe.sample[0].shape == (200, 6)
     ours = GDClassifier(alpha=1e-3, tol=1e-10).fit(X, y, sample_weight=s)
     peer = LogisticRegression(C=1 / (1e-3 * (len(y) if s is None else s.sum())), tol=1e-12,
                               max_iter=10_000).fit(X, y, sample_weight=s)
@@ -135,10 +166,41 @@ def test_dask_takes_the_same_sample_and_steps(monkeypatch):
         np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-8, atol=1e-10)
 
 
+def test_newton_or_not_is_decided_once_for_partial_fit(monkeypatch):
+    # chunks on both sides of the size rule: the first call decides, later calls keep its
+    # step policy (whose state the carry holds)
+    monkeypatch.setattr(_glm_losses, "_NEWTON_WIDTH", 0)
+    monkeypatch.setattr(_glm_losses, "SAMPLE_ROWS", 100)
+    X, y, _ = data("logistic", n=9000, p=8)
+    for first, later in ((slice(0, 1000), slice(1000, 9000)), (slice(0, 8000), slice(8000, 8500))):
+        est = GDClassifier(alpha=1e-3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.partial_fit(X[first], y[first], classes=[0.0, 1.0])
+            est.partial_fit(X[later], y[later])
+            est.partial_fit(X[first], y[first])
+        assert np.all(np.isfinite(est.coef_)) and est.n_iter_ == 3
+
+
+def test_flat_steps_at_the_resolution_of_a_poisson_loss_with_large_counts():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5000, 3))
+    y = rng.poisson(np.exp(7.0 + 0.1 * X @ np.array([1.0, -0.5, 0.3]))).astype(float)
+    est = GDRegressor(loss="poisson", alpha=0.0, penalty=None, tol=1e-10).fit(X, y)
+    assert est.converged_ and est.n_iter_ <= 10
+
+
+def test_a_number_as_lr_takes_the_majorization_steps_not_newton():
+    X, y, _ = data("logistic")
+    est = GDClassifier(lr=1.0, max_iter=30, tol=None).fit(X, y)
+    assert np.all(np.diff(est.loss_curve_) <= 1e-15)  # Bohning's bound: never up
+    assert est._use_newton is False
+
+
 def test_a_fitted_model_keeps_no_sample():
     import pickle
 
     X, y, _ = data("logistic")
     est = GDClassifier().fit(X, y)
-    assert est._loss.sample is None
+    assert est._loss.sample is None and est._loss._sample_source is None
     assert len(pickle.dumps(est)) < 20_000

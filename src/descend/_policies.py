@@ -192,33 +192,38 @@ class Backtracking:
     t_max : float, optional
         The largest step tried: Newton's steps take ``t_max=1`` (their natural step is 1,
         and a step of 2 would cost a refused evaluation each time). None: no limit.
-    flat : bool, default False
+    flat : bool or float, default False
         At the resolution of ``f`` (the decrease the first step promises, ``t <g, d>``, is
-        within ``f``'s rounding, :data:`FLAT` ``|f|``), Armijo's test compares rounding
-        errors and may refuse every step: accept the first step instead when ``f`` stays
-        within that rounding and the gradient's norm falls (one gradient at the trial point;
-        single runs only). The linear models' Newton steps use it.
+        within ``f``'s rounding, :data:`FLAT` ``max(|f|, flat)``), Armijo's test compares
+        rounding errors and may refuse every step: accept the first step instead when ``f``
+        stays within that rounding and the gradient's norm falls (one gradient at the trial
+        point; single runs only). A number is the size of the terms ``f`` sums, when it is
+        what is left after they cancel (the Poisson loss). The linear models' Newton steps
+        use it.
     """
 
     name = "backtracking"
 
     def __init__(self, t0: float = 1.0, c: float = 1e-4, shrink: float = 0.5,
-                 t_max: float | None = None, flat: bool = False) -> None:
+                 t_max: float | None = None, flat: bool | float = False) -> None:
         self.t0 = check_step(t0, "t0")
         self.c, self.shrink = c, shrink
         self.t_max = None if t_max is None else check_step(t_max, "t_max")
-        self.flat = bool(flat)
+        if isinstance(flat, bool) or flat is None:
+            self.flat, self.flat_scale = bool(flat), 0.0
+        else:
+            self.flat, self.flat_scale = True, abs(float(flat))
 
     def init(self, ev: Evaluator, x: Array, f: Any, g: Array) -> Any:
         return self.t0 / 2.0 if x.ndim == 1 else np.full(x.shape[0], self.t0 / 2.0)
 
     def step(self, k: int, state: Any, ev: Evaluator, x: Array, f: Any, g: Array,
              d: Array) -> StepOut:
-        t_last = state
+        t_last = self.t0 / 2.0 if state is None else state  # None: the state of another policy
         d, slope = _descent(g, d)
         start = t_last * 2.0 if self.t_max is None else np.minimum(t_last * 2.0, self.t_max)
         if self.flat and x.ndim == 1:
-            noise = FLAT * abs(float(f))
+            noise = FLAT * max(abs(float(f)), self.flat_scale)
             if 0.0 < float(start) * float(slope) <= noise:
                 xn = x - start * d
                 fn = float(ev.value(xn))
@@ -226,6 +231,7 @@ class Backtracking:
                         abs(fn - float(f)) <= noise
                         and float(np.linalg.norm(ev.gradient(xn))) < float(np.linalg.norm(g))):
                     return start, xn, fn, start
+                start = start * self.shrink  # refused: Armijo goes on from the next step
         t, xn, fn = _armijo(ev, x, f, d, slope, start, f, self.c, self.shrink)
         t_next = np.where(t > 0, t, t_last) if np.ndim(t) else (t if t > 0 else t_last)
         return t, xn, fn, t_next

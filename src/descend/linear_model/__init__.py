@@ -2,7 +2,7 @@
 
 ``_regressor``   GDRegressor: builds the loss and runs the loop
 ``_classifier``  GDClassifier: logistic regression (binary, multinomial) on the loop
-``_glm_fit``     how a loss object and a penalty run on the loop (FISTA, proximal steps)
+``_glm_fit``     how a loss object and a penalty run on the loop (Newton, FISTA, proximal)
 ``_losses``      the losses: value, gradient and curvature from sufficient statistics or a pass
 ``_kernels``     the fused gradient passes (numba)
 ``_glm_losses``  loss objects (logistic, softmax, Poisson, squared): value, gradient, curvature

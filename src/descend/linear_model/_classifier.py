@@ -103,8 +103,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         gradient descent. Otherwise any ``method`` of :func:`descend.minimize` on the same
         objective.
     lr : float, schedule, policy or "auto", default "auto"
-        Any ``lr`` of :func:`descend.minimize`. ``"auto"``: 1 for ``method="auto"``,
-        ``1 / L`` (the curvature bound) otherwise, decaying over the epochs for mini-batches.
+        Any ``lr`` of :func:`descend.minimize`. ``"auto"``: with ``method="auto"``,
+        backtracking from 1 for the Newton steps and 1 for the majorization steps; ``1 / L``
+        (the curvature bound) otherwise, decaying over the epochs for mini-batches. A number
+        with ``method="auto"`` scales the majorization steps (no Newton steps).
     max_iter : int, default 1000
         Most iterations (full batch) or epochs (mini-batches).
     tol : float or None, default 1e-8

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -182,10 +183,11 @@ class DaskData:
         if persist:  # contiguous blocks on the workers, not views of wider ones
             X = X.map_blocks(_aligned, 2, dtype=np.float64)
             y = y.map_blocks(_aligned, 1, dtype=np.float64)
-        source = None if persist else _PARQUET.get(X.name)
-        if source is not None and source[0] == y.name:  # streamed Parquet: tasks read
-            xs = [PartBlock(q.path, q.row_groups, source[2], source[3], 0) for q in source[1]]
-            ys = [PartBlock(q.path, q.row_groups, source[2], source[3], 1) for q in source[1]]
+        source = None if persist else _parquet_source(X, y)
+        if source is not None:  # streamed, straight from parquet_arrays: the tasks read
+            parts, features, target = source
+            xs = [PartBlock(q.path, q.row_groups, features, target, 0) for q in parts]
+            ys = [PartBlock(q.path, q.row_groups, features, target, 1) for q in parts]
         else:
             xs = list(X.to_delayed(optimize_graph=False).ravel())
             ys = list(y.to_delayed(optimize_graph=False).ravel())
@@ -447,7 +449,8 @@ def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) 
     from dask.highlevelgraph import HighLevelGraph
 
     p = len(names)
-    token = tokenize([(part.path, part.row_groups) for part in parts], list(names), target)
+    token = tokenize([(part.path, part.row_groups, part.rows, _stamp(part.path))
+                      for part in parts], list(names), target)
     read, xname, yname = (f"read-parquet-{token}", f"parquet-x-{token}",
                           f"parquet-y-{token}")
     reads: dict[Any, Any] = {(read, k): (_read_parquet, part.path,
@@ -462,17 +465,48 @@ def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) 
     yg = HighLevelGraph({read: reads, yname: yl}, {read: set(), yname: {read}})
     X = _da.Array(xg, xname, chunks=(rows, (p,)), dtype=np.float64)
     y = _da.Array(yg, yname, chunks=(rows,), dtype=np.float64)
-    if len(_PARQUET) >= _PARQUET_KEEP:
-        _PARQUET.pop(next(iter(_PARQUET)))
-    _PARQUET[X.name] = (y.name, tuple(parts), tuple(names), target)
+    with _PARQUET_LOCK:
+        _PARQUET.pop(X.name, None)
+        while len(_PARQUET) >= _PARQUET_KEEP:
+            _PARQUET.pop(next(iter(_PARQUET)))
+        _PARQUET[X.name] = (y.name, read, tuple(parts), tuple(names), target)
     return X, y
 
 
-#: ``X``'s name -> ``(y's name, parts, features, target)`` of the arrays
+def _stamp(path: str) -> tuple[int, int]:
+    """A file's size and modification time (a rewritten file makes other arrays)."""
+    import os
+
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def _parquet_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str, ...],
+                                              str] | None:
+    """``(parts, features, target)`` when ``X`` and ``y`` are exactly the arrays
+    :func:`parquet_arrays` made (same names, graphs still the reads: not persisted, sliced
+    or computed on), else None."""
+    with _PARQUET_LOCK:
+        entry = _PARQUET.get(X.name)
+    if entry is None:
+        return None
+    yname, read, parts, features, target = entry
+    rows = tuple(int(q.rows) for q in parts)
+    layers = getattr(X.dask, "layers", {})
+    ylayers = getattr(y.dask, "layers", {})
+    if (y.name != yname or set(layers) != {read, X.name} or set(ylayers) != {read, yname}
+            or tuple(X.chunks[0]) != rows or tuple(y.chunks[0]) != rows):
+        return None
+    return parts, features, target
+
+
+#: ``X``'s name -> ``(y's name, the read layer, parts, features, target)`` of the arrays
 #: :func:`parquet_arrays` made: a streamed fit of exactly these arrays reads the parts in
-#: its own tasks (:class:`~descend.linear_model._dask_tasks.PartBlock`)
-_PARQUET: dict[str, tuple[str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
+#: its own tasks (:class:`~descend.linear_model._dask_tasks.PartBlock`). Only a speed-up:
+#: emptied (``clear_caches``), a fit takes the general path to the same result.
+_PARQUET: dict[str, tuple[str, str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
 _PARQUET_KEEP = 64
+_PARQUET_LOCK = threading.Lock()
 _cache.register("Parquet datasets read by Dask", _PARQUET.clear)
 
 

@@ -69,6 +69,9 @@ def fit_classifier(est: Any, X: Any, y: Any, sample_weight: Any) -> Any:
     """:meth:`GDClassifier.fit` on Dask collections (labels: numbers)."""
     _check(est, sample_weight)
     est._check_params()
+    if est.class_weight is not None:
+        raise InvalidArgument("class_weight: not taken with Dask inputs (pass None)",
+                              argument="class_weight")
     ya = _dask._as_array(y, "y")
     classes = np.unique(np.asarray(da.unique(ya.astype(np.float64)).compute()))
     est.classes_ = est._classes(classes, None)
@@ -114,7 +117,8 @@ def fit_regressor(est: Any, X: Any, y: Any) -> Any:
 
 def _sample(loss: Any, data: Any) -> None:
     """The Hessian's sample: the rows that an in-memory fit of the same data keeps (the
-    same Newton steps), gathered from the workers once."""
-    if loss._row_curvature(np.zeros(1)) is not None:
-        Xs, _ = data.take(sample_rows(data.n))
-        loss.take_sample(Xs, None, picked=True)
+    same Newton steps), gathered from the workers when a Newton step first asks."""
+    if loss.has_hessian:
+        rows = sample_rows(data.n)
+        count = data.n if isinstance(rows, slice) else int(rows.shape[0])
+        loss.offer_sample(count, lambda: (data.take(rows)[0], None))

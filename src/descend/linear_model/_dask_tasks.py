@@ -27,15 +27,8 @@ def _aligned(a: Any, ndim: int) -> Array:
 
 # ------------------------------------------------------------- tasks (on the workers)
 def _first_rows(Xb: Any, yb: Any) -> tuple[Array, float]:
-    """The shift of the statistics, as :func:`descend.linear_model._losses.gram_stats` picks
-    it: the first rows' means, or none when they are small next to the spread (then each
-    block's sums are BLAS calls straight on the block, with no shifted copy)."""
-    X, y = _aligned(Xb, 2), _aligned(yb, 1)
-    head = X[: min(X.shape[0], 4096)]
-    c = head.mean(axis=0)
-    if np.all(np.abs(c) <= _losses.NO_SHIFT * head.std(axis=0)):
-        return np.zeros(X.shape[1]), 0.0
-    return c, float(y[: head.shape[0]].mean())
+    """The statistics' shift, as in memory (:func:`descend.linear_model._losses.pick_shift`)."""
+    return _losses.pick_shift(_aligned(Xb, 2), _aligned(yb, 1))
 
 
 def _block_sums(Xb: Any, yb: Any, c: Array, cy: float) -> Array:

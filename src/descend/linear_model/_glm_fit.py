@@ -83,7 +83,7 @@ def with_rows(loss: Any, kernel: Any, X: Array, y: Array, sw: Array | None, *,
     full-batch Newton steps)."""
     out = copy.copy(loss)
     out._sums = _local_pass(kernel, X, y, sw)
-    out.sample = None
+    out.drop_sample()
     if sample:
         out.take_sample(X, sw)
     wsum = float(X.shape[0] if sw is None else sw.sum())
@@ -103,7 +103,7 @@ def strip(loss: Any) -> Any:
     out = copy.copy(loss)
     out._sums = None
     out._solves = {}
-    out.sample = None
+    out.drop_sample()
     if hasattr(out, "margin"):
         out.margin = None
     if hasattr(out, "_mse"):
@@ -171,15 +171,26 @@ class GLMFit:
         """``(g, theta) -> (H(theta) + diag(l2))^+ g``, ``H`` the loss's Hessian on its sample
         (:meth:`~descend.linear_model._glm_losses._Linear.hessian`), for a full-batch fit
         without an L1 part when the loss offers it; else None (the majorization steps)."""
-        loss, pen = self._loss, self._pen
-        if self.batch_size is not None or pen.has_l1 or not loss.newton_ready():
+        if not getattr(self, "_use_newton", False):
             return None
-        l2 = np.diag(pen.l2) if pen.l2.any() else 0.0
+        loss, pen = self._loss, self._pen
+        l2v = pen.l2 if pen.l2.any() else None
+        l2 = np.diag(pen.l2) if l2v is not None else 0.0
 
         def pre(g: Array, theta: Array) -> Array:
-            return np.asarray(psd_solver(loss.hessian(theta) + l2)(g), dtype=np.float64)
+            H = loss.hessian(theta) if loss.newton_ready() else None
+            if H is None:  # a partial_fit chunk without a sample: the majorization step
+                return np.asarray(loss.precondition(g, l2v), dtype=np.float64)
+            return np.asarray(psd_solver(H + l2)(g), dtype=np.float64)
 
         return pre
+
+    def _newton_fits(self) -> bool:
+        """Newton steps for this fit: decided once, at its start (every ``partial_fit`` call
+        then keeps the same step policy, whose state the carry holds)."""
+        return (self._auto() and isinstance(self.lr, str) and self.lr == "auto"
+                and self.batch_size is None and not self._pen.has_l1
+                and bool(self._loss.newton_ready()))
 
     def _fixed_lr(self) -> float | None:
         if isinstance(self.lr, str) and self.lr == "auto":
@@ -198,7 +209,8 @@ class GLMFit:
             return linesearch.Auto(lip, decay=1.0 / (_DECAY_EPOCHS * n_b))
         if self._auto():
             if self._newton() is not None:  # Newton's step is 1 near the minimum
-                return linesearch.Backtracking(1.0, t_max=1.0, flat=True)
+                return linesearch.Backtracking(1.0, t_max=1.0,
+                                               flat=self._loss.value_scale() or True)
             if self._loss.global_bound:
                 return linesearch.Fixed(1.0)
             return linesearch.Backtracking(1.0)
@@ -213,6 +225,7 @@ class GLMFit:
 
     # ------------------------------------------------------------ running
     def _glm_begin(self, theta: Array) -> None:
+        self._use_newton = self._newton_fits()
         full = _problem(self._evaluate, self._loss.n_theta, "loss")
         zero = np.zeros(self._loss.n_theta)
         known = self._loss.at_zero()  # the moments give it: no pass over the rows

@@ -172,40 +172,71 @@ class _Linear:
         self._exact = True  # the moments are those of the rows the pass reads
         self._solves: dict[bytes, Callable[[Array], Array]] = {}
         self._top = float(np.linalg.eigvalsh(self.S)[-1]) if self.S.size else 0.0
-        #: ``(X rows, their weights or None)`` of :meth:`hessian`, or None
+        #: ``(X rows, their weights or None)`` of :meth:`hessian` once taken, or None
         self.sample: tuple[Array, Array | None] | None = None
+        self._sample_rows = 0
+        self._sample_source: Callable[[], tuple[Array, Array | None]] | None = None
+
+    @property
+    def has_hessian(self) -> bool:
+        """The loss gives :meth:`hessian` (logistic, Poisson), given a sample."""
+        return self._row_curvature(np.zeros(1)) is not None
+
+    def value_scale(self) -> float:
+        """The size of the terms the value sums, beside ``|f|`` (see ``Backtracking(flat=)``)."""
+        return 0.0
 
     def _row_curvature(self, eta: Array) -> Array | None:
         """The second derivative of each row's loss in ``eta``; None: no Newton steps."""
         return None
 
     def take_sample(self, X: Array, sw: Array | None, *, picked: bool = False) -> None:
-        """Keep the rows of :func:`sample_rows` of ``X`` (``picked``: ``X`` is those rows
-        already) for :meth:`hessian`. No copy of a C-ordered float64 ``X`` of at most
-        :data:`SAMPLE_ROWS` rows."""
-        if self._row_curvature(np.zeros(1)) is None:
+        """Offer the rows of :func:`sample_rows` of ``X`` (``picked``: ``X`` is those rows
+        already) to :meth:`hessian`. Nothing is copied until a Newton step asks for them;
+        no copy of a C-ordered float64 ``X`` of at most :data:`SAMPLE_ROWS` rows."""
+        if not self.has_hessian:
             return
         pick = slice(None) if picked else sample_rows(X.shape[0])
-        Xs = np.ascontiguousarray(X[pick], dtype=np.float64)
-        ws = None if sw is None else np.asarray(sw, dtype=np.float64)[pick]
-        if Xs.shape[0] == 0 or (ws is not None and not ws.sum() > 0):
-            self.sample = None  # no row to estimate from: the majorization steps
-            return
-        self.sample = (Xs, ws)
+
+        def source() -> tuple[Array, Array | None]:
+            ws = None if sw is None else np.asarray(sw, dtype=np.float64)[pick]
+            return np.ascontiguousarray(X[pick], dtype=np.float64), ws
+
+        rows = X.shape[0] if picked else min(X.shape[0], SAMPLE_ROWS)
+        self.offer_sample(rows, source)
+
+    def offer_sample(self, rows: int, source: Callable[[], tuple[Array, Array | None]]) -> None:
+        """``source() -> (X rows, weights or None)``, ``rows`` of them, taken on first use."""
+        self.sample, self._sample_rows, self._sample_source = None, int(rows), source
+
+    def drop_sample(self) -> None:
+        self.sample, self._sample_rows, self._sample_source = None, 0, None
 
     def newton_ready(self) -> bool:
-        """A sample is kept and its Hessian costs at most about a pass over the rows."""
-        if self.sample is None:
+        """A sample is offered and its Hessian costs at most about a pass over the rows."""
+        m = self._sample_rows
+        if m == 0 or (self.sample is None and self._sample_source is None):
             return False
-        m = self.sample[0].shape[0]
         return self.n_theta <= _NEWTON_WIDTH or m * self.n_theta <= self.moments.n
 
-    def hessian(self, theta: Array) -> Array:
+    def _taken(self) -> tuple[Array, Array | None] | None:
+        if self.sample is None and self._sample_source is not None:
+            Xs, ws = self._sample_source()
+            self._sample_source = None
+            if Xs.shape[0] and (ws is None or ws.sum() > 0):
+                self.sample = (Xs, ws)
+            else:  # no row to estimate from: the majorization steps
+                self._sample_rows = 0
+        return self.sample
+
+    def hessian(self, theta: Array) -> Array | None:
         """The Hessian of the mean loss at ``theta`` (working units) on the sample's rows:
-        ``sum s_i l''(eta_i) z1_i z1_i' / sum s_i`` (exact when the sample is every row)."""
-        if self.sample is None:
-            raise ValueError("hessian: the loss keeps no sample (take_sample first)")
-        Xs, ws = self.sample
+        ``sum s_i l''(eta_i) z1_i z1_i' / sum s_i`` (exact when the sample is every row);
+        None without a sample (or one of no weight)."""
+        taken = self._taken()
+        if taken is None:
+            return None
+        Xs, ws = taken
         c, W = self._split(theta)
         sc = self.scaling
         H = np.zeros((self.width, self.width))
@@ -432,6 +463,12 @@ class PoissonLoss(_Linear):
 
     def _row_curvature(self, eta: Array) -> Array | None:
         return np.exp(np.minimum(eta, 709.0))
+
+    def value_scale(self) -> float:
+        """``mu`` and ``y eta`` are about ``ybar (1 + |log ybar|)`` a row; the constant
+        ``mean(y log y - y)`` cancels most of it."""
+        ybar = max(self.moments.ybar, np.finfo(np.float64).tiny)
+        return float(ybar * (1.0 + abs(math.log(ybar))) + abs(self._const))
 
     def at_zero(self) -> tuple[float, Array] | None:
         """At ``eta = 0``: ``mu = 1`` on every row, loss ``1`` (plus the constant), derivative

@@ -72,12 +72,20 @@ def gram_stats(X: Array, y: Array) -> Stats:
     NIST's Longley or Filip) row blocks are shifted by those means first, in cache,
     to avoid the cancellation.
     """
-    p = X.shape[1]
-    head = X[: min(X.shape[0], _BLOCK)]
-    c, cy = head.mean(axis=0), float(y[: head.shape[0]].mean())
-    if np.all(np.abs(c) <= NO_SHIFT * head.std(axis=0)):
-        c, cy = np.zeros(p), 0.0
+    c, cy = pick_shift(X, y)
     return stats_from_sums(shifted_sums(X, y, c, cy), c, cy)
+
+
+def pick_shift(X: Array, y: Array) -> tuple[Array, float]:
+    """The shift of :func:`shifted_sums` from the first rows: their means, or none when the
+    means are small next to the spread (then the sums are BLAS calls straight on ``X``)."""
+    head = X[: min(X.shape[0], _BLOCK)]
+    if head.shape[0] == 0:
+        return np.zeros(X.shape[1]), 0.0
+    c = head.mean(axis=0)
+    if np.all(np.abs(c) <= NO_SHIFT * head.std(axis=0)):
+        return np.zeros(X.shape[1]), 0.0
+    return c, float(y[: head.shape[0]].mean())
 
 
 def shifted_sums(X: Array, y: Array, c: Array, cy: float) -> Array:

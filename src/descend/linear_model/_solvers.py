@@ -20,7 +20,8 @@ def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
     """FISTA with gradient restart as an optimizer of the loop.
 
     The loop's point is FISTA's extrapolated point ``y``; ``pre(g, y)`` is the step of the
-    majorization at ``y`` (``x = y - lr pre(g)``); the state keeps the last ``x``. The
+    majorization at ``y`` (``x = y - lr pre(g)``), or without momentum any preconditioned
+    step (the GLMs' Newton step ``H(y)^+ g``); the state keeps the last ``x``. The
     direction returned moves the loop from ``y`` to the next ``y = x + beta (x - x_prev)``,
     ``beta = k / (k + 3)``, and ``k`` restarts at 0 when the momentum points uphill
     (O'Donoghue and Candes). ``momentum=False``: the majorization steps alone.
