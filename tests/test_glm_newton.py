@@ -204,3 +204,59 @@ def test_a_fitted_model_keeps_no_sample():
     est = GDClassifier().fit(X, y)
     assert est._loss.sample is None and est._loss._sample_source is None
     assert len(pickle.dumps(est)) < 20_000
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_softmax_hessian_products_on_the_sample(weighted, fit_intercept):
+    from descend.linear_model._glm_losses import SoftmaxLoss
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((2000, 5)) + 1.5
+    y = rng.integers(0, 3, 2000)
+    sw = rng.random(2000) + 0.5 if weighted else None
+    loss = SoftmaxLoss.local(X, y, 3, sw, fit_intercept=fit_intercept)
+    assert loss.newton_ready() and loss.hessian(np.zeros(loss.n_theta)) is None
+    theta = rng.standard_normal(loss.n_theta) * 0.3
+    hv = loss.hessp_at(theta)
+    for _ in range(3):
+        v = rng.standard_normal(loss.n_theta)
+        h = 1e-6
+        num = (loss.value_grad(theta + h * v)[1] - loss.value_grad(theta - h * v)[1]) / (2 * h)
+        np.testing.assert_allclose(hv(v), num, rtol=1e-6, atol=1e-8 * np.abs(num).max())
+
+
+def test_newton_cg_solves_to_a_tenth_and_descends():
+    from descend.linear_model._solvers import newton_cg
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((30, 30))
+    H = A @ A.T + 0.1 * np.eye(30)
+    g = rng.standard_normal(30)
+    d = newton_cg(lambda v: H @ v, g)
+    assert np.linalg.norm(H @ d - g) <= 0.1 * np.linalg.norm(g) * (1 + 1e-12)
+    assert g @ d > 0
+    np.testing.assert_array_equal(newton_cg(lambda v: 0.0 * v, g), g)  # no curvature: g
+
+
+def test_multinomial_newton_reaches_lbfgs_objective_with_a_sampled_hessian(monkeypatch):
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    monkeypatch.setattr(_glm_losses, "SAMPLE_ROWS", 60)  # of 178 rows
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-2
+
+    def objective(est):
+        E = X @ est.coef_.T + est.intercept_
+        E = E - E.max(axis=1, keepdims=True)
+        loss = np.mean(np.log(np.exp(E).sum(axis=1)) - E[np.arange(len(y)), y])
+        return loss + 0.5 * alpha * np.sum(est.coef_ ** 2)
+
+    ours = GDClassifier(alpha=alpha, tol=1e-10).fit(X, y)
+    peer = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
+    assert ours.converged_ and ours._use_newton
+    assert objective(ours) <= objective(peer) * (1 + 1e-10)
+    np.testing.assert_allclose(ours.coef_ - ours.coef_.mean(axis=0),
+                               peer.coef_ - peer.coef_.mean(axis=0), rtol=1e-5, atol=1e-6)

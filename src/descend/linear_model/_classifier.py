@@ -435,15 +435,23 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         known = getattr(self._loss, "margin", None)
         if known is not None and np.array_equal(known[0], theta):
             return bool(known[1] > 0)  # the last pass was at theta: no pass here
-        scores = X @ self.coef_.T + self.intercept_
-        keep = slice(None) if sw is None else sw > 0
-        if scores.shape[1] == 1:
-            margin = np.where(yk == 1, 1.0, -1.0) * scores[:, 0]
-            return bool(np.all(margin[keep] > 0))
-        own = scores[np.arange(scores.shape[0]), yk]
-        other = np.where(np.arange(scores.shape[1])[None, :] == yk[:, None], -np.inf,
-                         scores).max(axis=1)
-        return bool(np.all((own - other)[keep] > 0))
+        # chunk by chunk, ending at the first row the coefficients get wrong: classes that
+        # are not separable show one in the first chunk, so only separable ones cost a pass
+        for lo in range(0, X.shape[0], _LABEL_CHUNK):
+            rows = slice(lo, lo + _LABEL_CHUNK)
+            scores = X[rows] @ self.coef_.T + self.intercept_
+            yc = yk[rows]
+            keep = slice(None) if sw is None else sw[rows] > 0
+            if scores.shape[1] == 1:
+                margin = np.where(yc == 1, 1.0, -1.0) * scores[:, 0]
+            else:
+                own = scores[np.arange(scores.shape[0]), yc]
+                other = np.where(np.arange(scores.shape[1])[None, :] == yc[:, None], -np.inf,
+                                 scores).max(axis=1)
+                margin = own - other
+            if not np.all(margin[keep] > 0):
+                return False
+        return True
 
     def _classes(self, y: Array, _: Any) -> Array:
         if y.ndim == 1 and y.dtype.kind in "biuf" and y.size > _LABEL_CHUNK:

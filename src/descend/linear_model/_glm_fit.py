@@ -47,7 +47,7 @@ from ._fit import Batches, _problem, caller_level, epoch_batches, epoch_ended
 from ._glm_losses import Moments, _local_pass, psd_solver
 from ._glm_prox import Penalty
 from ._losses import one_blas_thread
-from ._solvers import accelerated, conjugate
+from ._solvers import accelerated, conjugate, newton_cg
 
 __all__ = [
     "GLMFit", "accelerated", "composite", "conjugate", "penalized", "penalty_weights",
@@ -178,7 +178,13 @@ class GLMFit:
         l2 = np.diag(pen.l2) if l2v is not None else 0.0
 
         def pre(g: Array, theta: Array) -> Array:
-            H = loss.hessian(theta) if loss.newton_ready() else None
+            ready = loss.newton_ready()
+            products = getattr(loss, "hessp_at", None)
+            if ready and products is not None:  # softmax: conjugate gradients on H d = g
+                hv = products(theta)
+                if hv is not None:
+                    return newton_cg(hv if l2v is None else (lambda v: hv(v) + l2v * v), g)
+            H = loss.hessian(theta) if ready else None
             if H is None:  # a partial_fit chunk without a sample: the majorization step
                 return np.asarray(loss.precondition(g, l2v), dtype=np.float64)
             return np.asarray(psd_solver(H + l2)(g), dtype=np.float64)

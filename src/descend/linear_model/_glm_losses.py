@@ -525,9 +525,50 @@ class SoftmaxLoss(_Linear):
             raise DataError(f"y: expected class indices 0 .. {n_classes - 1}", argument="y")
         yk = yk.astype(np.int64)
         sw = _check_weights(sample_weight, X.shape[0])
-        return cls(_local_pass(softmax_pass, X, yk, sw),
-                   moments(X, yk.astype(np.float64), sw), n_classes,
-                   fit_intercept=fit_intercept, standardize=standardize)
+        out = cls(_local_pass(softmax_pass, X, yk, sw),
+                  moments(X, yk.astype(np.float64), sw), n_classes,
+                  fit_intercept=fit_intercept, standardize=standardize)
+        out.take_sample(X, sw)
+        return out
+
+    @property
+    def has_hessian(self) -> bool:
+        """Hessian-vector products on the sample (:meth:`hessp_at`), not the matrix."""
+        return True
+
+    def newton_ready(self) -> bool:
+        """A sample is offered (each product costs ``2 m K p``: a few dozen are a pass)."""
+        return self._sample_rows > 0 and (self.sample is not None
+                                          or self._sample_source is not None)
+
+    def hessian(self, theta: Array) -> Array | None:
+        return None  # (K (fi + p))^2 entries: the products of :meth:`hessp_at` instead
+
+    def hessp_at(self, theta: Array) -> Callable[[Array], Array] | None:
+        """``v -> H(theta) v`` on the sample's rows (working units; None without a sample):
+        per row ``(diag(pi) - pi pi') (U_i)`` with ``U = X_s V'`` the change of the predictors
+        along ``v``, mapped back as the gradient is."""
+        taken = self._taken()
+        if taken is None:
+            return None
+        Xs, ws = taken
+        c, W = self._split(theta)
+        E = Xs @ W.T + c
+        E -= E.max(axis=1, keepdims=True)
+        P = np.exp(E)
+        P /= P.sum(axis=1, keepdims=True)
+        total = float(Xs.shape[0] if ws is None else ws.sum())
+        factor = self.moments.wsum / total
+
+        def hv(v: Array) -> Array:
+            cv, Wv = self._split(v)
+            U = Xs @ Wv.T + cv
+            R = P * (U - (P * U).sum(axis=1, keepdims=True))
+            if ws is not None:
+                R *= ws[:, None]
+            return self._grad(R.T @ Xs, R.sum(axis=0)) * factor
+
+        return hv
 
     def curvature_matrix(self) -> Array:
         K = self.n_outputs

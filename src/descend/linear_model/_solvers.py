@@ -13,7 +13,7 @@ import numpy as np
 from .. import optimizers
 from .._types import Array
 
-__all__ = ["accelerated", "conjugate"]
+__all__ = ["accelerated", "conjugate", "newton_cg"]
 
 
 def accelerated(pre: Any, lr: float, momentum: bool) -> optimizers.Optimizer:
@@ -75,3 +75,36 @@ def conjugate(hess: Array) -> optimizers.Optimizer:
         return (a * d).reshape(np.shape(x)), (d, np.array([gg]))
 
     return optimizers.Optimizer(init, update, "cg")
+
+
+#: how far conjugate gradients solve a Newton system: the residual this fraction of the
+#: gradient (an inexact Newton step: linear convergence at about this rate), at most
+#: _CG_MAX products
+_CG_RTOL, _CG_MAX = 0.1, 50
+
+
+def newton_cg(hv: Any, g: Array) -> Array:
+    """``d`` with ``|H d - g| <= 0.1 |g|`` by conjugate gradients from 0 (``hv(v) = H v``, ``H``
+    positive semidefinite, ``g`` in its range): a descent direction at every iteration."""
+    g = np.asarray(g, dtype=np.float64)
+    d = np.zeros_like(g)
+    r = g.copy()
+    q = r.copy()
+    rr = float(r @ r)
+    stop = (_CG_RTOL ** 2) * rr
+    for _ in range(_CG_MAX):
+        if rr <= stop:
+            break
+        Hq = np.asarray(hv(q), dtype=np.float64)
+        curv = float(q @ Hq)
+        if not curv > 0.0:  # no curvature left along q (or not finite)
+            break
+        a = rr / curv
+        d += a * q
+        r -= a * Hq
+        rr_new = float(r @ r)
+        q = r + (rr_new / rr) * q
+        rr = rr_new
+    if not np.any(d):  # not one product had curvature: the gradient step
+        return g.copy()
+    return d
