@@ -95,9 +95,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
     l1_ratio : float, default 0.15
         The L1 share of ``"elasticnet"`` (``"l1"`` is 1, ``"l2"`` is 0).
     method : "auto", str or Optimizer, default "auto"
-        ``"auto"``: two classes on the full batch without L1, Newton steps (the Hessian
-        from a fixed sample of at most 32,768 rows, the value and gradient from all of
-        them) with backtracking, from the intercept-only model; otherwise FISTA with
+        ``"auto"``: on the full batch without L1, Newton steps (the Hessian from a fixed
+        sample of at most 32,768 rows, the value and gradient from all of them; for more
+        than two classes solved by conjugate gradients on Hessian-vector products) with
+        backtracking, from the intercept-only model; otherwise FISTA with
         adaptive restart, each step the majorization step of the loss's curvature bound
         (Bohning's ``X'X / 4``), or with L1 the scalar proximal step; mini-batches:
         gradient descent. Otherwise any ``method`` of :func:`descend.minimize` on the same

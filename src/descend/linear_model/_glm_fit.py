@@ -14,10 +14,12 @@ takes a loss object of :mod:`descend.linear_model._glm_losses` and a
 The loop, its rules and its carry are the same as for every other run; only the loss
 differs. ``method="auto"`` is the optimizer :func:`accelerated`:
 
-* full batch, no L1 part, a loss with a Hessian sample (logistic, Poisson): Newton steps,
-  gradient descent in the metric of the Hessian at the current point estimated on a fixed
-  sample of the rows (all of them up to 32,768; the gradient and the value are always the
-  whole data's, so the fit ends on the exact minimum), with Armijo backtracking from the
+* full batch, no L1 part, ``lr="auto"``, a loss with a Hessian sample (logistic, Poisson,
+  softmax): Newton steps, gradient descent in the metric of the Hessian at the current
+  point estimated on a fixed sample of the rows (all of them up to 32,768; the gradient
+  and the value are always the whole data's, so the fit ends on the exact minimum; softmax
+  solves the Newton system by conjugate gradients on Hessian-vector products,
+  :func:`newton_cg`), with Armijo backtracking from the
   step 1 (:class:`descend.linesearch.Backtracking` with ``t_max=1, flat=True``): about one
   pass over the rows a step, and a few steps. The fit starts at the intercept-only model,
   known in closed form from the first pass;
