@@ -75,8 +75,8 @@ def check_glm_params(est: Any) -> None:
                                   f"[0, 1]), got {val!r}", argument=name)
 
 
-#: labels read at a time when looking for the classes
-_LABEL_CHUNK = 1 << 16
+#: rows read at a time when looking for the classes and testing separability
+_CHUNK = 1 << 16
 
 
 class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc]
@@ -438,8 +438,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
             return bool(known[1] > 0)  # the last pass was at theta: no pass here
         # chunk by chunk, ending at the first row the coefficients get wrong: classes that
         # are not separable show one in the first chunk, so only separable ones cost a pass
-        for lo in range(0, X.shape[0], _LABEL_CHUNK):
-            rows = slice(lo, lo + _LABEL_CHUNK)
+        for lo in range(0, X.shape[0], _CHUNK):
+            rows = slice(lo, lo + _CHUNK)
             scores = X[rows] @ self.coef_.T + self.intercept_
             yc = yk[rows]
             keep = slice(None) if sw is None else sw[rows] > 0
@@ -455,12 +455,12 @@ class GDClassifier(ClassifierMixin, BaseEstimator, GLMFit):  # type: ignore[misc
         return True
 
     def _classes(self, y: Array, _: Any) -> Array:
-        if y.ndim == 1 and y.dtype.kind in "biuf" and y.size > _LABEL_CHUNK:
+        if y.ndim == 1 and y.dtype.kind in "biuf" and y.size > _CHUNK:
             # the distinct labels chunk by chunk: no sorted copy of y (its size again, twice
             # in scikit-learn's check); the check then reads only them (it depends on the
             # set of values and their type alone)
-            classes = np.unique(np.concatenate([np.unique(y[i : i + _LABEL_CHUNK])
-                                                for i in range(0, y.size, _LABEL_CHUNK)]))
+            classes = np.unique(np.concatenate([np.unique(y[i : i + _CHUNK])
+                                                for i in range(0, y.size, _CHUNK)]))
             check_classification_targets(classes)
         else:
             check_classification_targets(y)

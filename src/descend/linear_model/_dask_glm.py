@@ -26,6 +26,7 @@ from ._glm_losses import (
     SoftmaxLoss,
     SquaredLoss,
     sample_rows,
+    sample_size,
 )
 
 __all__ = ["fit_classifier", "fit_regressor"]
@@ -120,5 +121,4 @@ def _sample(loss: Any, data: Any) -> None:
     same Newton steps), gathered from the workers when a Newton step first asks."""
     if loss.has_hessian:
         rows = sample_rows(data.n)
-        count = data.n if isinstance(rows, slice) else int(rows.shape[0])
-        loss.offer_sample(count, lambda: (data.take(rows)[0], None))
+        loss.offer_sample(sample_size(data.n), lambda: (data.take(rows)[0], None))

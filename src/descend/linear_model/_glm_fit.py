@@ -216,7 +216,7 @@ class GLMFit:
             n_b = max(1, -(-self._n // int(self.batch_size or 1)))
             return linesearch.Auto(lip, decay=1.0 / (_DECAY_EPOCHS * n_b))
         if self._auto():
-            if self._newton() is not None:  # Newton's step is 1 near the minimum
+            if getattr(self, "_use_newton", False):  # Newton's step is 1 near the minimum
                 return linesearch.Backtracking(1.0, t_max=1.0,
                                                flat=self._loss.value_scale() or True)
             if self._loss.global_bound:

@@ -42,7 +42,7 @@ from . import _losses
 from ._losses import one_blas_thread
 
 __all__ = ["SAMPLE_ROWS", "LogisticLoss", "Moments", "PoissonLoss", "SoftmaxLoss", "SquaredLoss",
-           "moments", "sample_rows"]
+           "moments", "sample_rows", "sample_size"]
 
 _BLOCK = 4096
 #: rows whose Hessian is the metric of the Newton steps: all of them up to this many, else
@@ -148,12 +148,20 @@ def sample_rows(n: int) -> slice | Array:
     return np.linspace(0, n - 1, SAMPLE_ROWS).astype(np.intp)
 
 
+def sample_size(n: int) -> int:
+    """How many rows :func:`sample_rows` picks among ``n``."""
+    return min(n, SAMPLE_ROWS)
+
+
 # ------------------------------------------------------------------ the losses
 class _Linear:
     """What every loss shares: the scaling, ``S``, the parameter layout and the solves."""
 
     n_outputs = 1
     global_bound = True
+    #: the loss gives Newton's metric on a sample (:meth:`hessian`, or for softmax
+    #: :meth:`SoftmaxLoss.hessp_at`); only these keep one
+    has_hessian = False
 
     def __init__(self, mom: Moments, fit_intercept: bool, standardize: bool) -> None:
         self.moments = mom
@@ -177,18 +185,13 @@ class _Linear:
         self._sample_rows = 0
         self._sample_source: Callable[[], tuple[Array, Array | None]] | None = None
 
-    @property
-    def has_hessian(self) -> bool:
-        """The loss gives :meth:`hessian` (logistic, Poisson), given a sample."""
-        return self._row_curvature(np.zeros(1)) is not None
-
     def value_scale(self) -> float:
         """The size of the terms the value sums, beside ``|f|`` (see ``Backtracking(flat=)``)."""
         return 0.0
 
-    def _row_curvature(self, eta: Array) -> Array | None:
-        """The second derivative of each row's loss in ``eta``; None: no Newton steps."""
-        return None
+    def _row_curvature(self, eta: Array) -> Array:
+        """The second derivative of each row's loss in ``eta`` (losses with ``has_hessian``)."""
+        raise NotImplementedError
 
     def take_sample(self, X: Array, sw: Array | None, *, picked: bool = False) -> None:
         """Offer the rows of :func:`sample_rows` of ``X`` (``picked``: ``X`` is those rows
@@ -202,7 +205,7 @@ class _Linear:
             ws = None if sw is None else np.asarray(sw, dtype=np.float64)[pick]
             return np.ascontiguousarray(X[pick], dtype=np.float64), ws
 
-        rows = X.shape[0] if picked else min(X.shape[0], SAMPLE_ROWS)
+        rows = X.shape[0] if picked else sample_size(X.shape[0])
         self.offer_sample(rows, source)
 
     def offer_sample(self, rows: int, source: Callable[[], tuple[Array, Array | None]]) -> None:
@@ -213,11 +216,10 @@ class _Linear:
         self.sample, self._sample_rows, self._sample_source = None, 0, None
 
     def newton_ready(self) -> bool:
-        """A sample is offered and its Hessian costs at most about a pass over the rows."""
+        """A sample is offered (``_sample_rows > 0``: set when offered, 0 when dropped or
+        when the rows taken have no weight) and its Hessian costs at most about a pass."""
         m = self._sample_rows
-        if m == 0 or (self.sample is None and self._sample_source is None):
-            return False
-        return self.n_theta <= _NEWTON_WIDTH or m * self.n_theta <= self.moments.n
+        return m > 0 and (self.n_theta <= _NEWTON_WIDTH or m * self.n_theta <= self.moments.n)
 
     def _taken(self) -> tuple[Array, Array | None] | None:
         if self.sample is None and self._sample_source is not None:
@@ -244,7 +246,6 @@ class _Linear:
         for i in range(0, Xs.shape[0], _BLOCK):
             Xb = Xs[i : i + _BLOCK]
             d = self._row_curvature(Xb @ W[0] + c[0])
-            assert d is not None
             if ws is not None:
                 d = d * ws[i : i + _BLOCK]
             R = np.empty((Xb.shape[0], self.width))
@@ -370,6 +371,8 @@ def _check_weights(sw: Any, n: int) -> Array | None:
 class LogisticLoss(_Linear):
     """Binary log loss, ``y`` in {0, 1}; ``curvature_matrix() = S / 4`` (Bohning)."""
 
+    has_hessian = True
+
     def __init__(self, sums: Pass, mom: Moments, *, fit_intercept: bool = True,
                  standardize: bool = True) -> None:
         super().__init__(mom, fit_intercept, standardize)
@@ -395,7 +398,7 @@ class LogisticLoss(_Linear):
     def _factor(self) -> float:
         return 0.25
 
-    def _row_curvature(self, eta: Array) -> Array | None:
+    def _row_curvature(self, eta: Array) -> Array:
         e = np.exp(-np.abs(eta))  # sigma (1 - sigma), without overflow
         return np.asarray(e / (1.0 + e) ** 2)
 
@@ -430,6 +433,7 @@ class PoissonLoss(_Linear):
     """Poisson deviance / 2 with log link, ``y >= 0``; no global curvature bound."""
 
     global_bound = False
+    has_hessian = True
 
     def __init__(self, sums: Pass, mom: Moments, ylogy: float, *, fit_intercept: bool = True,
                  standardize: bool = True) -> None:
@@ -461,7 +465,7 @@ class PoissonLoss(_Linear):
     def _factor(self) -> float:
         return max(self.moments.ybar, np.finfo(np.float64).tiny)
 
-    def _row_curvature(self, eta: Array) -> Array | None:
+    def _row_curvature(self, eta: Array) -> Array:
         return np.exp(np.minimum(eta, 709.0))
 
     def value_scale(self) -> float:
@@ -531,15 +535,11 @@ class SoftmaxLoss(_Linear):
         out.take_sample(X, sw)
         return out
 
-    @property
-    def has_hessian(self) -> bool:
-        """Hessian-vector products on the sample (:meth:`hessp_at`), not the matrix."""
-        return True
+    has_hessian = True  # as Hessian-vector products (:meth:`hessp_at`), not the matrix
 
     def newton_ready(self) -> bool:
         """A sample is offered (each product costs ``2 m K p``: a few dozen are a pass)."""
-        return self._sample_rows > 0 and (self.sample is not None
-                                          or self._sample_source is not None)
+        return self._sample_rows > 0
 
     def hessian(self, theta: Array) -> Array | None:
         return None  # (K (fi + p))^2 entries: the products of :meth:`hessp_at` instead

@@ -30,6 +30,8 @@ import numpy as np
 from .._types import Array
 
 Eval = Callable[[Array], tuple[float, Array]]
+_BLOCK = 4096
+NO_SHIFT = 4.0
 _controller: Any = None
 
 
@@ -47,8 +49,7 @@ def one_blas_thread() -> Any:
 
         _controller = ThreadpoolController()
     return _controller.limit(limits=1, user_api="blas")
-_BLOCK = 4096
-NO_SHIFT = 4.0
+
 
 
 @dataclass(frozen=True)
