@@ -283,6 +283,69 @@ def test_a_streamed_parquet_fit_reads_each_part_in_the_task_that_uses_it(data, t
         assert e.intercept_ == pytest.approx(ref.intercept_, rel=RTOL)
 
 
+def test_frames_of_read_dask_table_are_read_by_the_fit_tasks(data, tmp_path, monkeypatch):
+    """descend fit --dask's frames: a streamed fit reads the files in its own tasks (never
+    through the frames' partitions), to the in-memory fit; a changed frame does not."""
+    import dask
+
+    from descend import io as dio
+    from descend.linear_model import GDClassifier, _dask, _dask_tasks
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y, label=(y > 4.0) * 1.0)
+    write_parts(frame, tmp_path / "f", 1700)
+    pattern = str(tmp_path / "f" / "*.parquet")
+    Xf, yf = dio.read_dask_table(pattern, "y", ["a", "b", "c", "d"])
+    Xc, yc = dio.read_dask_table(pattern, "label", ["a", "b", "c", "d"])
+    real_piece, reads = dio._read_piece, []
+
+    def no_partitions(*args, **kw):
+        raise AssertionError("the frame's partitions were read")
+
+    def counted(path, *args):
+        reads.append(path)
+        return _dask_tasks_read(path, *args)
+
+    _dask_tasks_read = _dask_tasks._read_parquet
+    monkeypatch.setattr(dio, "_read_piece", no_partitions)
+    monkeypatch.setattr(_dask_tasks, "_read_parquet", counted)
+    with dask.config.set(scheduler="synchronous"):
+        est = GDRegressor().fit(Xf, yf)
+        clf = GDClassifier(alpha=1e-3).fit(Xc, yc)
+        assert reads  # the tasks read the files themselves
+        assert _dask._frame_source(Xf, yf) is not None
+        assert _dask._frame_source(Xf * 1.0, yf) is None  # a changed frame: its own reads
+        assert _dask._frame_source(Xf, yc) is None
+        monkeypatch.setattr(dio, "_read_piece", real_piece)
+        other = GDRegressor().fit(Xf * 1.0, yf)
+    cols = ["a", "b", "c", "d"]
+    ref = GDRegressor().fit(frame[cols].to_numpy(), frame["y"].to_numpy())
+    ref_clf = GDClassifier(alpha=1e-3).fit(frame[cols].to_numpy(), frame["label"].to_numpy())
+    for e in (est, other):
+        np.testing.assert_allclose(e.coef_, ref.coef_, rtol=RTOL)
+        assert e.intercept_ == pytest.approx(ref.intercept_, rel=RTOL)
+        assert list(e.feature_names_in_) == cols
+    np.testing.assert_allclose(clf.coef_, ref_clf.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_statistics_gathered_or_added_by_a_tree_agree(client, data, monkeypatch):
+    """The scan fetches small sums as they are and adds larger ones on the cluster: the same
+    statistics either way (the order of the additions aside)."""
+    from descend.linear_model import _dask
+
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(CHUNK, P)), da.from_array(y, chunks=CHUNK)
+    gathered = GDRegressor().fit(Xd, yd)
+    monkeypatch.setattr(_dask, "_GATHER", 1)
+    tree = GDRegressor().fit(Xd, yd)
+    np.testing.assert_allclose(tree.coef_, gathered.coef_, rtol=RTOL)
+    assert tree.intercept_ == pytest.approx(gathered.intercept_, rel=RTOL)
+    Xbad = X.copy()
+    Xbad[4321, 2] = np.nan
+    with pytest.raises(DataError, match="4321"):  # the flags still name the row
+        GDRegressor().fit(da.from_array(Xbad, chunks=(CHUNK, P)), yd)
+
+
 def test_persisted_parquet_arrays_fit_from_memory(data, tmp_path):
     import shutil
 

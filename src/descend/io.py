@@ -617,7 +617,12 @@ def read_dask_table(
         _read_piece, pieces, kind=kind, columns=cols,
                         header=[str(c) for c in sample.columns], meta=meta,
                         label="descend-read", enforce_metadata=False)
-    return frame[names], frame[target]
+    X, y = frame[names], frame[target]
+    if kind == "parquet":  # a streamed fit of these reads the files itself (one task a part)
+        from .linear_model import _dask
+
+        _dask.remember_frames(X, y, files, target, names)
+    return X, y
 
 
 def _pieces(path: str, size: int, kind: str) -> list[tuple[str, int, int, bytes]]:

@@ -7,8 +7,8 @@ estimator, its formulas and :func:`descend.minimize` stay the same:
 
 * ``stats()``: one pass, one task per block returning
   :func:`~descend.linear_model._losses.shifted_sums` about the first block's means (the shift the
-  in-memory pass uses), added up by a tree reduction; the same tasks flag blocks
-  holding NaN or inf, so validation costs no extra read;
+  in-memory pass uses), gathered here when small, else added up by a tree reduction; the
+  same sums flag blocks holding NaN or inf, so validation costs no extra read;
 * ``huber(...)``: each gradient sends the parameters to the blocks (persisted on
   the workers), runs :func:`~descend.linear_model._kernels.huber_pass` on each and adds the
   small partial sums here;
@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,7 @@ dask: Any = _dask_module
 _da: Any = da  # untyped: its functions are called through Any
 _Y = "__descend_target__"
 _FAN = 8  # blocks added per task of the tree reduction
+_GATHER = 1 << 21  # floats of all blocks' sums fetched as they are (16 MB); more: the tree
 
 
 def _client() -> Any:
@@ -157,7 +159,7 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool, persist: bool | None = Non
     names = [str(c) for c in X.columns] if _is_frame(X) else None
     if persist is None:
         persist = est.loss == "huber" or est.batch_size is not None
-    return DaskData(Xa, ya, names, persist=persist)
+    return DaskData(Xa, ya, names, persist=persist, source=_frame_source(X, y))
 
 
 # ------------------------------------------------------------------------- data
@@ -173,18 +175,23 @@ class DaskData:
     persist : bool
         Hold the blocks in the workers' memory (Huber and mini-batches pass over
         them many times); else stream them (squared losses need one pass).
+    source : (parts, features, target) or None
+        The Parquet files ``X`` and ``y`` are read from, when known (streamed passes then
+        read them in their own tasks); else found for arrays from :func:`parquet_arrays`.
     """
 
     blocked = True  # a mini-batch is one row block
 
-    def __init__(self, X: Any, y: Any, names: list[str] | None, *, persist: bool) -> None:
+    def __init__(self, X: Any, y: Any, names: list[str] | None, *, persist: bool,
+                 source: tuple[tuple[ParquetPart, ...], tuple[str, ...], str] | None = None
+                 ) -> None:
         self.client = _client()
         self.p = int(X.shape[1])
         if persist:  # contiguous blocks on the workers, not views of wider ones
             X = X.map_blocks(_aligned, 2, dtype=np.float64)
             y = y.map_blocks(_aligned, 1, dtype=np.float64)
-        source = None if persist else _parquet_source(X, y)
-        if source is not None:  # streamed, straight from parquet_arrays: the tasks read
+        source = None if persist else source or _parquet_source(X, y)
+        if source is not None:  # streamed Parquet (parquet_arrays, read_dask_table): tasks read
             parts, features, target = source
             xs = [PartBlock(q.path, q.row_groups, features, target, 0) for q in parts]
             ys = [PartBlock(q.path, q.row_groups, features, target, 1) for q in parts]
@@ -201,19 +208,18 @@ class DaskData:
         self.xs, self.ys = xs, ys
         self._scan(names)
 
-    # a task graph three ways: delayed (streamed), futures (persisted), plain calls (local)
+    # a task graph three ways: calls run as one graph (streamed), futures (persisted), plain
+    # calls (local)
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._mode == "lazy":
-            if any(isinstance(a, PartBlock) for a in args):
-                return dask.delayed(_on_parts, pure=True)(fn, *args)
-            return dask.delayed(fn, pure=True)(*args)
+            return _Call(fn, args)
         if self._mode == "futures":
             return self.client.submit(fn, *args, pure=False)
         return fn(*args)
 
     def _get(self, *objs: Any) -> Any:
         if self._mode == "lazy":
-            return dask.compute(*objs)
+            return _run(objs)
         if self._mode == "futures":
             return self.client.gather(list(objs))
         return objs
@@ -224,12 +230,23 @@ class DaskData:
         return parts[0]
 
     def _scan(self, names: list[str] | None) -> None:
-        """One pass: statistics, rows per block and NaN / inf flags per block."""
-        (c, cy), = self._get(self._submit(_first_rows, self.xs[0], self.ys[0]))
-        sums = [self._submit(_block_sums, xb, yb, c, cy)
+        """One pass: statistics, rows per block and NaN / inf flags per block.
+
+        One graph: the shift from the first block, then each block's sums about it. Small
+        sums (all of them under ``_GATHER`` floats) come here as they are, which spares the
+        cluster a tree and a task a block for the flags.
+        """
+        shift = self._submit(_first_rows, self.xs[0], self.ys[0])
+        sums = [self._submit(_block_sums, xb, yb, shift)
                 for xb, yb in zip(self.xs, self.ys, strict=True)]
-        heads = [self._submit(_head, s, self.p) for s in sums]
-        total, *heads = self._get(self._tree(sums), *heads)
+        p = self.p
+        if len(sums) * (3 + 2 * p + p * p) <= _GATHER:
+            (c, cy), *got = self._get(shift, *sums)
+            total = _add(*got)
+            heads = [_head(s, p) for s in got]
+        else:
+            (c, cy), total, *heads = self._get(shift, self._tree(sums),
+                                                *[self._submit(_head, s, p) for s in sums])
         lengths = np.array([int(h[0]) for h in heads], dtype=np.intp)
         self.starts = np.concatenate([[0], np.cumsum(lengths)])
         self.n = int(self.starts[-1])
@@ -284,6 +301,61 @@ class DaskData:
             return float(out[0]), np.asarray(out[1])
 
         return evaluate
+
+
+class _Call:
+    """``fn(*args)``, not run yet: streamed data's tasks, run by :func:`_run` as one graph.
+    ``args`` may hold other calls (their results), :class:`PartBlock` (read in the task) and
+    ``dask.delayed`` blocks of ``X`` and ``y``."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+
+
+def _run(calls: Sequence[Any]) -> list[Any]:
+    """The results of ``calls`` (and of the calls they take), computed as one task graph.
+
+    The graph is written out here, a task a call, instead of through ``dask.delayed``,
+    whose per-call bookkeeping (walking and tokenizing the arguments) cost about a
+    millisecond a task of the client's time, which a two-core machine takes from its
+    workers. Runs on the scheduler ``dask.compute`` would use (the default client if any).
+    """
+    from dask.base import get_scheduler
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.threaded import get as threaded_get
+
+    name = f"descend-pass-{uuid.uuid4().hex}"
+    tasks: dict[Any, Any] = {}
+    keys: dict[int, Any] = {}
+    deps: dict[Any, Any] = {}
+
+    def key(call: _Call) -> Any:
+        k = keys.get(id(call))
+        if k is None:
+            args: list[Any] = []
+            for a in call.args:
+                if isinstance(a, _Call):
+                    a = key(a)
+                elif isinstance(a, Delayed):
+                    deps[a.key] = a
+                    a = a.key
+                elif isinstance(a, (tuple, list, dict)):  # would read as a task or a key
+                    raise TypeError(f"{call.fn.__name__}: a task argument is a {type(a).__name__}")
+                args.append(a)
+            part = any(isinstance(a, PartBlock) for a in call.args)
+            k = (name, len(tasks))
+            tasks[k] = (_on_parts, call.fn, *args) if part else (call.fn, *args)
+            keys[id(call)] = k
+        return k
+
+    wanted = [key(c) for c in calls]
+    graph: Any = (HighLevelGraph.from_collections(name, tasks, dependencies=list(deps.values()))
+                  if deps else tasks)
+    get = get_scheduler() or threaded_get  # type: ignore[no-untyped-call]
+    return list(get(graph, wanted))
 
 
 # ---------------------------------------------------------------- predict, score
@@ -346,9 +418,9 @@ def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
 
 # ------------------------------------------------------------------------- CLI
 # ------------------------------------------------------------------ Parquet by pyarrow
-# Dask arrays straight from pyarrow, one delayed read per file: the path issue 17 asks
-# the GLM fits to read through (measured in benchmarks/bench_dask.py against decoding).
-# ``descend fit --dask`` reads through descend.io.read_dask_table for now.
+# Dask arrays straight from pyarrow, one read per part: the path issue 17 asks the GLM
+# fits to read through (measured in benchmarks/bench_dask.py against decoding). Frames from
+# descend.io.read_dask_table (``descend fit --dask``) are noted too, and read the same way.
 
 #: Rows a reading task aims at: a file's row groups are read together up to this many.
 ROWS_PER_TASK = 65_536
@@ -500,14 +572,52 @@ def _parquet_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str,
     return parts, features, target
 
 
+def remember_frames(X: Any, y: Any, files: Sequence[str], target: str,
+                    features: Sequence[str]) -> None:
+    """Note that the Dask frame ``X`` and series ``y`` are the columns ``features`` and
+    ``target`` of the Parquet ``files`` (:func:`descend.io.read_dask_table`): a streamed fit
+    of exactly these (same names: no column, row or value changed since) reads the files in
+    its own tasks, as for :func:`parquet_arrays`. Files whose footers
+    :func:`plan_parquet` refuses are not noted: the frames' own reads report them."""
+    try:
+        parts, names = plan_parquet(files, target, features)
+    except (DataError, InvalidArgument):
+        return
+    xname, yname = getattr(X, "_name", None), getattr(y, "_name", None)
+    if xname is None or yname is None or list(names) != list(features):
+        return
+    with _PARQUET_LOCK:
+        _FRAMES.pop(xname, None)
+        while len(_FRAMES) >= _PARQUET_KEEP:
+            _FRAMES.pop(next(iter(_FRAMES)))
+        _FRAMES[xname] = (yname, tuple(parts), tuple(names), target)
+
+
+def _frame_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str, ...],
+                                            str] | None:
+    """``(parts, features, target)`` when ``X`` and ``y`` are frames :func:`remember_frames`
+    noted, else None."""
+    if not (_is_frame(X) and is_dask(y)):
+        return None
+    with _PARQUET_LOCK:
+        entry = _FRAMES.get(str(getattr(X, "_name", "")))
+    if entry is None or getattr(y, "_name", None) != entry[0]:
+        return None
+    return entry[1], entry[2], entry[3]
+
+
 #: ``X``'s name -> ``(y's name, the read layer, parts, features, target)`` of the arrays
 #: :func:`parquet_arrays` made: a streamed fit of exactly these arrays reads the parts in
 #: its own tasks (:class:`~descend.linear_model._dask_tasks.PartBlock`). Only a speed-up:
 #: emptied (``clear_caches``), a fit takes the general path to the same result.
 _PARQUET: dict[str, tuple[str, str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
+#: The same for frames from :func:`descend.io.read_dask_table`: ``X``'s name -> ``(y's
+#: name, parts, features, target)``.
+_FRAMES: dict[str, tuple[str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
 _PARQUET_KEEP = 64
 _PARQUET_LOCK = threading.Lock()
 _cache.register("Parquet datasets read by Dask", _PARQUET.clear)
+_cache.register("Parquet frames read by Dask", _FRAMES.clear)
 
 
 @contextlib.contextmanager

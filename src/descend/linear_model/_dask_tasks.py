@@ -31,8 +31,9 @@ def _first_rows(Xb: Any, yb: Any) -> tuple[Array, float]:
     return _losses.pick_shift(_aligned(Xb, 2), _aligned(yb, 1))
 
 
-def _block_sums(Xb: Any, yb: Any, c: Array, cy: float) -> Array:
-    return _losses.shifted_sums(_aligned(Xb, 2), _aligned(yb, 1), c, cy)
+def _block_sums(Xb: Any, yb: Any, shift: tuple[Array, float]) -> Array:
+    """:func:`~descend.linear_model._losses.shifted_sums` about ``shift = (c, cy)``."""
+    return _losses.shifted_sums(_aligned(Xb, 2), _aligned(yb, 1), *shift)
 
 
 def _add(*parts: Array) -> Array:
