@@ -277,6 +277,14 @@ def test_a_streamed_parquet_fit_reads_each_part_in_the_task_that_uses_it(data, t
         assert all(isinstance(b, _dask_tasks.PartBlock) for b in data_.xs + data_.ys)
         # any other array of the same files takes the general path, to the same fit
         other = GDRegressor().fit(Xd[:, :4], yd + 0.0)
+        before = len(reads)
+        r2, rmse, rows = _dask.metrics(est, Xd, yd)  # the scores' pass: each part once more
+        assert len(reads) == before + len(parts) and rows == len(frame)
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    pred = est.predict(frame[names].to_numpy())
+    assert r2 == pytest.approx(r2_score(frame["y"], pred), rel=1e-12)
+    assert rmse == pytest.approx(mean_squared_error(frame["y"], pred) ** 0.5, rel=1e-12)
     ref = GDRegressor().fit(frame[names].to_numpy(), frame["y"].to_numpy())
     for e in (est, other):
         np.testing.assert_allclose(e.coef_, ref.coef_, rtol=RTOL)
@@ -316,8 +324,18 @@ def test_frames_of_read_dask_table_are_read_by_the_fit_tasks(data, tmp_path, mon
         assert _dask._frame_source(Xf, yf) is not None
         assert _dask._frame_source(Xf * 1.0, yf) is None  # a changed frame: its own reads
         assert _dask._frame_source(Xf, yc) is None
+        lean = _dask.metrics(est, Xf, yf)  # the scores' pass reads the files itself too
+        lean_clf = _dask.class_sums(clf, Xc, yc)
         monkeypatch.setattr(dio, "_read_piece", real_piece)
         other = GDRegressor().fit(Xf * 1.0, yf)
+        general = _dask.metrics(est, Xf * 1.0, yf)
+        general_clf = _dask.class_sums(clf, Xc * 1.0, yc)
+    assert lean[2] == general[2] == len(frame)
+    np.testing.assert_allclose(lean[:2], general[:2], rtol=1e-12)
+    assert lean_clf[0] == general_clf[0] == len(frame) and lean_clf[3] == general_clf[3] == 0
+    hits = np.sum(clf.predict(frame[["a", "b", "c", "d"]]) == frame["label"])
+    assert lean_clf[1] == general_clf[1] == hits
+    assert lean_clf[2] == pytest.approx(general_clf[2], rel=1e-12)
     cols = ["a", "b", "c", "d"]
     ref = GDRegressor().fit(frame[cols].to_numpy(), frame["y"].to_numpy())
     ref_clf = GDClassifier(alpha=1e-3).fit(frame[cols].to_numpy(), frame["label"].to_numpy())

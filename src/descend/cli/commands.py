@@ -708,7 +708,9 @@ def _class_scores(model: Any, X: Any, y: Any, dask: bool, where: str | None = No
     rows) are an error naming where they came from.
     """
     if dask:
-        n, hits, nll, unknown = _dask_class_sums(model, X, y)
+        from ..linear_model import _dask
+
+        n, hits, nll, unknown = _dask.class_sums(model, X, y)
     else:
         truth = np.asarray(y)
         idx = np.searchsorted(model.classes_, truth).clip(0, len(model.classes_) - 1)
@@ -728,33 +730,6 @@ def _class_scores(model: Any, X: Any, y: Any, dask: bool, where: str | None = No
     if not n:
         return {"rows": 0, "accuracy": None, "log_loss": None}
     return {"rows": n, "accuracy": hits / n, "log_loss": nll / n}
-
-
-def _dask_class_sums(model: Any, X: Any, y: Any) -> tuple[int, float, float, int]:
-    """``(rows, correct, sum of -log p(label), unknown labels)`` over Dask partitions."""
-    import pandas as pd
-
-    key = "__descend_target__"
-    cols = list(X.columns)
-    classes = np.asarray(model.classes_)
-
-    def part(frame: Any) -> Any:
-        truth = frame[key].to_numpy()
-        if not len(frame):
-            return pd.DataFrame({"n": [0], "hit": [0.0], "nll": [0.0], "bad": [0]})
-        idx = np.searchsorted(classes, truth).clip(0, len(classes) - 1)
-        known = classes[idx] == truth
-        Xp = frame[cols]
-        logp = model.predict_log_proba(Xp)
-        hit = float(np.sum(model.predict(Xp) == truth))
-        nll = float(-logp[np.arange(len(truth)), idx][known].sum())
-        return pd.DataFrame({"n": [len(truth)], "hit": [hit], "nll": [nll],
-                             "bad": [int((~known).sum())]})
-
-    meta = pd.DataFrame({"n": pd.Series([], dtype="i8"), "hit": pd.Series([], dtype="f8"),
-                         "nll": pd.Series([], dtype="f8"), "bad": pd.Series([], dtype="i8")})
-    sums = X.assign(**{key: y}).map_partitions(part, meta=meta).sum().compute()
-    return int(sums["n"]), float(sums["hit"]), float(sums["nll"]), int(sums["bad"])
 
 
 def _convergence_warning() -> type[Warning]:

@@ -48,9 +48,12 @@ from ._dask_tasks import (
     _add,
     _aligned,
     _block_sums,
+    _class_block,
+    _combine_metrics,
     _first_rows,
     _head,
     _huber_block,
+    _metrics_block,
     _on_parts,
     _predict_block,
     _read_parquet,
@@ -58,7 +61,7 @@ from ._dask_tasks import (
     _take,
 )
 
-__all__ = ["DaskData", "connect", "metrics", "predict", "prepare", "score"]
+__all__ = ["DaskData", "class_sums", "connect", "metrics", "predict", "prepare", "score"]
 
 dask: Any = _dask_module
 _da: Any = da  # untyped: its functions are called through Any
@@ -342,7 +345,8 @@ def _run(calls: Sequence[Any]) -> list[Any]:
                 elif isinstance(a, Delayed):
                     deps[a.key] = a
                     a = a.key
-                elif isinstance(a, (tuple, list, dict)):  # would read as a task or a key
+                elif isinstance(a, (list, dict)) or (  # would read as a task or a key
+                        isinstance(a, tuple) and not all(isinstance(v, str) for v in a)):
                     raise TypeError(f"{call.fn.__name__}: a task argument is a {type(a).__name__}")
                 args.append(a)
             part = any(isinstance(a, PartBlock) for a in call.args)
@@ -386,8 +390,21 @@ def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
 
     A dataframe ``X`` and series ``y`` are read as one frame (each block once); R^2
     uses dask's blockwise variance (per-block means and squares, combined stably).
-    R^2 is None for fewer than two rows.
+    Parquet read by :func:`parquet_arrays` or :func:`descend.io.read_dask_table` is read
+    by the pass's own tasks, one a part. R^2 is None for fewer than two rows.
     """
+    source = _frame_source(X, y) or (_parquet_source(X, y) if isinstance(X, da.Array)
+                                     and isinstance(y, da.Array) else None)
+    if source is not None:
+        parts, features, target = source
+        validate_data(est, _stand_in(X, len(features)), "no_validation", reset=False,
+                      dtype=np.float64)
+        coef, intercept = np.asarray(est.coef_, dtype=np.float64), float(est.intercept_)
+        n, res, tot = _combine_metrics(_run([
+            _Call(_metrics_block, (PartBlock(q.path, q.row_groups, features, target, 0),
+                                   PartBlock(q.path, q.row_groups, features, target, 1),
+                                   coef, intercept)) for q in parts]))
+        return _r2_rmse(res, tot, n)
     if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
         # one array from one frame: read separately, X and y may be cut into different
         # partitions (dask fuses the small partitions of a one-column read)
@@ -407,12 +424,42 @@ def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
     if not np.isnan(ya.shape[0]) and not np.isnan(pred.shape[0]) and ya.chunks != pred.chunks:
         ya = ya.rechunk(pred.chunks)
     res, var, n = dask.compute(((ya - pred) ** 2).sum(), ya.var(), _da.ones_like(ya).sum())
-    n = int(n)
-    rmse = math.sqrt(float(res) / n) if n else math.nan
+    return _r2_rmse(float(res), float(var) * int(n), int(n))
+
+
+def class_sums(est: Any, X: Any, y: Any) -> tuple[int, float, float, int]:
+    """``(rows, correct, sum of -log p(label), unknown labels)`` of a fitted classifier over
+    a Dask frame ``X`` and series ``y``, in one pass (Parquet from
+    :func:`descend.io.read_dask_table`: the pass's own tasks read the files)."""
+    features = tuple(str(c) for c in X.columns)
+    source = _frame_source(X, y)
+    if source is not None:
+        parts, names, target = source
+        blocks = _run([_Call(_class_block, (PartBlock(q.path, q.row_groups, names, target, 0),
+                                            PartBlock(q.path, q.row_groups, names, target, 1),
+                                            est, features)) for q in parts])
+    else:
+        key = _Y
+
+        def part(frame: Any) -> Any:
+            out = _class_block(frame[list(features)].to_numpy(dtype=np.float64),
+                               frame[key].to_numpy(), est, features)
+            return pd.DataFrame([out], columns=["n", "hit", "nll", "bad"])
+
+        meta = pd.DataFrame({c: pd.Series([], dtype="f8") for c in ("n", "hit", "nll", "bad")})
+        sums = X.assign(**{key: y}).map_partitions(part, meta=meta).sum().compute()
+        blocks = [sums.to_numpy(dtype=np.float64)]
+    n, hit, nll, bad = np.sum(np.asarray(blocks, dtype=np.float64).reshape(-1, 4), axis=0)
+    return int(n), float(hit), float(nll), int(bad)
+
+
+def _r2_rmse(res: float, tot: float, n: int) -> tuple[float | None, float, int]:
+    """R^2 (None under two rows), RMSE and ``n`` from the sums of squared residuals and of
+    squares of ``y`` about its mean."""
+    rmse = math.sqrt(res / n) if n else math.nan
     if n < 2:
         return None, rmse, n
-    tot = float(var) * n
-    r2 = 1.0 - float(res) / tot if tot > 0 else (1.0 if res == 0 else 0.0)
+    r2 = 1.0 - res / tot if tot > 0 else (1.0 if res == 0 else 0.0)
     return r2, rmse, n
 
 

@@ -70,6 +70,51 @@ def _predict_block(Xb: Any, coef: Array, intercept: float) -> Array:
     return np.asarray(_aligned(Xb, 2) @ coef + intercept, dtype=np.float64)
 
 
+def _metrics_block(Xb: Any, yb: Any, coef: Array, intercept: float) -> Array:
+    """``[rows, sum of squared residuals, mean of y, sum of squares of y about it]``."""
+    X, y = _aligned(Xb, 2), _aligned(yb, 1)
+    if not y.shape[0]:
+        return np.zeros(4)
+    r = y - (X @ coef + intercept)
+    mean = float(y.mean())
+    d = y - mean
+    return np.array([float(y.shape[0]), float(r @ r), mean, float(d @ d)])
+
+
+def _combine_metrics(blocks: Any) -> tuple[int, float, float]:
+    """``(rows, sum of squared residuals, sum of squares of y about its mean)`` of all
+    blocks: the means and squares combined pairwise (Chan et al.), as stable as one pass."""
+    n = sse = mean = m2 = 0.0
+    for nb, sb, mb, qb in blocks:
+        if nb:
+            total = n + nb
+            delta = mb - mean
+            mean += delta * nb / total
+            m2 += qb + delta * delta * n * nb / total
+            n, sse = total, sse + sb
+    return int(n), sse, m2
+
+
+def _class_block(Xb: Any, yb: Any, model: Any, features: tuple[str, ...]) -> Array:
+    """``[rows, correct, sum of -log p(label) over known labels, unknown labels]`` of a
+    fitted classifier on a block (``features``: the columns' names, as it was fitted)."""
+    truth = np.asarray(yb).reshape(-1)
+    if not truth.shape[0]:
+        return np.zeros(4)
+    X: Any = _aligned(Xb, 2)
+    if getattr(model, "feature_names_in_", None) is not None:
+        import pandas as pd
+
+        X = pd.DataFrame(X, columns=list(features), copy=False)
+    classes = np.asarray(model.classes_)
+    idx = np.searchsorted(classes, truth).clip(0, len(classes) - 1)
+    known = classes[idx] == truth
+    logp = model.predict_log_proba(X)
+    hit = float(np.sum(model.predict(X) == truth))
+    nll = float(-logp[np.arange(truth.shape[0]), idx][known].sum())
+    return np.array([float(truth.shape[0]), hit, nll, float((~known).sum())])
+
+
 # ------------------------------------------------------------------ reading Parquet
 _TILE = 2048  # rows copied at a time from the columns: the tile stays in cache
 

@@ -18,7 +18,9 @@ Rows are split into chunks, one partial sum per chunk (``prange``; passes over
 fewer than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied. ``sw``
 is the sample weights or an empty array (all ones). Fast-math reassociation only,
 as in :mod:`descend.linear_model._kernels`: the inner products vectorize while NaN
-and inf still propagate. Callers hold BLAS to one thread for the whole fit
+and inf still propagate. NumPy's error model: a division is a plain IEEE division (no
+Python ZeroDivisionError check, whose branch kept the loss loops scalar). Callers hold
+BLAS to one thread for the whole fit
 (:func:`descend.linear_model._glm_losses.one_blas_thread`), not around each pass
 (switching costs up to milliseconds): numba's and BLAS's threads fight over the
 cores. Arrays that are not C-ordered float64 go through NumPy (the same sums, two
@@ -53,7 +55,7 @@ _LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
 _B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
 
 
-@njit(cache=True, fastmath={"contract"})  # type: ignore[untyped-decorator,misc,unused-ignore]
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _exp_into(x: Any, out: Any, bits: Any, m: int) -> None:  # pragma: no cover - compiled
     """``out[:m] = exp(x[:m])`` within 1 ulp, in loops the compiler vectorizes.
 
@@ -93,7 +95,7 @@ def _exp_into(x: Any, out: Any, bits: Any, m: int) -> None:  # pragma: no cover 
         out[i] *= bits[i]
 
 
-@njit(inline="always", fastmath=_FM)  # type: ignore[untyped-decorator,misc,unused-ignore]
+@njit(inline="always", fastmath=_FM, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _log1p01(e: float) -> float:  # pragma: no cover - compiled
     """``log1p(e)`` for ``0 <= e <= 1`` without a libm call: ``a ln 2 + 2 atanh(z)``.
 
@@ -127,7 +129,9 @@ def _logistic_rows(
     Each block of ``_B`` rows is read three times, the last two from the L1 cache:
     ``eta``, then the losses with exp vectorized over the block, then ``G``. The margin
     of a row is ``eta`` signed by its label (``-eta`` for ``y = 0``); rows of weight 0
-    do not count (inf when no row does).
+    do not count (inf when no row does). Rows are indexed through the block's views (an
+    index from 0 needs no negative-index wrap), which with NumPy's error model (no
+    ZeroDivisionError check) lets the loss loop vectorize, divisions included.
     """
     n, p = X.shape
     weighted = sw.shape[0] > 0
@@ -144,37 +148,40 @@ def _logistic_rows(
         g = np.empty(_B)
         for b0 in range(lo, hi, _B):
             m = min(_B, hi - b0)
+            Xb = X[b0 : b0 + m]
             for i in range(m):
                 s = c
                 for j in range(p):
-                    s += X[b0 + i, j] * w[j]
+                    s += Xb[i, j] * w[j]
                 eta[i] = s
                 e[i] = -abs(s)
             _exp_into(e, e, bits, m)
+            yb = y[b0 : b0 + m]
+            sb = sw[b0 : b0 + m] if weighted else sw
             gs = 0.0
             ls = 0.0
             for i in range(m):
                 s = eta[i]
                 ei = e[i]
-                yi = y[b0 + i]
+                yi = yb[i]
                 gi = (1.0 if s >= 0.0 else ei) / (1.0 + ei) - yi
                 li = max(s, 0.0) + _log1p01(ei) - yi * s  # y s keeps a NaN
                 if weighted:
-                    gi *= sw[b0 + i]
-                    li *= sw[b0 + i]
+                    gi *= sb[i]
+                    li *= sb[i]
                 g[i] = gi
                 gs += gi
                 ls += li
             acc[p] += gs
             acc[p + 1] += ls
             for i in range(m):
-                mi = eta[i] if y[b0 + i] > 0.5 else -eta[i]
-                if mi < low and (not weighted or sw[b0 + i] > 0.0):
+                mi = eta[i] if yb[i] > 0.5 else -eta[i]
+                if mi < low and (not weighted or sb[i] > 0.0):
                     low = mi
             for i in range(m):
                 gi = g[i]
                 for j in range(p):
-                    acc[j] += gi * X[b0 + i, j]
+                    acc[j] += gi * Xb[i, j]
         acc[p + 2] = low
         out[k, :] = acc
     res = np.empty(p + 3)
@@ -296,7 +303,7 @@ def _compile(fn: Any) -> tuple[Any, Any]:
         f = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
                                fn.__closure__)
         f.__qualname__ = f"{fn.__qualname__}_{'par' if parallel else 'seq'}"
-        twins.append(njit(parallel=parallel, cache=True, fastmath=_FM)(f))
+        twins.append(njit(parallel=parallel, cache=True, fastmath=_FM, error_model="numpy")(f))
     return twins[0], twins[1]
 
 
