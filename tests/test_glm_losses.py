@@ -79,11 +79,14 @@ def test_logistic_and_poisson_passes_match_numpy(weighted, order, n):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_softmax_pass_matches_numpy(weighted, order):
-    rng, X, _, sw = data(9000, 6)
+@pytest.mark.parametrize(("n", "k"), [(9000, 4), (1, 3), (7, 2), (13, 5), (40_001, 10)])
+def test_softmax_pass_matches_numpy(weighted, order, n, k):
+    """Every tail of the kernel's blocking: rows not a multiple of 8 (or of 2), classes not
+    a multiple of 4, one thread and (from ``PARALLEL_ROWS``) several."""
+    rng, X, _, sw = data(n, 6)
     X = np.asarray(X, order=order)
-    W, c = rng.standard_normal((4, 6)), rng.standard_normal(4)
-    y = rng.integers(0, 4, X.shape[0])
+    W, c = rng.standard_normal((k, 6)), rng.standard_normal(k)
+    y = rng.integers(0, k, X.shape[0])
     got = K.softmax_pass(X, y, sw if weighted else None, W, c)
     want = numpy_softmax(X, y, sw if weighted else np.ones(X.shape[0]), W, c)
     for a, b in zip(got, want, strict=True):
