@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -292,51 +293,48 @@ def test_a_streamed_parquet_fit_reads_each_part_in_the_task_that_uses_it(data, t
 
 
 def test_frames_of_read_dask_table_are_read_by_the_fit_tasks(data, tmp_path, monkeypatch):
-    """descend fit --dask's frames: a streamed fit reads the files in its own tasks (never
-    through the frames' partitions), to the in-memory fit; a changed frame does not."""
+    """descend fit --dask's frames: a streamed fit and the scores' pass read the files in
+    their own tasks (never through the frames' partitions), to the in-memory results; a
+    changed frame does not, and gets the same results."""
     import dask
 
     from descend import io as dio
     from descend.linear_model import GDClassifier, _dask, _dask_tasks
 
     X, y = data
-    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y, label=(y > 4.0) * 1.0)
+    cols = ["a", "b", "c", "d"]
+    frame = pd.DataFrame(X, columns=cols).assign(y=y, label=(y > 4.0) * 1.0)
     write_parts(frame, tmp_path / "f", 1700)
     pattern = str(tmp_path / "f" / "*.parquet")
-    Xf, yf = dio.read_dask_table(pattern, "y", ["a", "b", "c", "d"])
-    Xc, yc = dio.read_dask_table(pattern, "label", ["a", "b", "c", "d"])
-    real_piece, reads = dio._read_piece, []
+    Xf, yf = dio.read_dask_table(pattern, "y", cols)
+    Xc, yc = dio.read_dask_table(pattern, "label", cols)
+    frame_reads, task_reads = [], []
+    real_frame_read, real_task_read = dio._read_parquet, _dask_tasks._read_parquet
 
-    def no_partitions(*args, **kw):
-        raise AssertionError("the frame's partitions were read")
+    def frame_read(*args, **kw):  # what the frames' partitions call, looked up at run time
+        frame_reads.append(args)
+        return real_frame_read(*args, **kw)
 
-    def counted(path, *args):
-        reads.append(path)
-        return _dask_tasks_read(path, *args)
+    def task_read(path, *args):
+        task_reads.append(path)
+        return real_task_read(path, *args)
 
-    _dask_tasks_read = _dask_tasks._read_parquet
-    monkeypatch.setattr(dio, "_read_piece", no_partitions)
-    monkeypatch.setattr(_dask_tasks, "_read_parquet", counted)
+    monkeypatch.setattr(dio, "_read_parquet", frame_read)
+    monkeypatch.setattr(_dask_tasks, "_read_parquet", task_read)
     with dask.config.set(scheduler="synchronous"):
-        est = GDRegressor().fit(Xf, yf)
         clf = GDClassifier(alpha=1e-3).fit(Xc, yc)
-        assert reads  # the tasks read the files themselves
+        del frame_reads[:]  # the classifier's label scan reads y through the frame
+        est = GDRegressor().fit(Xf, yf)
+        lean = _dask.metrics(est, Xf, yf)
+        lean_clf = _dask.class_sums(clf, Xc, yc)
+        assert not frame_reads and len(task_reads) > 3 * 4  # fit (+ shift), scores, scores
         assert _dask._frame_source(Xf, yf) is not None
         assert _dask._frame_source(Xf * 1.0, yf) is None  # a changed frame: its own reads
         assert _dask._frame_source(Xf, yc) is None
-        lean = _dask.metrics(est, Xf, yf)  # the scores' pass reads the files itself too
-        lean_clf = _dask.class_sums(clf, Xc, yc)
-        monkeypatch.setattr(dio, "_read_piece", real_piece)
         other = GDRegressor().fit(Xf * 1.0, yf)
         general = _dask.metrics(est, Xf * 1.0, yf)
         general_clf = _dask.class_sums(clf, Xc * 1.0, yc)
-    assert lean[2] == general[2] == len(frame)
-    np.testing.assert_allclose(lean[:2], general[:2], rtol=1e-12)
-    assert lean_clf[0] == general_clf[0] == len(frame) and lean_clf[3] == general_clf[3] == 0
-    hits = np.sum(clf.predict(frame[["a", "b", "c", "d"]]) == frame["label"])
-    assert lean_clf[1] == general_clf[1] == hits
-    assert lean_clf[2] == pytest.approx(general_clf[2], rel=1e-12)
-    cols = ["a", "b", "c", "d"]
+        assert frame_reads
     ref = GDRegressor().fit(frame[cols].to_numpy(), frame["y"].to_numpy())
     ref_clf = GDClassifier(alpha=1e-3).fit(frame[cols].to_numpy(), frame["label"].to_numpy())
     for e in (est, other):
@@ -344,6 +342,61 @@ def test_frames_of_read_dask_table_are_read_by_the_fit_tasks(data, tmp_path, mon
         assert e.intercept_ == pytest.approx(ref.intercept_, rel=RTOL)
         assert list(e.feature_names_in_) == cols
     np.testing.assert_allclose(clf.coef_, ref_clf.coef_, rtol=1e-8, atol=1e-10)
+    assert lean[2] == general[2] == len(frame)
+    np.testing.assert_allclose(lean[:2], general[:2], rtol=1e-12)
+    assert lean_clf[0] == general_clf[0] == len(frame) and lean_clf[3] == general_clf[3] == 0
+    hits = np.sum(clf.predict(frame[cols]) == frame["label"])
+    assert lean_clf[1] == general_clf[1] == hits
+    assert lean_clf[2] == pytest.approx(general_clf[2], rel=1e-12)
+
+
+def test_frames_not_read_by_the_tasks_when_the_files_change_or_differ(data, tmp_path):
+    """Rewritten files, a later file with other columns or no rows: the frames' own reads
+    (and their errors); a damaged page is a DataError naming the file."""
+    import os
+
+    import dask
+
+    from descend import io as dio
+    from descend.linear_model import _dask
+
+    X, y = data
+    cols = ["a", "b", "c", "d"]
+    frame = pd.DataFrame(X, columns=cols).assign(y=y)
+    write_parts(frame, tmp_path / "g", 2000)
+    files = sorted(glob.glob(str(tmp_path / "g" / "*.parquet")))
+    pattern = str(tmp_path / "g" / "*.parquet")
+    Xf, yf = dio.read_dask_table(pattern, "y", cols)
+    assert _dask._frame_source(Xf, yf) is not None
+    frame.iloc[:500].to_parquet(files[-1], index=False)  # rewritten: other rows
+    os.utime(files[-1], ns=(1, 1))
+    assert _dask._frame_source(Xf, yf) is None
+    with dask.config.set(scheduler="synchronous"):
+        got = GDRegressor().fit(Xf, yf)
+    both = pd.concat([frame.iloc[:4000], frame.iloc[:500]])
+    ref = GDRegressor().fit(both[cols].to_numpy(), both["y"].to_numpy())
+    np.testing.assert_allclose(got.coef_, ref.coef_, rtol=RTOL)
+
+    frame.iloc[:500].assign(e=1.0).to_parquet(files[-1], index=False)  # another column
+    Xf, yf = dio.read_dask_table(pattern, "y", cols)
+    assert _dask._frame_source(Xf, yf) is None
+    frame.iloc[:0].to_parquet(files[-1], index=False)  # no rows
+    Xf, yf = dio.read_dask_table(pattern, "y", cols)
+    assert _dask._frame_source(Xf, yf) is None
+    with dask.config.set(scheduler="synchronous"), pytest.raises(DataError, match="no data rows"):
+        GDRegressor().fit(Xf, yf)
+
+    frame.iloc[4000:].to_parquet(files[-1], index=False)  # whole again, then a page damaged
+    Xf, yf = dio.read_dask_table(pattern, "y", cols)
+    assert _dask._frame_source(Xf, yf) is not None
+    raw = bytearray(Path(files[1]).read_bytes())
+    raw[4:40] = b"\xff" * 36  # the first page header
+    stamp = os.stat(files[1])
+    Path(files[1]).write_bytes(bytes(raw))
+    os.utime(files[1], ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # same size, same time
+    assert _dask._frame_source(Xf, yf) is not None
+    with dask.config.set(scheduler="synchronous"), pytest.raises(DataError, match="g/part"):
+        GDRegressor().fit(Xf, yf)
 
 
 def test_statistics_gathered_or_added_by_a_tree_agree(client, data, monkeypatch):

@@ -567,8 +567,11 @@ def read_dask_table(
     most 64 MB of a CSV file) is read on a worker by the same reader as
     :func:`read_table`, with the same checks of names and types; NaN and inf are found
     by the fit's statistics pass, which names the row in the whole table. Here, only
-    the file list, the first rows of the first file and the sizes of the files are
-    read. The columns are ``features`` then ``target``, as float64.
+    the file list, the first rows of the first file, the sizes of the files and (for
+    Parquet) their footers are read. The columns are ``features`` then ``target``, as
+    float64. A streamed fit of these Parquet frames, and the scores' pass of
+    ``descend fit --dask``, read the files with pyarrow in their own tasks (one a run of
+    row groups) instead of through the frames' partitions.
 
     Parameters
     ----------

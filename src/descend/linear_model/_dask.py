@@ -483,19 +483,22 @@ class ParquetPart:
 
 
 def plan_parquet(
-    files: Sequence[str], target: str, features: Sequence[str] | None = None
+    files: Sequence[str], target: str, features: Sequence[str] | None = None, *,
+    strict: bool = False
 ) -> tuple[list[ParquetPart], list[str]]:
     """The reading tasks and feature names, from the files' footers alone (no data read).
 
     Checks, naming the file: that each is Parquet, holds the target and the
     features, and that those columns are numeric (a non-numeric one is shown by
-    :func:`descend._data.check_numeric_frame` on the first rows of that file).
+    :func:`descend._data.check_numeric_frame` on the first rows of that file). ``strict``:
+    also that every file has rows and the first file's columns, in its order.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     parts: list[ParquetPart] = []
     names: list[str] | None = None
+    first: list[str] | None = None
     for f in files:
         try:
             meta = pq.read_metadata(f)
@@ -505,6 +508,11 @@ def plan_parquet(
         columns = [str(c) for c in schema.names]
         if names is None:
             names = _pick_columns(columns, target, features, f)
+            first = columns
+        if strict and (columns != first or len(set(columns)) != len(columns)
+                       or not meta.num_rows):
+            raise DataError(f"path: {f} has no rows, or other columns than the first file",
+                            argument="path")
         missing = [c for c in (*names, target) if c not in columns]
         if missing:
             raise DataError(f"path: {f} has no column {missing[0]!r}, which the first file "
@@ -513,8 +521,9 @@ def plan_parquet(
             kind = schema.field(c).type
             if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
                     or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
-                head = next(pq.ParquetFile(f).iter_batches(batch_size=5, columns=[c]))
-                check_numeric_frame(head.to_pandas(), f)
+                head = next(pq.ParquetFile(f).iter_batches(batch_size=5, columns=[c]), None)
+                if head is not None:
+                    check_numeric_frame(head.to_pandas(), f)
                 raise DataError(f"{f}: column {c!r} is not numeric ({kind}); convert or "
                                 "drop the column", argument="path")
         parts.extend(_split(f, [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]))
@@ -623,34 +632,47 @@ def remember_frames(X: Any, y: Any, files: Sequence[str], target: str,
                     features: Sequence[str]) -> None:
     """Note that the Dask frame ``X`` and series ``y`` are the columns ``features`` and
     ``target`` of the Parquet ``files`` (:func:`descend.io.read_dask_table`): a streamed fit
-    of exactly these (same names: no column, row or value changed since) reads the files in
-    its own tasks, as for :func:`parquet_arrays`. Files whose footers
-    :func:`plan_parquet` refuses are not noted: the frames' own reads report them."""
-    try:
-        parts, names = plan_parquet(files, target, features)
-    except (DataError, InvalidArgument):
-        return
+    of exactly these (same names: no column, row or value changed since; the files' sizes
+    and times unchanged) reads the files in its own tasks, as for :func:`parquet_arrays`.
+
+    Only a speed-up: files the frames' own reads might refuse (no rows, other columns than
+    the first file, anything :func:`plan_parquet` refuses) are not noted, and a note
+    of the same names is dropped, so those reads report them.
+    """
     xname, yname = getattr(X, "_name", None), getattr(y, "_name", None)
-    if xname is None or yname is None or list(names) != list(features):
+    if xname is None or yname is None:
         return
+    try:
+        parts, names = plan_parquet(files, target, features, strict=True)
+        stamps = tuple(_stamp(f) for f in files)
+    except Exception:  # any refusal: the frames' own reads say what is wrong
+        parts, names = [], []
     with _PARQUET_LOCK:
         _FRAMES.pop(xname, None)
+        if not parts or list(names) != list(features):
+            return
         while len(_FRAMES) >= _PARQUET_KEEP:
             _FRAMES.pop(next(iter(_FRAMES)))
-        _FRAMES[xname] = (yname, tuple(parts), tuple(names), target)
+        _FRAMES[xname] = (yname, tuple(parts), tuple(names), target, tuple(files), stamps)
 
 
 def _frame_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str, ...],
                                             str] | None:
     """``(parts, features, target)`` when ``X`` and ``y`` are frames :func:`remember_frames`
-    noted, else None."""
+    noted and the files are unchanged since, else None."""
     if not (_is_frame(X) and is_dask(y)):
         return None
     with _PARQUET_LOCK:
         entry = _FRAMES.get(str(getattr(X, "_name", "")))
     if entry is None or getattr(y, "_name", None) != entry[0]:
         return None
-    return entry[1], entry[2], entry[3]
+    _, parts, features, target, files, stamps = entry
+    try:
+        if tuple(_stamp(f) for f in files) != stamps:
+            return None
+    except OSError:
+        return None
+    return parts, features, target
 
 
 #: ``X``'s name -> ``(y's name, the read layer, parts, features, target)`` of the arrays
@@ -659,12 +681,23 @@ def _frame_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str, .
 #: emptied (``clear_caches``), a fit takes the general path to the same result.
 _PARQUET: dict[str, tuple[str, str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
 #: The same for frames from :func:`descend.io.read_dask_table`: ``X``'s name -> ``(y's
-#: name, parts, features, target)``.
-_FRAMES: dict[str, tuple[str, tuple[ParquetPart, ...], tuple[str, ...], str]] = {}
+#: name, parts, features, target, files, the files' sizes and times)``.
+_FRAMES: dict[str, tuple[str, tuple[ParquetPart, ...], tuple[str, ...], str, tuple[str, ...],
+                         tuple[tuple[int, int], ...]]] = {}
 _PARQUET_KEEP = 64
 _PARQUET_LOCK = threading.Lock()
-_cache.register("Parquet datasets read by Dask", _PARQUET.clear)
-_cache.register("Parquet frames read by Dask", _FRAMES.clear)
+
+
+def _clear(registry: dict[str, Any]) -> Callable[[], None]:
+    def clear() -> None:
+        with _PARQUET_LOCK:
+            registry.clear()
+
+    return clear
+
+
+_cache.register("Parquet datasets read by Dask", _clear(_PARQUET))
+_cache.register("Parquet frames read by Dask", _clear(_FRAMES))
 
 
 @contextlib.contextmanager

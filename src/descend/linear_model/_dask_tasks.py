@@ -157,14 +157,21 @@ def _read_parquet(
     strided write of whole columns would miss the cache on every row). A null becomes
     NaN, which the statistics pass then reports with its row.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
     columns = [*features, target]
-    table = (pf.read(columns=columns, use_threads=False) if row_groups is None
-             else pf.read_row_groups(row_groups, columns=columns, use_threads=False))
-    cols = [np.asarray(table.column(j).to_numpy(zero_copy_only=False), dtype=np.float64)
-            for j in range(len(columns))]
+    try:
+        pf = pq.ParquetFile(path)
+        table = (pf.read(columns=columns, use_threads=False) if row_groups is None
+                 else pf.read_row_groups(row_groups, columns=columns, use_threads=False))
+        cols = [np.asarray(table.column(j).to_numpy(zero_copy_only=False), dtype=np.float64)
+                for j in range(len(columns))]
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        from ..errors import DataError
+
+        raise DataError(f"path: cannot read {path!r} as Parquet: {exc}",
+                        argument="path") from None
     n, p = table.num_rows, len(features)
     X = np.empty((n, p))
     for r in range(0, n, _TILE):
