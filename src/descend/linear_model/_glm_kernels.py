@@ -255,8 +255,10 @@ def _softmax_rows(
     The two products are register-blocked, which numba's loops do not do by themselves:
     ``eta`` two rows by four classes at a time (eight running sums over the features share
     each load), the gradient eight rows at a time (one load and store of ``G`` for eight
-    products). ``exp`` runs vectorized over the block (:func:`_exp_into`, on
-    ``eta - max eta <= 0``).
+    products). The softmax runs over the block, class by class, each loop vectorized over the
+    rows (``eta`` is held classes by rows), ``exp`` by :func:`_exp_into` on ``eta - max eta
+    <= 0``; without weights, one ``log`` a block (of the product of the rows' sums, each
+    in ``[1, K]``).
     """
     n, p = X.shape
     K = W.shape[0]
@@ -269,10 +271,13 @@ def _softmax_rows(
         hi = min(n, lo + size)
         G = np.zeros((K, p))
         gs = np.zeros(K)
-        E = np.empty((_R, K))
+        E = np.empty((K, _R))  # E[m, t]: class m of row t, rows contiguous
         Ef = E.reshape(-1)
         bits = np.empty(_R * K)
         ey = np.empty(_R)
+        top = np.empty(_R)
+        tot = np.empty(_R)
+        scale = np.empty(_R)
         val = 0.0
         for b0 in range(lo, hi, _R):
             r = min(_R, hi - b0)
@@ -300,22 +305,22 @@ def _softmax_rows(
                         s11 += b * w1[j]
                         s12 += b * w2[j]
                         s13 += b * w3[j]
-                    E[t, m] = c[m] + s00
-                    E[t, m + 1] = c[m + 1] + s01
-                    E[t, m + 2] = c[m + 2] + s02
-                    E[t, m + 3] = c[m + 3] + s03
-                    E[t + 1, m] = c[m] + s10
-                    E[t + 1, m + 1] = c[m + 1] + s11
-                    E[t + 1, m + 2] = c[m + 2] + s12
-                    E[t + 1, m + 3] = c[m + 3] + s13
+                    E[m, t] = c[m] + s00
+                    E[m + 1, t] = c[m + 1] + s01
+                    E[m + 2, t] = c[m + 2] + s02
+                    E[m + 3, t] = c[m + 3] + s03
+                    E[m, t + 1] = c[m] + s10
+                    E[m + 1, t + 1] = c[m + 1] + s11
+                    E[m + 2, t + 1] = c[m + 2] + s12
+                    E[m + 3, t + 1] = c[m + 3] + s13
                 for m in range(K4, K):
                     wm = W[m]
                     s0 = s1 = 0.0
                     for j in range(p):
                         s0 += x0[j] * wm[j]
                         s1 += x1[j] * wm[j]
-                    E[t, m] = c[m] + s0
-                    E[t + 1, m] = c[m] + s1
+                    E[m, t] = c[m] + s0
+                    E[m, t + 1] = c[m] + s1
             if r % 2:
                 t = r - 1
                 xt = Xb[t]
@@ -324,33 +329,52 @@ def _softmax_rows(
                     s = 0.0
                     for j in range(p):
                         s += xt[j] * wm[j]
-                    E[t, m] = c[m] + s
+                    E[m, t] = c[m] + s
+            # the softmax over the block, each step vectorized over its rows
             for t in range(r):
-                top = -np.inf
-                for m in range(K):
-                    top = max(top, E[t, m])
-                for m in range(K):
-                    E[t, m] -= top
-                ey[t] = E[t, yb[t]]
-            _exp_into(Ef, Ef, bits, r * K)
+                top[t] = E[0, t]
+            for m in range(1, K):
+                for t in range(r):
+                    top[t] = max(top[t], E[m, t])
+            for m in range(K):
+                for t in range(r):
+                    E[m, t] -= top[t]
             for t in range(r):
-                wi = sw[b0 + t] if weighted else 1.0
-                tot = 0.0
-                for m in range(K):
-                    tot += E[t, m]
-                val += wi * (math.log(tot) - ey[t])
-                scale = wi / tot
-                for m in range(K):
-                    E[t, m] *= scale
-                E[t, yb[t]] -= wi
-                for m in range(K):
-                    gs[m] += E[t, m]
+                ey[t] = E[yb[t], t]
+            _exp_into(Ef, Ef, bits, K * _R)  # columns past r: stale, never read
+            for t in range(r):
+                tot[t] = 0.0
+            for m in range(K):
+                for t in range(r):
+                    tot[t] += E[m, t]
+            if weighted:
+                for t in range(r):
+                    wi = sw[b0 + t]
+                    val += wi * (math.log(tot[t]) - ey[t])
+                    scale[t] = wi / tot[t]
+            else:  # one log a block: the product of r sums in [1, K] stays finite
+                prod = 1.0
+                for t in range(r):
+                    prod *= tot[t]
+                    val -= ey[t]
+                    scale[t] = 1.0 / tot[t]
+                val += math.log(prod)
+            for m in range(K):
+                for t in range(r):
+                    E[m, t] *= scale[t]
+            for t in range(r):
+                E[yb[t], t] -= sw[b0 + t] if weighted else 1.0
+            for m in range(K):
+                s = 0.0
+                for t in range(r):
+                    s += E[m, t]
+                gs[m] += s
             # G += E' Xb: eight rows at a time (one load and store of G for eight products)
             if r == _R:
                 for m in range(K):
                     Gm = G[m]
-                    a0, a1, a2, a3 = E[0, m], E[1, m], E[2, m], E[3, m]
-                    a4, a5, a6, a7 = E[4, m], E[5, m], E[6, m], E[7, m]
+                    a0, a1, a2, a3 = E[m, 0], E[m, 1], E[m, 2], E[m, 3]
+                    a4, a5, a6, a7 = E[m, 4], E[m, 5], E[m, 6], E[m, 7]
                     x0, x1, x2, x3 = Xb[0], Xb[1], Xb[2], Xb[3]
                     x4, x5, x6, x7 = Xb[4], Xb[5], Xb[6], Xb[7]
                     for j in range(p):
@@ -360,7 +384,7 @@ def _softmax_rows(
                 for t in range(r):
                     xt = Xb[t]
                     for m in range(K):
-                        g = E[t, m]
+                        g = E[m, t]
                         Gm = G[m]
                         for j in range(p):
                             Gm[j] += g * xt[j]
