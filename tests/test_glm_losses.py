@@ -79,9 +79,9 @@ def test_logistic_and_poisson_passes_match_numpy(weighted, order, n):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize(("n", "k"), [(9000, 4), (1, 3), (7, 2), (13, 5), (40_001, 10)])
+@pytest.mark.parametrize(("n", "k"), [(9000, 4), (1, 3), (7, 2), (13, 5), (29, 10), (40_001, 10)])
 def test_softmax_pass_matches_numpy(weighted, order, n, k):
-    """Every tail of the kernel's blocking: rows not a multiple of 8 (or of 2), classes not
+    """Every tail of the kernel's blocking: rows not a multiple of 16, 8 or 2, classes not
     a multiple of 4, one thread and (from ``PARALLEL_ROWS``) several."""
     rng, X, _, sw = data(n, 6)
     X = np.asarray(X, order=order)
