@@ -162,7 +162,7 @@ def prepare(est: Any, X: Any, y: Any, *, reset: bool, persist: bool | None = Non
     names = [str(c) for c in X.columns] if _is_frame(X) else None
     if persist is None:
         persist = est.loss == "huber" or est.batch_size is not None
-    return DaskData(Xa, ya, names, persist=persist, source=_frame_source(X, y))
+    return DaskData(Xa, ya, names, persist=persist, source=_source(X, y))
 
 
 # ------------------------------------------------------------------------- data
@@ -179,25 +179,21 @@ class DaskData:
         Hold the blocks in the workers' memory (Huber and mini-batches pass over
         them many times); else stream them (squared losses need one pass).
     source : (parts, features, target) or None
-        The Parquet files ``X`` and ``y`` are read from, when known (streamed passes then
-        read them in their own tasks); else found for arrays from :func:`parquet_arrays`.
+        The Parquet files ``X`` and ``y`` are read from, when known (:func:`_source`):
+        streamed passes then read them in their own tasks.
     """
 
     blocked = True  # a mini-batch is one row block
 
     def __init__(self, X: Any, y: Any, names: list[str] | None, *, persist: bool,
-                 source: tuple[tuple[ParquetPart, ...], tuple[str, ...], str] | None = None
-                 ) -> None:
+                 source: _Source | None = None) -> None:
         self.client = _client()
         self.p = int(X.shape[1])
         if persist:  # contiguous blocks on the workers, not views of wider ones
             X = X.map_blocks(_aligned, 2, dtype=np.float64)
             y = y.map_blocks(_aligned, 1, dtype=np.float64)
-        source = None if persist else source or _parquet_source(X, y)
-        if source is not None:  # streamed Parquet (parquet_arrays, read_dask_table): tasks read
-            parts, features, target = source
-            xs = [PartBlock(q.path, q.row_groups, features, target, 0) for q in parts]
-            ys = [PartBlock(q.path, q.row_groups, features, target, 1) for q in parts]
+        if source is not None and not persist:  # streamed Parquet: the tasks read
+            xs, ys = _part_blocks(source)
         else:
             xs = list(X.to_delayed(optimize_graph=False).ravel())
             ys = list(y.to_delayed(optimize_graph=False).ravel())
@@ -393,17 +389,14 @@ def metrics(est: Any, X: Any, y: Any) -> tuple[float | None, float, int]:
     Parquet read by :func:`parquet_arrays` or :func:`descend.io.read_dask_table` is read
     by the pass's own tasks, one a part. R^2 is None for fewer than two rows.
     """
-    source = _frame_source(X, y) or (_parquet_source(X, y) if isinstance(X, da.Array)
-                                     and isinstance(y, da.Array) else None)
+    source = _source(X, y)
     if source is not None:
-        parts, features, target = source
-        validate_data(est, _stand_in(X, len(features)), "no_validation", reset=False,
+        validate_data(est, _stand_in(X, len(source[1])), "no_validation", reset=False,
                       dtype=np.float64)
         coef, intercept = np.asarray(est.coef_, dtype=np.float64), float(est.intercept_)
-        n, res, tot = _combine_metrics(_run([
-            _Call(_metrics_block, (PartBlock(q.path, q.row_groups, features, target, 0),
-                                   PartBlock(q.path, q.row_groups, features, target, 1),
-                                   coef, intercept)) for q in parts]))
+        xs, ys = _part_blocks(source)
+        n, res, tot = _combine_metrics(_run([_Call(_metrics_block, (xb, yb, coef, intercept))
+                                             for xb, yb in zip(xs, ys, strict=True)]))
         return _r2_rmse(res, tot, n)
     if _is_frame(X) and is_dask(y) and hasattr(y, "to_frame"):
         # one array from one frame: read separately, X and y may be cut into different
@@ -434,10 +427,9 @@ def class_sums(est: Any, X: Any, y: Any) -> tuple[int, float, float, int]:
     features = tuple(str(c) for c in X.columns)
     source = _frame_source(X, y)
     if source is not None:
-        parts, names, target = source
-        blocks = _run([_Call(_class_block, (PartBlock(q.path, q.row_groups, names, target, 0),
-                                            PartBlock(q.path, q.row_groups, names, target, 1),
-                                            est, features)) for q in parts])
+        xs, ys = _part_blocks(source)
+        blocks = _run([_Call(_class_block, (xb, yb, est, features))
+                       for xb, yb in zip(xs, ys, strict=True)])
     else:
         key = _Y
 
@@ -480,6 +472,10 @@ class ParquetPart:
     path: str
     row_groups: tuple[int, ...] | None
     rows: int
+
+
+#: ``(parts, features, target)``: the Parquet a pair of collections is exactly read from
+_Source = tuple[tuple[ParquetPart, ...], tuple[str, ...], str]
 
 
 def plan_parquet(
@@ -594,11 +590,17 @@ def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) 
     X = _da.Array(xg, xname, chunks=(rows, (p,)), dtype=np.float64)
     y = _da.Array(yg, yname, chunks=(rows,), dtype=np.float64)
     with _PARQUET_LOCK:
-        _PARQUET.pop(X.name, None)
-        while len(_PARQUET) >= _PARQUET_KEEP:
-            _PARQUET.pop(next(iter(_PARQUET)))
-        _PARQUET[X.name] = (y.name, read, tuple(parts), tuple(names), target)
+        _note(_PARQUET, X.name, (y.name, read, tuple(parts), tuple(names), target))
     return X, y
+
+
+def _note(registry: dict[str, Any], key: str, entry: Any) -> None:
+    """``registry[key] = entry`` as its newest entry, the oldest dropped past
+    ``_PARQUET_KEEP`` (the caller holds ``_PARQUET_LOCK``)."""
+    registry.pop(key, None)
+    while len(registry) >= _PARQUET_KEEP:
+        registry.pop(next(iter(registry)))
+    registry[key] = entry
 
 
 def _stamp(path: str) -> tuple[int, int]:
@@ -609,8 +611,7 @@ def _stamp(path: str) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _parquet_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str, ...],
-                                              str] | None:
+def _parquet_source(X: Any, y: Any) -> _Source | None:
     """``(parts, features, target)`` when ``X`` and ``y`` are exactly the arrays
     :func:`parquet_arrays` made (same names, graphs still the reads: not persisted, sliced
     or computed on), else None."""
@@ -648,16 +649,30 @@ def remember_frames(X: Any, y: Any, files: Sequence[str], target: str,
     except Exception:  # any refusal: the frames' own reads say what is wrong
         parts, names = [], []
     with _PARQUET_LOCK:
-        _FRAMES.pop(xname, None)
-        if not parts or list(names) != list(features):
-            return
-        while len(_FRAMES) >= _PARQUET_KEEP:
-            _FRAMES.pop(next(iter(_FRAMES)))
-        _FRAMES[xname] = (yname, tuple(parts), tuple(names), target, tuple(files), stamps)
+        if parts and list(names) == list(features):
+            _note(_FRAMES, xname, (yname, tuple(parts), tuple(names), target, tuple(files),
+                                   stamps))
+        else:
+            _FRAMES.pop(xname, None)
 
 
-def _frame_source(X: Any, y: Any) -> tuple[tuple[ParquetPart, ...], tuple[str, ...],
-                                            str] | None:
+def _source(X: Any, y: Any) -> _Source | None:
+    """``(parts, features, target)`` of the Parquet files ``X`` and ``y`` are exactly read
+    from: arrays of :func:`parquet_arrays` or frames of :func:`descend.io.read_dask_table`
+    (:func:`remember_frames`); else None."""
+    if isinstance(X, da.Array) and isinstance(y, da.Array):
+        return _parquet_source(X, y)
+    return _frame_source(X, y)
+
+
+def _part_blocks(source: _Source) -> tuple[list[PartBlock], list[PartBlock]]:
+    """The blocks of ``X`` and of ``y`` that tasks read themselves, a pair a part."""
+    parts, features, target = source
+    return ([PartBlock(q.path, q.row_groups, features, target, 0) for q in parts],
+            [PartBlock(q.path, q.row_groups, features, target, 1) for q in parts])
+
+
+def _frame_source(X: Any, y: Any) -> _Source | None:
     """``(parts, features, target)`` when ``X`` and ``y`` are frames :func:`remember_frames`
     noted and the files are unchanged since, else None."""
     if not (_is_frame(X) and is_dask(y)):

@@ -51,7 +51,6 @@ def one_blas_thread() -> Any:
     return _controller.limit(limits=1, user_api="blas")
 
 
-
 @dataclass(frozen=True)
 class Stats:
     """Centred sufficient statistics of ``(X, y)``, per row."""
