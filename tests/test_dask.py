@@ -209,6 +209,23 @@ def test_cli_fit_dask_equals_in_memory(data, tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "no file matches" in bad.stderr
 
 
+def test_cli_dask_bad_file_is_one_line_not_the_workers_logs(data, tmp_path):
+    """A task failing on the command's own cluster: the user sees the one-line error and the
+    exit code 2, not the workers' logged tracebacks (a separate process: their stderr)."""
+    X, y = data
+    parts = tmp_path / "bad"
+    write_parts(pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y), parts, 2000)
+    broken = sorted(parts.glob("*.parquet"))[1]
+    broken.write_bytes(broken.read_bytes()[:300])  # truncated: no footer
+    run = subprocess.run([sys.executable, "-m", "descend", "fit", str(parts / "*.parquet"),
+                          "--target", "y", "--dask", "--workers", "1", "--memory-limit",
+                          "600MB"], capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: path: cannot read"), run.stderr
+    assert broken.name in lines[0]
+
+
 @pytest.mark.parametrize(("limit", "match"), [("256MB", "at least 500MB"),
                                                ("lots", "expected a size")])
 def test_cli_refuses_a_worker_memory_limit_that_would_pause_every_worker(tmp_path, limit, match):

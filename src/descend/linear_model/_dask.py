@@ -24,6 +24,7 @@ may exceed the cluster's memory); Huber and mini-batches persist ``X`` and ``y``
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import uuid
@@ -730,8 +731,11 @@ def connect(
         with Client(scheduler) as client:
             yield client
         return
+    # the cluster's own log lines (a failed task's traceback, heartbeats to a closed
+    # scheduler) are not the user's: the error reaches them as one line from the client
     with LocalCluster(n_workers=workers, threads_per_worker=1,
-                      memory_limit=memory_limit or "auto", dashboard_address=":0") as cluster:
+                      memory_limit=memory_limit or "auto", dashboard_address=":0",
+                      silence_logs=logging.CRITICAL) as cluster:
         with Client(cluster) as client:
             yield client
 
