@@ -79,18 +79,82 @@ def test_logistic_and_poisson_passes_match_numpy(weighted, order, n):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize(("n", "k"), [(9000, 4), (1, 3), (7, 2), (13, 5), (29, 10), (40_001, 10)])
-def test_softmax_pass_matches_numpy(weighted, order, n, k):
-    """Every tail of the kernel's blocking: rows not a multiple of 16, 8 or 2, classes not
-    a multiple of 4, one thread and (from ``PARALLEL_ROWS``) several."""
-    rng, X, _, sw = data(n, 6)
+@pytest.mark.parametrize(("n", "k", "p"), [
+    (9000, 4, 6), (1, 3, 6), (7, 2, 6), (13, 5, 6), (29, 10, 6), (40_001, 10, 6),
+    (37, 1, 13), (50, 3, 1), (50, 7, 3), (61, 9, 8), (45, 6, 28), (33_000, 11, 100)])
+def test_softmax_pass_matches_numpy(weighted, order, n, k, p):
+    """Every tail of the kernel's blocking: rows not a multiple of 16 or 4 (a chunk's
+    last block is padded), classes not a multiple of 4 (the tiles' last band, the padded
+    columns of ``W'``), features past a multiple of 12 and of 4 (the smaller tiles, the
+    scalar rest), one thread and (from ``PARALLEL_ROWS``) several."""
+    rng, X, _, sw = data(n, p)
     X = np.asarray(X, order=order)
-    W, c = rng.standard_normal((k, 6)), rng.standard_normal(k)
+    W, c = rng.standard_normal((k, p)) / np.sqrt(p), rng.standard_normal(k)
     y = rng.integers(0, k, X.shape[0])
     got = K.softmax_pass(X, y, sw if weighted else None, W, c)
     want = numpy_softmax(X, y, sw if weighted else np.ones(X.shape[0]), W, c)
     for a, b in zip(got, want, strict=True):
         close(a, b)
+
+
+def test_softmax_pass_keeps_nan_and_inf_of_x():
+    """A NaN in one row turns the value and the gradient NaN, whichever block holds it
+    (a full one or a chunk's padded last one)."""
+    rng, X, _, _ = data(1000, 13)
+    W, c = rng.standard_normal((5, 13)), rng.standard_normal(5)
+    y = rng.integers(0, 5, 1000)
+    for row in (3, 999):
+        Xn = X.copy()
+        Xn[row, 2] = np.nan
+        G, gs, value = K.softmax_pass(Xn, y, None, W, c)
+        assert np.isnan(value) and np.isnan(G).any() and np.isnan(gs).any()
+        G, _, value = K.softmax_pass(X, y, None, W, c)
+        assert np.isfinite(value) and np.isfinite(G).all()
+
+
+def test_tiles_match_numpy():
+    """The register tile and the strip over a band of rows, every shape they take."""
+    from numba import njit
+
+    from descend.linear_model._tiles import strip, tile
+
+    @njit
+    def bands(A, B, C):
+        rows, depth = A.shape
+        width = B.shape[1]
+        i = 0
+        while i + 4 <= rows:
+            strip(A, i * depth, depth, B, C, i * width, depth, width, 4)
+            i += 4
+        if rows - i == 3:
+            strip(A, i * depth, depth, B, C, i * width, depth, width, 3)
+        elif rows - i == 2:
+            strip(A, i * depth, depth, B, C, i * width, depth, width, 2)
+        elif rows - i == 1:
+            strip(A, i * depth, depth, B, C, i * width, depth, width, 1)
+
+    @njit
+    def one(A, B, C):
+        tile(A, 1, 3, B, 2, 10, C, 1, 10, 3, 2, 2)
+
+    rng = np.random.default_rng(5)
+    for rows, depth, width in [(4, 7, 12), (7, 1, 28), (3, 16, 8), (9, 5, 4), (2, 0, 16),
+                               (5, 9, 13)]:
+        A, B = rng.standard_normal((rows, depth)), rng.standard_normal((depth, width))
+        C0 = rng.standard_normal((rows, width))
+        C = C0.copy()
+        bands(A, B, C)
+        w4 = width - width % 4
+        want = C0 + A @ B
+        assert np.allclose(C[:, :w4], want[:, :w4], rtol=1e-13, atol=1e-13)
+        assert np.array_equal(C[:, w4:], C0[:, w4:])  # the rest is the caller's
+    A, B, C = rng.standard_normal(12), rng.standard_normal(40), np.zeros(30)
+    one(A, B, C)  # offsets and leading dimensions of flat arrays
+    want = np.zeros(30)
+    for i in range(2):
+        for j in range(8):
+            want[1 + 10 * i + j] = sum(A[1 + 3 * i + d] * B[2 + 10 * d + j] for d in range(3))
+    assert np.allclose(C, want, rtol=1e-14, atol=1e-14)
 
 
 def test_vectorized_exp_within_one_ulp():
@@ -100,6 +164,9 @@ def test_vectorized_exp_within_one_ulp():
     K._exp_into(x, out, bits, x.size)
     ref = np.exp(x)
     assert np.max(np.abs(out - ref) / ref) <= 2 * np.finfo(np.float64).eps
+    inplace = x.copy()
+    K._exp_inplace(inplace, bits, x.size)
+    assert np.array_equal(inplace, out)
     below = np.array([-1e4, -745.0, -709.0])
     K._exp_into(below, out, bits, 3)
     assert np.all((out[:3] > 0) & (out[:3] <= np.exp(-708.0) * (1 + 1e-15)))

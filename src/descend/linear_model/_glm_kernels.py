@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from descend.linear_model._tiles import strip
+
 __all__ = ["logistic_margin_pass", "logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
 
 _FM = {"reassoc", "contract", "nsz", "arcp"}
@@ -53,20 +55,23 @@ _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
 _B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
-_R = 16  # rows per block of the softmax pass (its gradient takes them 8 at a time)
+_R = 16  # rows per block of the softmax pass (a multiple of 4: its tiles take 4 rows)
+_AHEAD = 4  # the softmax pass reads the block this many blocks on ahead of time
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
-def _exp_into(x: Any, out: Any, bits: Any, m: int) -> None:  # pragma: no cover - compiled
-    """``out[:m] = exp(x[:m])`` within 1 ulp, in loops the compiler vectorizes.
+def _exp_inplace(x: Any, bits: Any, m: int) -> None:  # pragma: no cover - compiled
+    """``x[:m] = exp(x[:m])`` within 1 ulp, in loops the compiler vectorizes.
 
     ``exp(x) = 2**k exp(r)``, ``k = round(x / ln 2)`` (by the 1.5 * 2**52 trick),
     ``r = x - k ln 2`` in two parts (Cody-Waite), ``exp(r)`` by its Taylor series to
     degree 13 (``|r| <= ln(2) / 2``), ``2**k`` written as bits. ``x`` is clamped to
     [-708, 709] first: below, the result stays at exp(-708) ~ 3e-308 instead of
     underflowing; above, callers report overflow (they know the largest x). Not
-    compiled with reassociation, which would undo the rounding trick. ``out`` may
-    be ``x``.
+    compiled with reassociation, which would undo the rounding trick. In place on
+    purpose: with an output that may be the input, the compiler guards the vector loop
+    with an overlap check, and an output that *is* the input fails it every time (the
+    loop ran scalar, 5x slower).
     """
     for i in range(m):
         v = min(max(x[i], _LOW), _HIGH)
@@ -87,13 +92,21 @@ def _exp_into(x: Any, out: Any, bits: Any, m: int) -> None:  # pragma: no cover 
         q = q * r + 0.5
         q = q * r + 1.0
         q = q * r + 1.0
-        out[i] = q
+        x[i] = q
         bits[i] = t
     ib = bits.view(np.int64)
     for i in range(m):
         ib[i] = (ib[i] - _MAGIC_BITS + 1023) << 52
     for i in range(m):
-        out[i] *= bits[i]
+        x[i] *= bits[i]
+
+
+@njit(cache=True, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _exp_into(x: Any, out: Any, bits: Any, m: int) -> None:  # pragma: no cover - compiled
+    """``out[:m] = exp(x[:m])`` by :func:`_exp_inplace` on a copy (``out`` may be ``x``)."""
+    for i in range(m):
+        out[i] = x[i]
+    _exp_inplace(out, bits, m)
 
 
 @njit(inline="always", fastmath=_FM, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -156,7 +169,7 @@ def _logistic_rows(
                     s += Xb[i, j] * w[j]
                 eta[i] = s
                 e[i] = -abs(s)
-            _exp_into(e, e, bits, m)
+            _exp_inplace(e, bits, m)
             yb = y[b0 : b0 + m]
             sb = sw[b0 : b0 + m] if weighted else sw
             gs = 0.0
@@ -248,88 +261,68 @@ def _poisson_rows(
 
 
 def _softmax_rows(
-    X: Any, y: Any, sw: Any, W: Any, c: Any, chunks: int
+    X: Any, y: Any, sw: Any, W: Any, WT: Any, c: Any, chunks: int
 ) -> Any:  # pragma: no cover - compiled
-    """``[G (K p), gsum (K), value]`` of the softmax loss, in blocks of ``_R`` rows.
+    """``[G (K p), gsum (K), value, sink]`` of the softmax loss, in blocks of ``_R`` rows.
 
-    The two products are register-blocked, which numba's loops do not do by themselves:
-    ``eta`` two rows by four classes at a time (eight running sums over the features share
-    each load), the gradient eight rows at a time (one load and store of ``G`` for eight
-    products). The softmax runs over the block, class by class, each loop vectorized over the
-    rows (``eta`` is held classes by rows), ``exp`` by :func:`_exp_into` on ``eta - max eta
-    <= 0``; without weights, one ``log`` a block (of the product of the rows' sums, each
-    in ``[1, K]``).
+    ``WT`` is ``W`` transposed, its columns padded with zeros to a multiple of 4. The two
+    products run in register tiles (:mod:`descend.linear_model._tiles`): ``eta`` four
+    rows by up to twelve classes at a time, the gradient ``G += E Xb`` four classes by
+    twelve features. The softmax runs over the block, class by class, each loop
+    vectorized over the rows (``E`` is held classes by rows), ``exp`` by
+    :func:`_exp_inplace` on ``eta - max eta <= 0``; without weights, one ``log`` a block
+    (of the product of the rows' sums, each in ``[1, K]``). A chunk's last, short block
+    is copied into a block padded with zero rows (their ``E`` is set to 0), so the tiles
+    always see ``_R`` rows.
+
+    Each block first reads one number of every cache line of the block ``_AHEAD``
+    blocks on (``sink`` keeps those reads): the tiles' scattered first reads of rows from
+    memory stalled the pass, while a read a line at a time streams (prefetch
+    instructions did not help).
     """
     n, p = X.shape
     K = W.shape[0]
-    K4 = K - K % 4
+    Kp = WT.shape[1]
+    p4 = p - p % 4
     weighted = sw.shape[0] > 0
-    out = np.zeros((chunks, K * (p + 1) + 1))
+    out = np.zeros((chunks, K * (p + 1) + 2))
     size = (n + chunks - 1) // chunks
+    Xf = X.reshape(-1)
     for k in prange(chunks):
         lo = k * size
         hi = min(n, lo + size)
         G = np.zeros((K, p))
         gs = np.zeros(K)
-        E = np.empty((K, _R))  # E[m, t]: class m of row t, rows contiguous
+        ETA = np.empty((_R, Kp))  # rows by (padded) classes, as the tiles write it
+        E = np.zeros((K, _R))  # E[m, t]: class m of row t, rows contiguous
         Ef = E.reshape(-1)
+        Xpad = np.zeros((_R, p))
         bits = np.empty(_R * K)
         ey = np.empty(_R)
         top = np.empty(_R)
         tot = np.empty(_R)
         scale = np.empty(_R)
         val = 0.0
+        sink = 0.0
         for b0 in range(lo, hi, _R):
             r = min(_R, hi - b0)
-            Xb = X[b0 : b0 + r]
+            if r == _R:
+                Xb = X[b0 : b0 + _R]
+            else:
+                Xpad[:r] = X[b0 : b0 + r]
+                Xpad[r:] = 0.0
+                Xb = Xpad
+            ahead = min(b0 + _AHEAD * _R, max(n - _R, 0)) * p
+            for q in range(ahead, min(ahead + _R * p, n * p), 8):
+                sink += Xf[q]
             yb = y[b0 : b0 + r]
-            # eta: two rows by four classes at a time (8 running sums share the loads)
-            for t in range(0, r - 1, 2):
-                x0 = Xb[t]
-                x1 = Xb[t + 1]
-                for m in range(0, K4, 4):
-                    w0 = W[m]
-                    w1 = W[m + 1]
-                    w2 = W[m + 2]
-                    w3 = W[m + 3]
-                    s00 = s01 = s02 = s03 = 0.0
-                    s10 = s11 = s12 = s13 = 0.0
-                    for j in range(p):
-                        a = x0[j]
-                        b = x1[j]
-                        s00 += a * w0[j]
-                        s01 += a * w1[j]
-                        s02 += a * w2[j]
-                        s03 += a * w3[j]
-                        s10 += b * w0[j]
-                        s11 += b * w1[j]
-                        s12 += b * w2[j]
-                        s13 += b * w3[j]
-                    E[m, t] = c[m] + s00
-                    E[m + 1, t] = c[m + 1] + s01
-                    E[m + 2, t] = c[m + 2] + s02
-                    E[m + 3, t] = c[m + 3] + s03
-                    E[m, t + 1] = c[m] + s10
-                    E[m + 1, t + 1] = c[m + 1] + s11
-                    E[m + 2, t + 1] = c[m + 2] + s12
-                    E[m + 3, t + 1] = c[m + 3] + s13
-                for m in range(K4, K):
-                    wm = W[m]
-                    s0 = s1 = 0.0
-                    for j in range(p):
-                        s0 += x0[j] * wm[j]
-                        s1 += x1[j] * wm[j]
-                    E[m, t] = c[m] + s0
-                    E[m, t + 1] = c[m] + s1
-            if r % 2:
-                t = r - 1
-                xt = Xb[t]
-                for m in range(K):
-                    wm = W[m]
-                    s = 0.0
-                    for j in range(p):
-                        s += xt[j] * wm[j]
-                    E[m, t] = c[m] + s
+            # eta = Xb W' (four rows at a time), then E = eta' + c, classes by rows
+            ETA[:] = 0.0
+            for t in range(0, _R, 4):
+                strip(Xb, t * p, p, WT, ETA, t * Kp, p, Kp, 4)
+            for m in range(K):
+                for t in range(_R):
+                    E[m, t] = c[m] + ETA[t, m]
             # the softmax over the block, each step vectorized over its rows
             for t in range(r):
                 top[t] = E[0, t]
@@ -341,7 +334,7 @@ def _softmax_rows(
                     E[m, t] -= top[t]
             for t in range(r):
                 ey[t] = E[yb[t], t]
-            _exp_into(Ef, Ef, bits, K * _R)  # columns past r: stale, never read
+            _exp_inplace(Ef, bits, K * _R)
             for t in range(r):
                 tot[t] = 0.0
             for m in range(K):
@@ -369,26 +362,30 @@ def _softmax_rows(
                 for t in range(r):
                     s += E[m, t]
                 gs[m] += s
-            # G += E' Xb: eight rows at a time (one load and store of G for eight products)
-            r8 = r - r % 8
+            if r < _R:  # the padded rows add nothing to G (not even a NaN)
+                for m in range(K):
+                    for t in range(r, _R):
+                        E[m, t] = 0.0
+            # G += E Xb: four classes at a time, then the features past a multiple of 4
+            m = 0
+            while m + 4 <= K:
+                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 4)
+                m += 4
+            if K - m == 3:
+                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 3)
+            elif K - m == 2:
+                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 2)
+            elif K - m == 1:
+                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 1)
             for m in range(K):
-                Gm = G[m]
-                for t in range(0, r8, 8):
-                    a0, a1, a2, a3 = E[m, t], E[m, t + 1], E[m, t + 2], E[m, t + 3]
-                    a4, a5, a6, a7 = E[m, t + 4], E[m, t + 5], E[m, t + 6], E[m, t + 7]
-                    x0, x1, x2, x3 = Xb[t], Xb[t + 1], Xb[t + 2], Xb[t + 3]
-                    x4, x5, x6, x7 = Xb[t + 4], Xb[t + 5], Xb[t + 6], Xb[t + 7]
-                    for j in range(p):
-                        Gm[j] += (((a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]))
-                                  + ((a4 * x4[j] + a5 * x5[j]) + (a6 * x6[j] + a7 * x7[j])))
-                for t in range(r8, r):
+                for t in range(r):
                     g = E[m, t]
-                    xt = Xb[t]
-                    for j in range(p):
-                        Gm[j] += g * xt[j]
+                    for j in range(p4, p):
+                        G[m, j] += g * Xb[t, j]
         out[k, : K * p] = G.ravel()
         out[k, K * p : K * (p + 1)] = gs
         out[k, K * (p + 1)] = val
+        out[k, K * (p + 1) + 1] = sink
     return out.sum(axis=0)
 
 
@@ -483,9 +480,11 @@ def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, flo
     """
     K, p = W.shape
     if _fast(X):
-        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), np.ascontiguousarray(W),
+        WT = np.zeros((p, -(-K // 4) * 4))
+        WT[:, :K] = W.T
+        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), np.ascontiguousarray(W, float), WT,
                                          np.asarray(c, float), n_chunks(X.shape[0]))
-        return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[-1])
+        return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[K * (p + 1)])
     eta = X @ W.T + c
     top = eta.max(axis=1, keepdims=True)
     e = np.exp(eta - top)
