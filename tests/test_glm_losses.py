@@ -119,19 +119,22 @@ def test_tiles_match_numpy():
     from descend.linear_model._tiles import strip, tile
 
     @njit
-    def bands(A, B, C):
+    def bands(A, B, C, per):
         rows, depth = A.shape
         width = B.shape[1]
+        P = np.zeros(100)
+        at = 3  # prefetches of P's lines: from 3 in steps of 8, below P.size, per a tile
         i = 0
         while i + 4 <= rows:
-            strip(A, i * depth, depth, B, C, i * width, depth, width, 4)
+            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 4, P, at, 100, per)
             i += 4
         if rows - i == 3:
-            strip(A, i * depth, depth, B, C, i * width, depth, width, 3)
+            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 3, P, at, 100, per)
         elif rows - i == 2:
-            strip(A, i * depth, depth, B, C, i * width, depth, width, 2)
+            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 2, P, at, 100, per)
         elif rows - i == 1:
-            strip(A, i * depth, depth, B, C, i * width, depth, width, 1)
+            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 1, P, at, 100, per)
+        return at
 
     @njit
     def one(A, B, C):
@@ -143,8 +146,11 @@ def test_tiles_match_numpy():
         A, B = rng.standard_normal((rows, depth)), rng.standard_normal((depth, width))
         C0 = rng.standard_normal((rows, width))
         C = C0.copy()
-        bands(A, B, C)
         w4 = width - width % 4
+        tiles = -(-rows // 4) * -(-w4 // 12)
+        for per in (0, 1, 5):
+            assert bands(A, B, C.copy(), per) == min(3 + 8 * per * tiles, 3 + 8 * 13)
+        bands(A, B, C, 1)
         want = C0 + A @ B
         assert np.allclose(C[:, :w4], want[:, :w4], rtol=1e-13, atol=1e-13)
         assert np.array_equal(C[:, w4:], C0[:, w4:])  # the rest is the caller's

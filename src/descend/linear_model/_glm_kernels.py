@@ -56,7 +56,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
 _B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
 _R = 16  # rows per block of the softmax pass (a multiple of 4: its tiles take 4 rows)
-_AHEAD = 4  # the softmax pass reads the block this many blocks on ahead of time
+_AHEAD = 4  # the softmax pass prefetches the block this many blocks on
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -263,7 +263,7 @@ def _poisson_rows(
 def _softmax_rows(
     X: Any, y: Any, sw: Any, W: Any, WT: Any, c: Any, chunks: int
 ) -> Any:  # pragma: no cover - compiled
-    """``[G (K p), gsum (K), value, sink]`` of the softmax loss, in blocks of ``_R`` rows.
+    """``[G (K p), gsum (K), value]`` of the softmax loss, in blocks of ``_R`` rows.
 
     ``WT`` is ``W`` transposed, its columns padded with zeros to a multiple of 4. The two
     products run in register tiles (:mod:`descend.linear_model._tiles`): ``eta`` four
@@ -275,17 +275,20 @@ def _softmax_rows(
     is copied into a block padded with zero rows (their ``E`` is set to 0), so the tiles
     always see ``_R`` rows.
 
-    Each block first reads one number of every cache line of the block ``_AHEAD``
-    blocks on (``sink`` keeps those reads): the tiles' scattered first reads of rows from
-    memory stalled the pass, while a read a line at a time streams (prefetch
-    instructions did not help).
+    The gradient's tiles prefetch the block ``_AHEAD`` blocks on, a few cache lines before
+    each tile: the pass is otherwise memory-bound twice over, the tiles' first reads of
+    rows from memory stalling the arithmetic (reading the block ahead at once, by loads or
+    prefetches, stalled it as long).
     """
     n, p = X.shape
     K = W.shape[0]
     Kp = WT.shape[1]
     p4 = p - p % 4
     weighted = sw.shape[0] > 0
-    out = np.zeros((chunks, K * (p + 1) + 2))
+    out = np.zeros((chunks, K * (p + 1) + 1))
+    lines = (_R * p + 7) // 8  # cache lines of a block
+    calls = ((K + 3) // 4) * ((p - p % 4 + 11) // 12)  # tiles of the gradient, a block
+    per = (lines + calls - 1) // max(calls, 1)
     size = (n + chunks - 1) // chunks
     Xf = X.reshape(-1)
     for k in prange(chunks):
@@ -303,7 +306,6 @@ def _softmax_rows(
         tot = np.empty(_R)
         scale = np.empty(_R)
         val = 0.0
-        sink = 0.0
         for b0 in range(lo, hi, _R):
             r = min(_R, hi - b0)
             if r == _R:
@@ -312,33 +314,31 @@ def _softmax_rows(
                 Xpad[:r] = X[b0 : b0 + r]
                 Xpad[r:] = 0.0
                 Xb = Xpad
-            ahead = min(b0 + _AHEAD * _R, max(n - _R, 0)) * p
-            for q in range(ahead, min(ahead + _R * p, n * p), 8):
-                sink += Xf[q]
             yb = y[b0 : b0 + r]
             # eta = Xb W' (four rows at a time), then E = eta' + c, classes by rows
             ETA[:] = 0.0
             for t in range(0, _R, 4):
-                strip(Xb, t * p, p, WT, ETA, t * Kp, p, Kp, 4)
+                strip(Xb, t * p, p, WT, ETA, t * Kp, p, Kp, 4, Xf, 0, 0, 0)
             for m in range(K):
                 for t in range(_R):
                     E[m, t] = c[m] + ETA[t, m]
-            # the softmax over the block, each step vectorized over its rows
-            for t in range(r):
+            # the softmax over the block, each step vectorized over its _R rows (a short
+            # block's padded rows are finite, eta = c, and their scale is 0: E ends 0 there)
+            for t in range(_R):
                 top[t] = E[0, t]
             for m in range(1, K):
-                for t in range(r):
+                for t in range(_R):
                     top[t] = max(top[t], E[m, t])
             for m in range(K):
-                for t in range(r):
+                for t in range(_R):
                     E[m, t] -= top[t]
             for t in range(r):
                 ey[t] = E[yb[t], t]
             _exp_inplace(Ef, bits, K * _R)
-            for t in range(r):
+            for t in range(_R):
                 tot[t] = 0.0
             for m in range(K):
-                for t in range(r):
+                for t in range(_R):
                     tot[t] += E[m, t]
             if weighted:
                 for t in range(r):
@@ -352,31 +352,31 @@ def _softmax_rows(
                     val -= ey[t]
                     scale[t] = 1.0 / tot[t]
                 val += math.log(prod)
+            for t in range(r, _R):
+                scale[t] = 0.0
             for m in range(K):
-                for t in range(r):
+                for t in range(_R):
                     E[m, t] *= scale[t]
             for t in range(r):
                 E[yb[t], t] -= sw[b0 + t] if weighted else 1.0
             for m in range(K):
                 s = 0.0
-                for t in range(r):
+                for t in range(_R):
                     s += E[m, t]
                 gs[m] += s
-            if r < _R:  # the padded rows add nothing to G (not even a NaN)
-                for m in range(K):
-                    for t in range(r, _R):
-                        E[m, t] = 0.0
             # G += E Xb: four classes at a time, then the features past a multiple of 4
+            at = min(b0 + _AHEAD * _R, n) * p  # the block ahead (none past the end)
+            end = min(b0 + (_AHEAD + 1) * _R, n) * p
             m = 0
             while m + 4 <= K:
-                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 4)
+                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 4, Xf, at, end, per)
                 m += 4
             if K - m == 3:
-                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 3)
+                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 3, Xf, at, end, per)
             elif K - m == 2:
-                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 2)
+                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 2, Xf, at, end, per)
             elif K - m == 1:
-                strip(E, m * _R, _R, Xb, G, m * p, _R, p, 1)
+                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 1, Xf, at, end, per)
             for m in range(K):
                 for t in range(r):
                     g = E[m, t]
@@ -385,7 +385,6 @@ def _softmax_rows(
         out[k, : K * p] = G.ravel()
         out[k, K * p : K * (p + 1)] = gs
         out[k, K * (p + 1)] = val
-        out[k, K * (p + 1) + 1] = sink
     return out.sum(axis=0)
 
 

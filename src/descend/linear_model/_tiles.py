@@ -22,8 +22,10 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["strip", "tile"]
+__all__ = ["prefetch", "strip", "tile"]
 
+_I8P = ir.IntType(8).as_pointer()
+_PREFETCH = "llvm.prefetch.p0" if str(_I8P) == "ptr" else "llvm.prefetch.p0i8"  # opaque or typed
 _I64 = ir.IntType(64)
 _I32 = ir.IntType(32)
 _V4 = ir.VectorType(ir.DoubleType(), 4)
@@ -118,17 +120,56 @@ tile: Any = intrinsic(_tile)  # called from compiled code without the typing con
 
 
 
+def _prefetch(typingctx: Any, P: Any, at: Any) -> Any:
+    """``prefetch(P, at)``: ask for the cache line of ``P``'s flat element ``at`` (read,
+    ``prefetcht1``); no effect on the program's values, never a fault."""
+    if not (isinstance(P, types.Array) and P.layout == "C" and isinstance(at, types.Integer)):
+        return None
+    sig = types.void(P, at)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        offset = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = builder.bitcast(builder.gep(data, [offset]), _I8P)
+        fn_type = ir.FunctionType(ir.VoidType(), [_I8P, _I32, _I32, _I32])
+        fn = builder.module.globals.get(_PREFETCH) or ir.Function(builder.module, fn_type,
+                                                                  _PREFETCH)
+        builder.call(fn, [ptr, _I32(0), _I32(2), _I32(1)])  # read, locality 2, data
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+prefetch: Any = intrinsic(_prefetch)
+
+
 @njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width: int,
-          MR: int) -> None:  # pragma: no cover - compiled
+          MR: int, P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
     """``C[c0 + i width + j] += sum_d A[a0 + i lda + d] B[d width + j]`` for ``i < MR``
     and ``j`` below ``width`` rounded down to a multiple of 4 (the caller adds the rest):
-    tiles of 12 columns, then one of 8 or 4. ``B`` and ``C`` rows are ``width`` long."""
+    tiles of 12 columns, then one of 8 or 4. ``B`` and ``C`` rows are ``width`` long.
+
+    Before each tile, up to ``per`` cache lines of ``P`` are prefetched, from flat offset
+    ``at`` in steps of 8 float64 while below ``end``; returns where the next prefetch
+    starts. A pass spreads the reads of a block ahead over its tiles this way: the
+    same prefetches in one burst (or as loads) did not overlap with the arithmetic.
+    """
     w4 = width - width % 4
     w12 = w4 - w4 % 12
     for j in range(0, w12, 12):
+        for _ in range(per):
+            if at < end:
+                prefetch(P, at)
+                at += 8
         tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 3)
-    if w4 - w12 == 8:
-        tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 2)
-    elif w4 - w12 == 4:
-        tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 1)
+    if w4 > w12:
+        for _ in range(per):
+            if at < end:
+                prefetch(P, at)
+                at += 8
+        if w4 - w12 == 8:
+            tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 2)
+        else:
+            tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 1)
+    return at
