@@ -12,10 +12,12 @@ largest ``eta``):
 * ``poisson_pass``: log link, loss ``exp(eta) - y eta``, derivative ``exp(eta) - y``;
 * ``softmax_pass``: ``K`` classes, ``y`` the class index; loss
   ``logsumexp(eta) - eta_y`` (shifted by the row's largest ``eta``), derivative
-  ``softmax(eta) - onehot(y)``.
+  ``softmax(eta) - onehot(y)``; its two products (``K`` multiply-adds a feature each)
+  in register tiles (:mod:`descend.linear_model._tiles`).
 
 Rows are split into chunks, one partial sum per chunk (``prange``; passes over
-fewer than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied. ``sw``
+fewer than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied (the
+softmax pass copies a chunk's last, short block). ``sw``
 is the sample weights or an empty array (all ones). Fast-math reassociation only,
 as in :mod:`descend.linear_model._kernels`: the inner products vectorize while NaN
 and inf still propagate. NumPy's error model: a division is a plain IEEE division (no
@@ -272,13 +274,13 @@ def _softmax_rows(
     vectorized over the rows (``E`` is held classes by rows), ``exp`` by
     :func:`_exp_inplace` on ``eta - max eta <= 0``; without weights, one ``log`` a block
     (of the product of the rows' sums, each in ``[1, K]``). A chunk's last, short block
-    is copied into a block padded with zero rows (their ``E`` is set to 0), so the tiles
-    always see ``_R`` rows.
+    is copied into a block padded with zero rows (their scale is 0, so their ``E`` ends
+    0), so the tiles always see ``_R`` rows.
 
     The gradient's tiles prefetch the block ``_AHEAD`` blocks on, a few cache lines before
-    each tile: the pass is otherwise memory-bound twice over, the tiles' first reads of
-    rows from memory stalling the arithmetic (reading the block ahead at once, by loads or
-    prefetches, stalled it as long).
+    each tile. Without it the tiles' first reads of rows from memory stall the arithmetic
+    (the pass took 1.5x as long); reading the block ahead all at once, by loads or by
+    prefetches, stalled it about as long.
     """
     n, p = X.shape
     K = W.shape[0]
