@@ -97,7 +97,7 @@ def test_softmax_pass_matches_numpy(weighted, order, n, k, p):
         close(a, b)
 
 
-def test_softmax_pass_keeps_nan_and_inf_of_x():
+def test_softmax_pass_keeps_a_nan_of_x():
     """A NaN in one row turns the value and the gradient NaN, whichever block holds it
     (a full one or a chunk's padded last one)."""
     rng, X, _, _ = data(1000, 13)
@@ -108,8 +108,26 @@ def test_softmax_pass_keeps_nan_and_inf_of_x():
         Xn[row, 2] = np.nan
         G, gs, value = K.softmax_pass(Xn, y, None, W, c)
         assert np.isnan(value) and np.isnan(G).any() and np.isnan(gs).any()
-        G, _, value = K.softmax_pass(X, y, None, W, c)
-        assert np.isfinite(value) and np.isfinite(G).all()
+    G, _, value = K.softmax_pass(X, y, None, W, c)
+    assert np.isfinite(value) and np.isfinite(G).all()
+
+
+@pytest.mark.parametrize("n", [20, 32, 40_001])
+def test_softmax_pass_with_an_infinite_coefficient(n):
+    """A class whose coefficient is -inf on a positive feature never wins: the pass is
+    finite and equals NumPy's, a chunk's padded last block included (its zero rows meet
+    0 * inf)."""
+    rng = np.random.default_rng(4)
+    X = rng.random((n, 5)) + 0.1
+    W, c = rng.standard_normal((3, 5)), np.zeros(3)
+    W[0, 0] = -np.inf
+    y = rng.integers(1, 3, n)
+    for sw in (None, rng.random(n)):
+        got = K.softmax_pass(X, y, sw, W, c)
+        want = numpy_softmax(X, y, np.ones(n) if sw is None else sw, W, c)
+        for a, b in zip(got, want, strict=True):
+            assert np.all(np.isfinite(a))
+            close(a, b)
 
 
 def test_tiles_match_numpy():

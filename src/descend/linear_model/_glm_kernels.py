@@ -274,8 +274,8 @@ def _softmax_rows(
     vectorized over the rows (``E`` is held classes by rows), ``exp`` by
     :func:`_exp_inplace` on ``eta - max eta <= 0``; without weights, one ``log`` a block
     (of the product of the rows' sums, each in ``[1, K]``). A chunk's last, short block
-    is copied into a block padded with zero rows (their scale is 0, so their ``E`` ends
-    0), so the tiles always see ``_R`` rows.
+    is copied into a block padded with zero rows (their ``E`` is set to 0), so the tiles
+    always see ``_R`` rows.
 
     The gradient's tiles prefetch the block ``_AHEAD`` blocks on, a few cache lines before
     each tile. Without it the tiles' first reads of rows from memory stall the arithmetic
@@ -325,7 +325,7 @@ def _softmax_rows(
                 for t in range(_R):
                     E[m, t] = c[m] + ETA[t, m]
             # the softmax over the block, each step vectorized over its _R rows (a short
-            # block's padded rows are finite, eta = c, and their scale is 0: E ends 0 there)
+            # block's padded rows, eta = c, are set to 0 before they reach gs and G)
             for t in range(_R):
                 top[t] = E[0, t]
             for m in range(1, K):
@@ -354,11 +354,11 @@ def _softmax_rows(
                     val -= ey[t]
                     scale[t] = 1.0 / tot[t]
                 val += math.log(prod)
-            for t in range(r, _R):
-                scale[t] = 0.0
             for m in range(K):
                 for t in range(_R):
                     E[m, t] *= scale[t]
+                for t in range(r, _R):  # padded rows: 0, even where W's inf made eta NaN
+                    E[m, t] = 0.0
             for t in range(r):
                 E[yb[t], t] -= sw[b0 + t] if weighted else 1.0
             for m in range(K):

@@ -12,6 +12,10 @@ a multiply and an add where it does not), nothing else: NaN and inf propagate.
 
 The arrays are C-contiguous float64 and addressed by flat offsets; the caller keeps
 every offset in bounds (no check is made in the tile).
+
+Numba's on-disk cache keys a compiled function on its own source file only: after an edit
+here, delete the cached kernels that inline these (``__pycache__/_glm_kernels*.nbi`` and
+``*.nbc``), or they keep the old code. A fresh install has no cache to go stale.
 """
 
 from __future__ import annotations
