@@ -131,28 +131,15 @@ def test_softmax_pass_with_an_infinite_coefficient(n):
 
 
 def test_tiles_match_numpy():
-    """The register tile and the strip over a band of rows, every shape they take."""
+    """The register tile, and the strips over every band of rows, every shape they take."""
     from numba import njit
 
-    from descend.linear_model._tiles import strip, tile
+    from descend.linear_model._tiles import bands, tile
 
     @njit
-    def bands(A, B, C, per):
-        rows, depth = A.shape
-        width = B.shape[1]
-        P = np.zeros(100)
-        at = 3  # prefetches of P's lines: from 3 in steps of 8, below P.size, per a tile
-        i = 0
-        while i + 4 <= rows:
-            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 4, P, at, 100, per)
-            i += 4
-        if rows - i == 3:
-            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 3, P, at, 100, per)
-        elif rows - i == 2:
-            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 2, P, at, 100, per)
-        elif rows - i == 1:
-            at = strip(A, i * depth, depth, B, C, i * width, depth, width, 1, P, at, 100, per)
-        return at
+    def every_band(A, B, C, per):
+        P = np.zeros(100)  # prefetches of P's lines: from 3 in steps of 8, below 100
+        return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], P, 3, 100, per)
 
     @njit
     def one(A, B, C):
@@ -167,8 +154,8 @@ def test_tiles_match_numpy():
         w4 = width - width % 4
         tiles = -(-rows // 4) * -(-w4 // 12)
         for per in (0, 1, 5):
-            assert bands(A, B, C.copy(), per) == min(3 + 8 * per * tiles, 3 + 8 * 13)
-        bands(A, B, C, 1)
+            assert every_band(A, B, C.copy(), per) == min(3 + 8 * per * tiles, 3 + 8 * 13)
+        every_band(A, B, C, 1)
         want = C0 + A @ B
         assert np.allclose(C[:, :w4], want[:, :w4], rtol=1e-13, atol=1e-13)
         assert np.array_equal(C[:, w4:], C0[:, w4:])  # the rest is the caller's

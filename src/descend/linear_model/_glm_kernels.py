@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from descend.linear_model._tiles import strip
+from descend.linear_model._tiles import bands
 
 __all__ = ["logistic_margin_pass", "logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
 
@@ -263,11 +263,12 @@ def _poisson_rows(
 
 
 def _softmax_rows(
-    X: Any, y: Any, sw: Any, W: Any, WT: Any, c: Any, chunks: int
+    X: Any, y: Any, sw: Any, WT: Any, c: Any, K: int, chunks: int
 ) -> Any:  # pragma: no cover - compiled
     """``[G (K p), gsum (K), value]`` of the softmax loss, in blocks of ``_R`` rows.
 
-    ``WT`` is ``W`` transposed, its columns padded with zeros to a multiple of 4. The two
+    ``WT`` is ``W`` (``K x p``) transposed, its columns padded with zeros to a multiple of
+    4; ``c`` holds the intercepts. The two
     products run in register tiles (:mod:`descend.linear_model._tiles`): ``eta`` four
     rows by up to twelve classes at a time, the gradient ``G += E Xb`` four classes by
     twelve features. The softmax runs over the block, class by class, each loop
@@ -283,13 +284,12 @@ def _softmax_rows(
     prefetches, stalled it about as long.
     """
     n, p = X.shape
-    K = W.shape[0]
     Kp = WT.shape[1]
     p4 = p - p % 4
     weighted = sw.shape[0] > 0
     out = np.zeros((chunks, K * (p + 1) + 1))
     lines = (_R * p + 7) // 8  # cache lines of a block
-    calls = ((K + 3) // 4) * ((p - p % 4 + 11) // 12)  # tiles of the gradient, a block
+    calls = ((K + 3) // 4) * ((p4 + 11) // 12)  # tiles of the gradient, a block
     per = (lines + calls - 1) // max(calls, 1)
     size = (n + chunks - 1) // chunks
     Xf = X.reshape(-1)
@@ -319,8 +319,7 @@ def _softmax_rows(
             yb = y[b0 : b0 + r]
             # eta = Xb W' (four rows at a time), then E = eta' + c, classes by rows
             ETA[:] = 0.0
-            for t in range(0, _R, 4):
-                strip(Xb, t * p, p, WT, ETA, t * Kp, p, Kp, 4, Xf, 0, 0, 0)
+            bands(Xb, p, WT, ETA, _R, p, Kp, Xf, 0, 0, 0)
             for m in range(K):
                 for t in range(_R):
                     E[m, t] = c[m] + ETA[t, m]
@@ -369,16 +368,7 @@ def _softmax_rows(
             # G += E Xb: four classes at a time, then the features past a multiple of 4
             at = min(b0 + _AHEAD * _R, n) * p  # the block ahead (none past the end)
             end = min(b0 + (_AHEAD + 1) * _R, n) * p
-            m = 0
-            while m + 4 <= K:
-                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 4, Xf, at, end, per)
-                m += 4
-            if K - m == 3:
-                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 3, Xf, at, end, per)
-            elif K - m == 2:
-                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 2, Xf, at, end, per)
-            elif K - m == 1:
-                at = strip(E, m * _R, _R, Xb, G, m * p, _R, p, 1, Xf, at, end, per)
+            bands(E, _R, Xb, G, K, _R, p, Xf, at, end, per)
             for m in range(K):
                 for t in range(r):
                     g = E[m, t]
@@ -483,8 +473,8 @@ def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, flo
     if _fast(X):
         WT = np.zeros((p, -(-K // 4) * 4))
         WT[:, :K] = W.T
-        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), np.ascontiguousarray(W, float), WT,
-                                         np.asarray(c, float), n_chunks(X.shape[0]))
+        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), WT, np.asarray(c, float), K,
+                                         n_chunks(X.shape[0]))
         return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[K * (p + 1)])
     eta = X @ W.T + c
     top = eta.max(axis=1, keepdims=True)

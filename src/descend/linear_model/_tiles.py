@@ -7,8 +7,9 @@ vector multiply-adds. Numba's loops do not keep a tile in registers by themselve
 loop vectorizer works on the innermost loop only, and a sum over the inner dimension
 ends in one horizontal sum a number), so the tile is written in LLVM IR
 (:func:`tile`); :func:`strip` covers one band of rows, every full group of four
-columns. The multiply and add are marked ``contract`` (one FMA where the CPU has it,
-a multiply and an add where it does not), nothing else: NaN and inf propagate.
+columns, and :func:`bands` every row, in bands of four. The multiply and add are
+marked ``contract`` (one FMA where the CPU has it, a multiply and an add where it does
+not), nothing else: NaN and inf propagate.
 
 The arrays are C-contiguous float64 and addressed by flat offsets; the caller keeps
 every offset in bounds (no check is made in the tile).
@@ -26,7 +27,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["prefetch", "strip", "tile"]
+__all__ = ["bands", "prefetch", "strip", "tile"]
 
 _I8P = ir.IntType(8).as_pointer()
 _PREFETCH = "llvm.prefetch.p0" if str(_I8P) == "ptr" else "llvm.prefetch.p0i8"  # opaque or typed
@@ -123,7 +124,6 @@ def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
 tile: Any = intrinsic(_tile)  # called from compiled code without the typing context
 
 
-
 def _prefetch(typingctx: Any, P: Any, at: Any) -> Any:
     """``prefetch(P, at)``: ask for the cache line of ``P``'s flat element ``at`` (read,
     ``prefetcht1``); no effect on the program's values, never a fault."""
@@ -148,6 +148,17 @@ prefetch: Any = intrinsic(_prefetch)
 
 
 @njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _ahead(P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
+    """Prefetch up to ``per`` cache lines of ``P`` from flat offset ``at`` (steps of 8
+    float64) while below ``end``; return where the next prefetch starts."""
+    for _ in range(per):
+        if at < end:
+            prefetch(P, at)
+            at += 8
+    return at
+
+
+@njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
 def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width: int,
           MR: int, P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
     """``C[c0 + i width + j] += sum_d A[a0 + i lda + d] B[d width + j]`` for ``i < MR``
@@ -162,18 +173,31 @@ def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width:
     w4 = width - width % 4
     w12 = w4 - w4 % 12
     for j in range(0, w12, 12):
-        for _ in range(per):
-            if at < end:
-                prefetch(P, at)
-                at += 8
+        at = _ahead(P, at, end, per)
         tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 3)
     if w4 > w12:
-        for _ in range(per):
-            if at < end:
-                prefetch(P, at)
-                at += 8
+        at = _ahead(P, at, end, per)
         if w4 - w12 == 8:
             tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 2)
         else:
             tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 1)
+    return at
+
+
+@njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
+def bands(A: Any, lda: int, B: Any, C: Any, count: int, depth: int, width: int, P: Any,
+          at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
+    """:func:`strip` over the first ``count`` rows of ``A`` (rows ``lda`` long) and ``C``
+    (rows ``width`` long): bands of 4 rows, then one of 3, 2 or 1. Returns where the next
+    prefetch starts."""
+    i = 0
+    while i + 4 <= count:
+        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 4, P, at, end, per)
+        i += 4
+    if count - i == 3:
+        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 3, P, at, end, per)
+    elif count - i == 2:
+        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 2, P, at, end, per)
+    elif count - i == 1:
+        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 1, P, at, end, per)
     return at
