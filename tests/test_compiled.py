@@ -47,18 +47,26 @@ def both(fun, x0, **kw) -> tuple[Outcome, Outcome]:
 
 
 def assert_same(a: Outcome, b: Outcome, *, rtol: float | None = 1e-13,
-                atol: float = 1e-300) -> None:
+                atol: float = 1e-300, f_ulps: float | None = None) -> None:
     """The same statuses, steps and counts; numbers equal to ``rtol`` (None: not compared,
-    for runs that oscillate at the edge of stability and amplify any rounding)."""
+    for runs that oscillate at the edge of stability and amplify any rounding).
+
+    ``f_ulps``: the stopping detail of runs stopped by ``ftol`` is a change in f, a
+    difference that keeps f's absolute rounding; it is compared to that many ulps of the
+    largest f instead, and the messages (which print it) are not compared."""
     ca, cb = a.carry, b.carry
     for name in ("code", "nit", "nfev", "njev"):
         np.testing.assert_array_equal(getattr(ca, name), getattr(cb, name), err_msg=name)
     if rtol is None:
         return
     for name in ("x", "f", "g", "lr_max", "detail"):
+        tol = atol
+        if name == "detail" and f_ulps is not None:
+            tol = max(atol, f_ulps * float(np.spacing(np.max(np.abs(ca.f)))))
         np.testing.assert_allclose(getattr(cb, name), getattr(ca, name), rtol=rtol,
-                                   atol=atol, err_msg=name)
-    if atol == 1e-300:  # near 0 the numbers (so the messages) carry only the rounding
+                                   atol=tol, err_msg=name)
+    if atol == 1e-300 and f_ulps is None:
+        # near 0 the numbers (so the messages) carry only the rounding
         assert [a.message(k) for k in range(len(ca.nit))] == [
             b.message(k) for k in range(len(cb.nit))]
 
@@ -140,7 +148,8 @@ def test_formula_with_every_function():
     for kw in [dict(lr=0.05, max_iter=300), dict(lr=0.05, max_iter=300, gtol=None, ftol=1e-12),
                dict(lr=2.0, max_iter=50)]:
         a, b = both(MIXED, x0, **kw)
-        assert_same(a, b, rtol=1e-11)  # tanh: NumPy's own SIMD routine, within an ulp
+        # tanh: NumPy's own SIMD routine, within an ulp
+        assert_same(a, b, rtol=1e-11, f_ulps=4 if "ftol" in kw else None)
     assert any(r.startswith("F_") for r in reasons(b))
 
 
@@ -154,8 +163,9 @@ def test_formula_with_every_new_function():
                dict(lr=3.0, max_iter=50)]:
         a, b = both(NEW, x0, **kw)
         # erf: scipy's against libm's, exp in sigmoid and softplus: NumPy's SIMD against
-        # libm's; within a few ulps per step
-        assert_same(a, b, rtol=1e-9)
+        # libm's; within a few ulps per step (which exp NumPy runs depends on the CPU: its
+        # AVX-512 routine moved |df| near ftol by an ulp of f, 0.2% of |df|, on a Zen 5)
+        assert_same(a, b, rtol=1e-9, f_ulps=4 if "ftol" in kw else None)
     assert any(r.startswith("F_") for r in reasons(b))
 
 
