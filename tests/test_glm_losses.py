@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -81,7 +85,8 @@ def test_logistic_and_poisson_passes_match_numpy(weighted, order, n):
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize(("n", "k", "p"), [
     (9000, 4, 6), (1, 3, 6), (7, 2, 6), (13, 5, 6), (29, 10, 6), (40_001, 10, 6),
-    (37, 1, 13), (50, 3, 1), (50, 7, 3), (61, 9, 8), (45, 6, 28), (33_000, 11, 100)])
+    (37, 1, 13), (50, 3, 1), (50, 7, 3), (61, 9, 8), (45, 6, 28), (33_000, 11, 100),
+    (300, 13, 20), (200, 21, 16), (100, 30, 45), (70, 9, 12)])
 def test_softmax_pass_matches_numpy(weighted, order, n, k, p):
     """Every tail of the kernel's blocking: rows not a multiple of 16 or 4 (a chunk's
     last block is padded), classes not a multiple of 4 (the tiles' last band, the padded
@@ -131,41 +136,72 @@ def test_softmax_pass_with_an_infinite_coefficient(n):
 
 
 def test_tiles_match_numpy():
-    """The register tile, and the strips over every band of rows, every shape they take."""
+    """The register tile, and the strips over every band of rows, every shape they take
+    (in this CPU's layout: the next test runs the other)."""
     from numba import njit
 
-    from descend.linear_model._tiles import bands, tile
+    from descend.linear_model._tiles import BAND, bands, tile, tiles
 
     @njit
-    def every_band(A, B, C, per):
-        P = np.zeros(100)  # prefetches of P's lines: from 3 in steps of 8, below 100
-        return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], P, 3, 100, per)
+    def every_band(A, B, C, per, MR):
+        P = np.zeros(1000)  # prefetches of P's lines: from 3 in steps of 8, below 1000
+        if MR == 4:
+            return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], 4, P, 3,
+                         1000, per)
+        if MR == 5:
+            return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], 5, P, 3,
+                         1000, per)
+        return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], 8, P, 3,
+                     1000, per)
 
     @njit
     def one(A, B, C):
-        tile(A, 1, 3, B, 2, 10, C, 1, 10, 3, 2, 2)
+        tile(A, 1, 3, B, 2, 14, C, 1, 14, 3, 2, 2)
+        tile(A, 7, 3, B, 2, 14, C, 29, 14, 3, 2, 3)
 
     rng = np.random.default_rng(5)
-    for rows, depth, width in [(4, 7, 12), (7, 1, 28), (3, 16, 8), (9, 5, 4), (2, 0, 16),
-                               (5, 9, 13)]:
+    shapes = [(4, 7, 12), (7, 1, 28), (3, 16, 8), (9, 5, 4), (2, 0, 16), (5, 9, 13),
+              (19, 4, 44), (10, 16, 100), (16, 100, 12), (13, 3, 20), (8, 2, 24), (6, 5, 52)]
+    for rows, depth, width in shapes:
         A, B = rng.standard_normal((rows, depth)), rng.standard_normal((depth, width))
         C0 = rng.standard_normal((rows, width))
-        C = C0.copy()
         w4 = width - width % 4
-        tiles = -(-rows // 4) * -(-w4 // 12)
-        for per in (0, 1, 5):
-            assert every_band(A, B, C.copy(), per) == min(3 + 8 * per * tiles, 3 + 8 * 13)
-        every_band(A, B, C, 1)
-        want = C0 + A @ B
-        assert np.allclose(C[:, :w4], want[:, :w4], rtol=1e-13, atol=1e-13)
-        assert np.array_equal(C[:, w4:], C0[:, w4:])  # the rest is the caller's
-    A, B, C = rng.standard_normal(12), rng.standard_normal(40), np.zeros(30)
+        for MR in sorted({4, 5, BAND}):
+            n_tiles = tiles(rows, width, MR)
+            for per in (0, 1, 5):
+                got = every_band(A, B, C0.copy(), per, MR)
+                assert got == min(3 + 8 * per * n_tiles, 3 + 8 * 125)
+            C = C0.copy()
+            every_band(A, B, C, 1, MR)
+            want = C0 + A @ B
+            assert np.allclose(C[:, :w4], want[:, :w4], rtol=1e-13, atol=1e-13)
+            assert np.array_equal(C[:, w4:], C0[:, w4:])  # the rest is the caller's
+    A, B, C = rng.standard_normal(14), rng.standard_normal(50), np.zeros(60)
     one(A, B, C)  # offsets and leading dimensions of flat arrays
-    want = np.zeros(30)
-    for i in range(2):
-        for j in range(8):
-            want[1 + 10 * i + j] = sum(A[1 + 3 * i + d] * B[2 + 10 * d + j] for d in range(3))
+    want = np.zeros(60)
+    for a0, c0, cols in ((1, 1, 8), (7, 29, 12)):
+        for i in range(2):
+            for j in range(cols):
+                want[c0 + 14 * i + j] = sum(A[a0 + 3 * i + d] * B[2 + 14 * d + j]
+                                            for d in range(3))
     assert np.allclose(C, want, rtol=1e-14, atol=1e-14)
+
+
+def test_other_tile_layout(tmp_path):
+    """The tiles and the softmax pass in the layout this CPU does not pick (8-wide
+    registers where it has no AVX-512, 4-wide where it has): the same tests pass."""
+    from descend.linear_model._tiles import WIDE
+
+    env = {**os.environ, "DESCEND_TILES": "narrow" if WIDE else "wide",
+           "NUMBA_CACHE_DIR": str(tmp_path)}
+    tests = ("(test_tiles_match_numpy or test_softmax_pass_matches_numpy or "
+             "test_softmax_pass_with_an_infinite_coefficient) and not 33000 and not 40001")
+    # one thread only: the parallel twin's compile would double the time, not the tiles
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          __file__, "-k", tests], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout
 
 
 def test_vectorized_exp_within_one_ulp():

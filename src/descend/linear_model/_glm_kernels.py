@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from descend.linear_model._tiles import bands
+from descend.linear_model._tiles import BAND, WIDE, bands, tiles
 
 __all__ = ["logistic_margin_pass", "logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
 
@@ -59,6 +59,7 @@ _LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
 _B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
 _R = 16  # rows per block of the softmax pass (a multiple of 4: its tiles take 4 rows)
 _AHEAD = 4  # the softmax pass prefetches the block this many blocks on
+_BAND_G = 5 if WIDE else 4  # classes a tile of the softmax gradient (10 classes: 2 bands)
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -289,7 +290,7 @@ def _softmax_rows(
     weighted = sw.shape[0] > 0
     out = np.zeros((chunks, K * (p + 1) + 1))
     lines = (_R * p + 7) // 8  # cache lines of a block
-    calls = ((K + 3) // 4) * ((p4 + 11) // 12)  # tiles of the gradient, a block
+    calls = tiles(K, p, _BAND_G)  # tiles of the gradient, a block
     per = (lines + calls - 1) // max(calls, 1)
     size = (n + chunks - 1) // chunks
     Xf = X.reshape(-1)
@@ -319,7 +320,7 @@ def _softmax_rows(
             yb = y[b0 : b0 + r]
             # eta = Xb W' (four rows at a time), then E = eta' + c, classes by rows
             ETA[:] = 0.0
-            bands(Xb, p, WT, ETA, _R, p, Kp, Xf, 0, 0, 0)
+            bands(Xb, p, WT, ETA, _R, p, Kp, BAND, Xf, 0, 0, 0)
             for m in range(K):
                 for t in range(_R):
                     E[m, t] = c[m] + ETA[t, m]
@@ -368,7 +369,7 @@ def _softmax_rows(
             # G += E Xb: four classes at a time, then the features past a multiple of 4
             at = min(b0 + _AHEAD * _R, n) * p  # the block ahead (none past the end)
             end = min(b0 + (_AHEAD + 1) * _R, n) * p
-            bands(E, _R, Xb, G, K, _R, p, Xf, at, end, per)
+            bands(E, _R, Xb, G, K, _R, p, _BAND_G, Xf, at, end, per)
             for m in range(K):
                 for t in range(r):
                     g = E[m, t]

@@ -1,15 +1,22 @@
 """Register-tiled products for the compiled kernels (numba), nothing else.
 
 ``C[i, j] += sum_d A[i, d] B[d, j]`` for a tile of ``MR`` rows by ``4 NV`` columns,
-held in ``MR x NV`` vector registers for the whole sum: each step loads ``MR`` numbers
-of ``A`` (each broadcast to a vector) and ``NV`` vectors of ``B``, and does ``MR x NV``
-vector multiply-adds. Numba's loops do not keep a tile in registers by themselves (the
-loop vectorizer works on the innermost loop only, and a sum over the inner dimension
-ends in one horizontal sum a number), so the tile is written in LLVM IR
-(:func:`tile`); :func:`strip` covers one band of rows, every full group of four
-columns, and :func:`bands` every row, in bands of four. The multiply and add are
-marked ``contract`` (one FMA where the CPU has it, a multiply and an add where it does
-not), nothing else: NaN and inf propagate.
+held in vector registers for the whole sum: each step loads ``MR`` numbers of ``A``
+(each broadcast to a vector) and a row of ``B``'s tile, and does one vector
+multiply-add per register of the tile. Numba's loops do not keep a tile in registers
+by themselves (the loop vectorizer works on the innermost loop only, and a sum over
+the inner dimension ends in one horizontal sum a number), so the tile is written in
+LLVM IR (:func:`tile`); :func:`strip` covers one band of rows, every full group of four
+columns, and :func:`bands` every row. The multiply and add are marked ``contract``
+(one FMA where the CPU has it, a multiply and an add where it does not), nothing else:
+NaN and inf propagate.
+
+Where the CPU has AVX-512 (:data:`WIDE`), a tile's columns are held eight to a
+register (a last four in a register of four) and its tiles are larger, 24 columns by
+up to 8 rows (32 registers); elsewhere four to a register, 12 columns by up to 4 rows
+(16 registers). Either way each number of ``C`` is summed over ``d`` in order, one
+multiply-add at a time, so both give the same bits. The choice only concerns speed:
+the code is correct on any CPU (LLVM splits a vector wider than the CPU's).
 
 The arrays are C-contiguous float64 and addressed by flat offsets; the caller keeps
 every offset in bounds (no check is made in the tile).
@@ -21,19 +28,54 @@ here, delete the cached kernels that inline these (``__pycache__/_glm_kernels*.n
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import llvmlite.binding as ll
 from llvmlite import ir
 from numba import njit, types
+from numba.core import config
 from numba.extending import intrinsic
 
-__all__ = ["bands", "prefetch", "strip", "tile"]
+__all__ = ["WIDE", "bands", "prefetch", "strip", "tile", "tiles"]
 
 _I8P = ir.IntType(8).as_pointer()
 _PREFETCH = "llvm.prefetch.p0" if str(_I8P) == "ptr" else "llvm.prefetch.p0i8"  # opaque or typed
 _I64 = ir.IntType(64)
 _I32 = ir.IntType(32)
-_V4 = ir.VectorType(ir.DoubleType(), 4)
+
+
+def _wide() -> bool:
+    """Whether numba compiles for a CPU with AVX-512 (the host's, unless NUMBA_CPU_NAME
+    or NUMBA_CPU_FEATURES name another). ``DESCEND_TILES=wide|narrow`` picks either
+    layout on any CPU, for the tests (both give the same bits; only speed differs): with
+    it, point ``NUMBA_CACHE_DIR`` elsewhere, or the usual cache serves the other one."""
+    forced = os.environ.get("DESCEND_TILES", "")
+    if forced in ("wide", "narrow"):
+        return forced == "wide"
+    features, name = getattr(config, "CPU_FEATURES", None), getattr(config, "CPU_NAME", None)
+    if features is not None:
+        return "+avx512f" in str(features).split(",")
+    if name is not None and name != "host":
+        return False
+    try:
+        return bool(ll.get_host_cpu_features().get("avx512f", False))
+    except RuntimeError:  # the features cannot be read: the narrow tiles, right anywhere
+        return False
+
+
+#: Tiles of 8-wide registers, 24 columns by up to 8 rows (else 4-wide, 12 by up to 4).
+WIDE: bool = _wide()
+_GROUP = 6 if WIDE else 3  # a strip's full tiles: 4 * _GROUP columns
+BAND = 8 if WIDE else 4  # rows of a band that fills the registers with a full tile
+
+
+def _lanes(nv: int) -> list[int]:
+    """The registers of a tile ``4 nv`` columns wide: widths 8 then a last 4 where
+    :data:`WIDE`, else all 4."""
+    if not WIDE:
+        return [4] * nv
+    return [8] * (nv // 2) + [4] * (nv % 2)
 
 
 def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
@@ -50,9 +92,11 @@ def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
     if not (isinstance(MR, types.IntegerLiteral) and isinstance(NV, types.IntegerLiteral)):
         return None  # the tile's shape must be known when it is compiled
     mr, nv = MR.literal_value, NV.literal_value
-    if not (1 <= mr <= 6 and 1 <= nv <= 4 and mr * nv <= 12):
-        return None  # 12 accumulators + NV loads + a broadcast fill 16 vector registers
+    if not (1 <= mr <= 8 and 1 <= nv <= 8):
+        return None
     sig = types.void(A, a0, lda, B, b0, ldb, C, c0, ldc, depth, MR, NV)
+    lanes = _lanes(nv)
+    starts = [sum(lanes[:q]) for q in range(len(lanes))]
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         ty = signature.args
@@ -65,18 +109,23 @@ def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
 
         a_data, b_data, c_data = data(0), data(3), data(6)
         a_0, a_ld, b_0, b_ld, c_0, c_ld, n = (index(k) for k in (1, 2, 4, 5, 7, 8, 9))
-        vptr = _V4.as_pointer()
-        undef = ir.Constant(_V4, ir.Undefined)
-        splat = ir.Constant(ir.VectorType(_I32, 4), [0, 0, 0, 0])
+        vty = {w: ir.VectorType(ir.DoubleType(), w) for w in set(lanes)}
         flags = ("contract",)
+        nq = len(lanes)
 
-        def vec_at(base: Any, offset: Any) -> Any:
-            return builder.bitcast(builder.gep(base, [offset]), vptr)
+        def vec_at(base: Any, offset: Any, w: int) -> Any:
+            return builder.bitcast(builder.gep(base, [offset]), vty[w].as_pointer())
+
+        def splat(x: Any, w: int) -> Any:
+            undef = ir.Constant(vty[w], ir.Undefined)
+            zeros = ir.Constant(ir.VectorType(_I32, w), [0] * w)
+            return builder.shuffle_vector(builder.insert_element(undef, x, _I32(0)), undef,
+                                          zeros)
 
         c_ptr = [[vec_at(c_data, builder.add(c_0, builder.add(builder.mul(_I64(i), c_ld),
-                                                             _I64(4 * q))))
-                  for q in range(nv)] for i in range(mr)]
-        start = [[builder.load(c_ptr[i][q], align=8) for q in range(nv)] for i in range(mr)]
+                                                             _I64(starts[q]))), lanes[q])
+                  for q in range(nq)] for i in range(mr)]
+        start = [[builder.load(c_ptr[i][q], align=8) for q in range(nq)] for i in range(mr)]
         entry = builder.block
         loop = builder.append_basic_block("tile.loop")
         done = builder.append_basic_block("tile.done")
@@ -85,32 +134,32 @@ def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
         builder.position_at_end(loop)
         d = builder.phi(_I64)
         d.add_incoming(_I64(0), entry)
-        acc = [[builder.phi(_V4) for _ in range(nv)] for _ in range(mr)]
+        acc = [[builder.phi(vty[lanes[q]]) for q in range(nq)] for _ in range(mr)]
         for i in range(mr):
-            for q in range(nv):
+            for q in range(nq):
                 acc[i][q].add_incoming(start[i][q], entry)
         b_row = builder.add(b_0, builder.mul(d, b_ld))
-        b = [builder.load(vec_at(b_data, builder.add(b_row, _I64(4 * q))), align=8)
-             for q in range(nv)]
+        b = [builder.load(vec_at(b_data, builder.add(b_row, _I64(starts[q])), lanes[q]),
+                          align=8) for q in range(nq)]
         step = []
         for i in range(mr):
             a = builder.load(builder.gep(a_data, [builder.add(builder.add(
                 a_0, builder.mul(_I64(i), a_ld)), d)]))
-            a4 = builder.shuffle_vector(builder.insert_element(undef, a, _I32(0)), undef, splat)
-            step.append([builder.fadd(builder.fmul(a4, b[q], flags=flags), acc[i][q],
-                                      flags=flags) for q in range(nv)])
+            wide = {w: splat(a, w) for w in vty}
+            step.append([builder.fadd(builder.fmul(wide[lanes[q]], b[q], flags=flags),
+                                      acc[i][q], flags=flags) for q in range(nq)])
         d_next = builder.add(d, _I64(1))
         d.add_incoming(d_next, loop)
         for i in range(mr):
-            for q in range(nv):
+            for q in range(nq):
                 acc[i][q].add_incoming(step[i][q], loop)
         builder.cbranch(builder.icmp_signed("<", d_next, n), loop, done)
 
         builder.position_at_end(done)
         final = []
         for i in range(mr):
-            for q in range(nv):
-                phi = builder.phi(_V4)
+            for q in range(nq):
+                phi = builder.phi(vty[lanes[q]])
                 phi.add_incoming(start[i][q], entry)
                 phi.add_incoming(step[i][q], loop)
                 final.append((phi, c_ptr[i][q]))
@@ -163,7 +212,8 @@ def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width:
           MR: int, P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
     """``C[c0 + i width + j] += sum_d A[a0 + i lda + d] B[d width + j]`` for ``i < MR``
     and ``j`` below ``width`` rounded down to a multiple of 4 (the caller adds the rest):
-    tiles of 12 columns, then one of 8 or 4. ``B`` and ``C`` rows are ``width`` long.
+    tiles of ``4 _GROUP`` columns (24 or 12), then one of the rest. ``B`` and ``C`` rows
+    are ``width`` long.
 
     Before each tile, up to ``per`` cache lines of ``P`` are prefetched, from flat offset
     ``at`` in steps of 8 float64 while below ``end``; returns where the next prefetch
@@ -171,26 +221,40 @@ def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width:
     same prefetches in one burst (or as loads) did not overlap with the arithmetic.
     """
     w4 = width - width % 4
-    w12 = w4 - w4 % 12
-    for j in range(0, w12, 12):
+    full = 4 * _GROUP
+    wf = w4 - w4 % full
+    for j in range(0, wf, full):
         at = _ahead(P, at, end, per)
-        tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 3)
-    if w4 > w12:
-        at = _ahead(P, at, end, per)
-        if w4 - w12 == 8:
-            tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 2)
+        if WIDE:
+            tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 6)
         else:
-            tile(A, a0, lda, B, w12, width, C, c0 + w12, width, depth, MR, 1)
+            tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 3)
+    rest = (w4 - wf) // 4
+    if rest > 0:
+        at = _ahead(P, at, end, per)
+        if rest == 1:
+            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 1)
+        elif rest == 2:
+            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 2)
+        elif rest == 3:
+            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 3)
+        elif rest == 4:
+            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 4)
+        else:
+            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 5)
     return at
 
 
 @njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
-def bands(A: Any, lda: int, B: Any, C: Any, count: int, depth: int, width: int, P: Any,
-          at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
+def bands(A: Any, lda: int, B: Any, C: Any, count: int, depth: int, width: int, MR: int,
+          P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
     """:func:`strip` over the first ``count`` rows of ``A`` (rows ``lda`` long) and ``C``
-    (rows ``width`` long): bands of 4 rows, then one of 3, 2 or 1. Returns where the next
-    prefetch starts."""
+    (rows ``width`` long): bands of ``MR`` rows (a constant, at most :data:`BAND`), then
+    of 4, then one of 3, 2 or 1. Returns where the next prefetch starts."""
     i = 0
+    while i + MR <= count:
+        at = strip(A, i * lda, lda, B, C, i * width, depth, width, MR, P, at, end, per)
+        i += MR
     while i + 4 <= count:
         at = strip(A, i * lda, lda, B, C, i * width, depth, width, 4, P, at, end, per)
         i += 4
@@ -201,3 +265,12 @@ def bands(A: Any, lda: int, B: Any, C: Any, count: int, depth: int, width: int, 
     elif count - i == 1:
         at = strip(A, i * lda, lda, B, C, i * width, depth, width, 1, P, at, end, per)
     return at
+
+
+@njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
+def tiles(count: int, width: int, MR: int) -> int:
+    """How many tiles :func:`bands` runs over ``count`` rows ``width`` wide (a pass spreads
+    its prefetches over them)."""
+    nb = count // MR + (count % MR) // 4 + (1 if count % MR % 4 else 0)
+    w4 = width - width % 4
+    return nb * (w4 // (4 * _GROUP) + (1 if w4 % (4 * _GROUP) else 0))
