@@ -135,6 +135,44 @@ def test_softmax_pass_with_an_infinite_coefficient(n):
             close(a, b)
 
 
+@pytest.mark.parametrize(("n", "p"), [(0, 3), (1, 1), (127, 2), (129, 5), (1000, 20), (300, 63),
+                                    (40_001, 1), (40_001, 22), (33_000, 64)])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_moment_sums_match_blas(n, p, offset):
+    """The compiled moments pass equals the BLAS sums (shifted or not) for every tail of
+    its blocks (rows past a multiple of 128, columns ``p + 2`` past a multiple of 4), on
+    one thread and (from 32,768 rows) on several; a NaN in X reaches the sums."""
+    from descend.linear_model import _losses
+
+    rng, X, _, _ = data(n, p, offset=offset)
+    y = rng.standard_normal(n) * 2 + offset
+    c, cy = _losses.pick_shift(X, y)
+    got, want = K.moment_sums(X, y, c, cy), _losses.shifted_sums(X, y, c, cy)
+    assert got.shape == want.shape
+    assert got[0] == n
+    close(got, want, rtol=1e-12)
+    if n:
+        X[n // 2, p - 1] = np.nan
+        assert np.isnan(K.moment_sums(X, y, c, cy)[3:]).any()
+
+
+def test_moments_take_the_compiled_pass_only_where_it_pays():
+    """``moments`` sums tall, narrow C-ordered X in the compiled pass, anything else by
+    BLAS, and both give the same statistics."""
+    from descend.linear_model import _glm_losses
+
+    rng, X, _, _ = data(40_000, 6, offset=3.0)
+    y = rng.standard_normal(40_000)
+    assert _glm_losses._fused_moments(X)
+    for other in (np.asfortranarray(X), X[:1000], X.astype(np.float32)):
+        assert not _glm_losses._fused_moments(other)
+    assert not _glm_losses._fused_moments(np.zeros((40_000, 65)))
+    fused, blas = _glm_losses.moments(X, y), _glm_losses.moments(np.asfortranarray(X), y)
+    for name in ("mu", "ybar", "H", "q", "yy"):
+        close(getattr(fused, name), getattr(blas, name), rtol=1e-12)
+    assert fused.n == blas.n == 40_000
+
+
 def test_tiles_match_numpy():
     """The register tile, and the strips over every band of rows, every shape they take
     (in this CPU's layout: the next test runs the other)."""
@@ -146,18 +184,19 @@ def test_tiles_match_numpy():
     def every_band(A, B, C, per, MR):
         P = np.zeros(1000)  # prefetches of P's lines: from 3 in steps of 8, below 1000
         if MR == 4:
-            return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], 4, P, 3,
+            return bands(A, A.shape[1], 1, B, C, A.shape[0], A.shape[1], B.shape[1], 4, P, 3,
                          1000, per)
         if MR == 5:
-            return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], 5, P, 3,
+            return bands(A, A.shape[1], 1, B, C, A.shape[0], A.shape[1], B.shape[1], 5, P, 3,
                          1000, per)
-        return bands(A, A.shape[1], B, C, A.shape[0], A.shape[1], B.shape[1], 8, P, 3,
+        return bands(A, A.shape[1], 1, B, C, A.shape[0], A.shape[1], B.shape[1], 8, P, 3,
                      1000, per)
 
     @njit
     def one(A, B, C):
-        tile(A, 1, 3, B, 2, 14, C, 1, 14, 3, 2, 2)
-        tile(A, 7, 3, B, 2, 14, C, 29, 14, 3, 2, 3)
+        tile(A, 1, 3, 1, B, 2, 14, C, 1, 14, 3, 2, 2)
+        tile(A, 7, 3, 1, B, 2, 14, C, 29, 14, 3, 2, 3)
+        tile(A, 0, 1, 4, B, 2, 14, C, 60, 14, 3, 2, 3)  # A read transposed
 
     rng = np.random.default_rng(5)
     shapes = [(4, 7, 12), (7, 1, 28), (3, 16, 8), (9, 5, 4), (2, 0, 16), (5, 9, 13),
@@ -176,26 +215,27 @@ def test_tiles_match_numpy():
             want = C0 + A @ B
             assert np.allclose(C[:, :w4], want[:, :w4], rtol=1e-13, atol=1e-13)
             assert np.array_equal(C[:, w4:], C0[:, w4:])  # the rest is the caller's
-    A, B, C = rng.standard_normal(14), rng.standard_normal(50), np.zeros(60)
-    one(A, B, C)  # offsets and leading dimensions of flat arrays
-    want = np.zeros(60)
-    for a0, c0, cols in ((1, 1, 8), (7, 29, 12)):
+    A, B, C = rng.standard_normal(14), rng.standard_normal(50), np.zeros(90)
+    one(A, B, C)  # offsets, leading dimensions and steps of flat arrays
+    want = np.zeros(90)
+    for a0, lda, sda, c0, cols in ((1, 3, 1, 1, 8), (7, 3, 1, 29, 12), (0, 1, 4, 60, 12)):
         for i in range(2):
             for j in range(cols):
-                want[c0 + 14 * i + j] = sum(A[a0 + 3 * i + d] * B[2 + 14 * d + j]
-                                            for d in range(3))
+                want[c0 + 14 * i + j] += sum(A[a0 + lda * i + sda * d] * B[2 + 14 * d + j]
+                                             for d in range(3))
     assert np.allclose(C, want, rtol=1e-14, atol=1e-14)
 
 
 def test_other_tile_layout(tmp_path):
-    """The tiles and the softmax pass in the layout this CPU does not pick (8-wide
+    """The tiles, the softmax and moments passes in the layout this CPU does not pick (8-wide
     registers where it has no AVX-512, 4-wide where it has): the same tests pass."""
     from descend.linear_model._tiles import WIDE
 
     env = {**os.environ, "DESCEND_TILES": "narrow" if WIDE else "wide",
            "NUMBA_CACHE_DIR": str(tmp_path)}
     tests = ("(test_tiles_match_numpy or test_softmax_pass_matches_numpy or "
-             "test_softmax_pass_with_an_infinite_coefficient) and not 33000 and not 40001")
+             "test_softmax_pass_with_an_infinite_coefficient or test_moment_sums_match_blas)"
+             " and not 33000 and not 40001")
     # one thread only: the parallel twin's compile would double the time, not the tiles
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           __file__, "-k", tests], env=env, capture_output=True, text=True,

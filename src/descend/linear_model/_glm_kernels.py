@@ -40,7 +40,8 @@ from numba import njit, prange
 
 from descend.linear_model._tiles import BAND, WIDE, bands, tiles
 
-__all__ = ["logistic_margin_pass", "logistic_pass", "n_chunks", "poisson_pass", "softmax_pass"]
+__all__ = ["logistic_margin_pass", "logistic_pass", "moment_sums", "n_chunks", "poisson_pass",
+           "softmax_pass"]
 
 _FM = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -59,6 +60,7 @@ _LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
 _B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
 _R = 16  # rows per block of the softmax pass (a multiple of 4: its tiles take 4 rows)
 _AHEAD = 4  # the softmax pass prefetches the block this many blocks on
+_GB = 128  # rows per block of the moments pass: 128 x (p + 2) numbers stay in the L1 cache
 _BAND_G = 5 if WIDE else 4  # classes a tile of the softmax gradient (10 classes: 2 bands)
 
 
@@ -272,7 +274,8 @@ def _softmax_rows(
     4; ``c`` holds the intercepts. The two
     products run in register tiles (:mod:`descend.linear_model._tiles`): ``eta`` four
     rows by up to twelve classes at a time, the gradient ``G += E Xb`` four classes by
-    twelve features. The softmax runs over the block, class by class, each loop
+    twelve features (where the CPU has AVX-512: eight rows, and five classes by 24
+    features). The softmax runs over the block, class by class, each loop
     vectorized over the rows (``E`` is held classes by rows), ``exp`` by
     :func:`_exp_inplace` on ``eta - max eta <= 0``; without weights, one ``log`` a block
     (of the product of the rows' sums, each in ``[1, K]``). A chunk's last, short block
@@ -320,7 +323,7 @@ def _softmax_rows(
             yb = y[b0 : b0 + r]
             # eta = Xb W' (four rows at a time), then E = eta' + c, classes by rows
             ETA[:] = 0.0
-            bands(Xb, p, WT, ETA, _R, p, Kp, BAND, Xf, 0, 0, 0)
+            bands(Xb, p, 1, WT, ETA, _R, p, Kp, BAND, Xf, 0, 0, 0)
             for m in range(K):
                 for t in range(_R):
                     E[m, t] = c[m] + ETA[t, m]
@@ -369,7 +372,7 @@ def _softmax_rows(
             # G += E Xb: four classes at a time, then the features past a multiple of 4
             at = min(b0 + _AHEAD * _R, n) * p  # the block ahead (none past the end)
             end = min(b0 + (_AHEAD + 1) * _R, n) * p
-            bands(E, _R, Xb, G, K, _R, p, _BAND_G, Xf, at, end, per)
+            bands(E, _R, 1, Xb, G, K, _R, p, _BAND_G, Xf, at, end, per)
             for m in range(K):
                 for t in range(r):
                     g = E[m, t]
@@ -378,6 +381,35 @@ def _softmax_rows(
         out[k, : K * p] = G.ravel()
         out[k, K * p : K * (p + 1)] = gs
         out[k, K * (p + 1)] = val
+    return out.sum(axis=0)
+
+
+def _moment_rows(X: Any, y: Any, c: Any, cy: float, chunks: int) -> Any:  # pragma: no cover
+    """``B'B`` over the rows ``B = [X - c, 1, y - cy, 0...]`` (``q``, a multiple of 4,
+    columns), flattened: everything :func:`moment_sums` returns, in one read of ``X``.
+
+    A chunk copies ``_GB`` rows at a time, shifted, into a block that stays in the L1
+    cache, and adds the block's ``B'B`` in register tiles (:mod:`._tiles`, ``B`` read
+    transposed on the left); the whole ``q x q`` square, both triangles.
+    """
+    n, p = X.shape
+    q = (p + 5) // 4 * 4
+    out = np.zeros((chunks, q * q))
+    size = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        lo = k * size
+        hi = min(n, lo + size)
+        G = np.zeros((q, q))
+        Bk = np.zeros((_GB, q))
+        for b0 in range(lo, hi, _GB):
+            r = min(_GB, hi - b0)
+            for t in range(r):
+                for j in range(p):
+                    Bk[t, j] = X[b0 + t, j] - c[j]
+                Bk[t, p] = 1.0
+                Bk[t, p + 1] = y[b0 + t] - cy
+            bands(Bk, 1, q, Bk, G, q, r, q, BAND, Bk, 0, 0, 0)
+        out[k] = G.ravel()
     return out.sum(axis=0)
 
 
@@ -400,6 +432,7 @@ def _compile(fn: Any) -> tuple[Any, Any]:
 _LOGISTIC = _compile(_logistic_rows)
 _POISSON = _compile(_poisson_rows)
 _SOFTMAX = _compile(_softmax_rows)
+_MOMENTS = _compile(_moment_rows)
 PARALLEL_ROWS = 32_768  # fewer rows: one thread (a pass under a millisecond)
 _OVERFLOW = math.log(np.finfo(np.float64).max)  # exp(eta) past this is inf
 
@@ -488,3 +521,18 @@ def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, flo
     if sw is not None:
         g, loss = g * sw[:, None], loss * sw
     return g.T @ X, g.sum(axis=0), float(loss.sum())
+
+
+def moment_sums(X: Any, y: Any, c: Any, cy: float) -> Any:
+    """The sums of :func:`descend.linear_model._losses.shifted_sums` about ``(c, cy)``,
+    ``[n, sum y', sum y'^2, sum x' (p), X'^T y' (p), X'^T X' (p * p)]``, in one parallel
+    read of a C-ordered float64 ``X`` (a compiled pass: worth it on tall, narrow ``X``,
+    which :func:`descend.linear_model._glm_losses.moments` gives it)."""
+    n, p = X.shape
+    yv = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
+    s = _pick(_MOMENTS, n)(X, yv, np.ascontiguousarray(c, dtype=np.float64), float(cy),
+                           n_chunks(n))
+    q = (p + 5) // 4 * 4
+    B = s.reshape(q, q)
+    return np.concatenate([[float(n), B[p, p + 1], B[p + 1, p + 1]], B[p, :p], B[p + 1, :p],
+                           B[:p, :p].ravel()])

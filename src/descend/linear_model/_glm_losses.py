@@ -104,15 +104,36 @@ def moments_from_sums(s: Array, c: Array, cy: float) -> Moments:
                    max(yy / ws - dy * dy, 0.0))
 
 
+#: X this wide at most, and this tall at least (in C order, float64), has its moments
+#: summed by one compiled parallel pass; otherwise by BLAS
+FUSED_FEATURES, FUSED_ROWS = 64, 32_768
+
+
+def _fused_moments(X: Array) -> bool:
+    return bool(isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == np.float64
+                and X.flags.c_contiguous and X.shape[1] <= FUSED_FEATURES
+                and X.shape[0] >= FUSED_ROWS)
+
+
 def moments(X: Array, y: Array, sample_weight: Array | None = None) -> Moments:
     """The first pass: weighted means and centred second moments of ``X`` and ``y``.
 
-    Without weights this is :func:`descend.linear_model._losses.gram_stats` (one BLAS
-    ``X'X``, shifted only when the columns' offsets would cancel). With weights the
-    rows are shifted by the first block's weighted means, in cache-sized blocks.
+    Without weights these are the sums of :func:`descend.linear_model._losses.gram_stats`
+    about its shift (the first rows' means, or none when the columns' offsets would not
+    cancel): for a tall, narrow C-ordered ``X``, from
+    :func:`descend.linear_model._glm_kernels.moment_sums` (one parallel read; BLAS reads
+    it three times on one thread, 68 ms against about 20 at 2,000,000 x 20), else by
+    BLAS. With weights the rows are shifted by the first block's weighted means, in
+    cache-sized blocks.
     """
     if sample_weight is None:
-        st = _losses.gram_stats(X, y)
+        if _fused_moments(X):
+            from ._glm_kernels import moment_sums
+
+            c, cy = _losses.pick_shift(X, y)
+            st = _losses.stats_from_sums(moment_sums(X, y, c, cy), c, cy)
+        else:
+            st = _losses.gram_stats(X, y)
         return Moments(int(st.n), float(st.n), st.mu, st.ybar, st.H, st.q, st.yy)
     sw = np.asarray(sample_weight, dtype=np.float64)
     head = slice(0, min(X.shape[0], _BLOCK))

@@ -78,23 +78,24 @@ def _lanes(nv: int) -> list[int]:
     return [8] * (nv // 2) + [4] * (nv % 2)
 
 
-def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
-         C: Any, c0: Any, ldc: Any, depth: Any, MR: Any, NV: Any) -> Any:
-    """``tile(A, a0, lda, B, b0, ldb, C, c0, ldc, depth, MR, NV)``: for ``i < MR`` and
-    ``j < 4 NV``, ``C[c0 + i ldc + j] += sum_{d < depth} A[a0 + i lda + d] B[b0 + d ldb + j]``
-    (flat offsets into C-contiguous float64 arrays; ``MR`` and ``NV`` constants)."""
+def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, sda: Any, B: Any, b0: Any, ldb: Any,
+          C: Any, c0: Any, ldc: Any, depth: Any, MR: Any, NV: Any) -> Any:
+    """``tile(A, a0, lda, sda, B, b0, ldb, C, c0, ldc, depth, MR, NV)``: for ``i < MR`` and
+    ``j < 4 NV``, ``C[c0 + i ldc + j] += sum_{d < depth} A[a0 + i lda + d sda] B[b0 + d ldb + j]``
+    (flat offsets into C-contiguous float64 arrays; ``MR`` and ``NV`` constants; ``sda``
+    is 1 for ``A`` by rows, its row length for ``A`` read transposed)."""
     arrays = (A, B, C)
     if not all(isinstance(t, types.Array) and t.dtype == types.float64 and t.layout == "C"
                for t in arrays):
         return None
-    if not all(isinstance(t, types.Integer) for t in (a0, lda, b0, ldb, c0, ldc, depth)):
+    if not all(isinstance(t, types.Integer) for t in (a0, lda, sda, b0, ldb, c0, ldc, depth)):
         return None
     if not (isinstance(MR, types.IntegerLiteral) and isinstance(NV, types.IntegerLiteral)):
         return None  # the tile's shape must be known when it is compiled
     mr, nv = MR.literal_value, NV.literal_value
     if not (1 <= mr <= 8 and 1 <= nv <= 8):
         return None
-    sig = types.void(A, a0, lda, B, b0, ldb, C, c0, ldc, depth, MR, NV)
+    sig = types.void(A, a0, lda, sda, B, b0, ldb, C, c0, ldc, depth, MR, NV)
     lanes = _lanes(nv)
     starts = [sum(lanes[:q]) for q in range(len(lanes))]
 
@@ -107,8 +108,8 @@ def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
         def index(k: int) -> Any:
             return context.cast(builder, args[k], ty[k], types.intp)
 
-        a_data, b_data, c_data = data(0), data(3), data(6)
-        a_0, a_ld, b_0, b_ld, c_0, c_ld, n = (index(k) for k in (1, 2, 4, 5, 7, 8, 9))
+        a_data, b_data, c_data = data(0), data(4), data(7)
+        a_0, a_ld, a_sd, b_0, b_ld, c_0, c_ld, n = (index(k) for k in (1, 2, 3, 5, 6, 8, 9, 10))
         vty = {w: ir.VectorType(ir.DoubleType(), w) for w in set(lanes)}
         flags = ("contract",)
         nq = len(lanes)
@@ -144,7 +145,7 @@ def _tile(typingctx: Any, A: Any, a0: Any, lda: Any, B: Any, b0: Any, ldb: Any,
         step = []
         for i in range(mr):
             a = builder.load(builder.gep(a_data, [builder.add(builder.add(
-                a_0, builder.mul(_I64(i), a_ld)), d)]))
+                a_0, builder.mul(_I64(i), a_ld)), builder.mul(d, a_sd))]))
             wide = {w: splat(a, w) for w in vty}
             step.append([builder.fadd(builder.fmul(wide[lanes[q]], b[q], flags=flags),
                                       acc[i][q], flags=flags) for q in range(nq)])
@@ -208,9 +209,10 @@ def _ahead(P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - co
 
 
 @njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
-def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width: int,
-          MR: int, P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
-    """``C[c0 + i width + j] += sum_d A[a0 + i lda + d] B[d width + j]`` for ``i < MR``
+def strip(A: Any, a0: int, lda: int, sda: int, B: Any, C: Any, c0: int, depth: int,
+          width: int, MR: int, P: Any, at: int, end: int,
+          per: int) -> int:  # pragma: no cover - compiled
+    """``C[c0 + i width + j] += sum_d A[a0 + i lda + d sda] B[d width + j]`` for ``i < MR``
     and ``j`` below ``width`` rounded down to a multiple of 4 (the caller adds the rest):
     tiles of ``4 _GROUP`` columns (24 or 12), then one of the rest. ``B`` and ``C`` rows
     are ``width`` long.
@@ -226,44 +228,45 @@ def strip(A: Any, a0: int, lda: int, B: Any, C: Any, c0: int, depth: int, width:
     for j in range(0, wf, full):
         at = _ahead(P, at, end, per)
         if WIDE:
-            tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 6)
+            tile(A, a0, lda, sda, B, j, width, C, c0 + j, width, depth, MR, 6)
         else:
-            tile(A, a0, lda, B, j, width, C, c0 + j, width, depth, MR, 3)
+            tile(A, a0, lda, sda, B, j, width, C, c0 + j, width, depth, MR, 3)
     rest = (w4 - wf) // 4
     if rest > 0:
         at = _ahead(P, at, end, per)
         if rest == 1:
-            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 1)
+            tile(A, a0, lda, sda, B, wf, width, C, c0 + wf, width, depth, MR, 1)
         elif rest == 2:
-            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 2)
+            tile(A, a0, lda, sda, B, wf, width, C, c0 + wf, width, depth, MR, 2)
         elif rest == 3:
-            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 3)
+            tile(A, a0, lda, sda, B, wf, width, C, c0 + wf, width, depth, MR, 3)
         elif rest == 4:
-            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 4)
+            tile(A, a0, lda, sda, B, wf, width, C, c0 + wf, width, depth, MR, 4)
         else:
-            tile(A, a0, lda, B, wf, width, C, c0 + wf, width, depth, MR, 5)
+            tile(A, a0, lda, sda, B, wf, width, C, c0 + wf, width, depth, MR, 5)
     return at
 
 
 @njit(inline="always")  # type: ignore[untyped-decorator,misc,unused-ignore]
-def bands(A: Any, lda: int, B: Any, C: Any, count: int, depth: int, width: int, MR: int,
-          P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
-    """:func:`strip` over the first ``count`` rows of ``A`` (rows ``lda`` long) and ``C``
-    (rows ``width`` long): bands of ``MR`` rows (a constant, at most :data:`BAND`), then
-    of 4, then one of 3, 2 or 1. Returns where the next prefetch starts."""
+def bands(A: Any, lda: int, sda: int, B: Any, C: Any, count: int, depth: int, width: int,
+          MR: int, P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
+    """:func:`strip` over the first ``count`` rows of ``A`` (row ``i`` at ``i lda``, its
+    ``d``-th number ``d sda`` on) and ``C`` (rows ``width`` long): bands of ``MR`` rows
+    (a constant, at most :data:`BAND`), then of 4, then one of 3, 2 or 1. Returns where
+    the next prefetch starts."""
     i = 0
     while i + MR <= count:
-        at = strip(A, i * lda, lda, B, C, i * width, depth, width, MR, P, at, end, per)
+        at = strip(A, i * lda, lda, sda, B, C, i * width, depth, width, MR, P, at, end, per)
         i += MR
     while i + 4 <= count:
-        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 4, P, at, end, per)
+        at = strip(A, i * lda, lda, sda, B, C, i * width, depth, width, 4, P, at, end, per)
         i += 4
     if count - i == 3:
-        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 3, P, at, end, per)
+        at = strip(A, i * lda, lda, sda, B, C, i * width, depth, width, 3, P, at, end, per)
     elif count - i == 2:
-        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 2, P, at, end, per)
+        at = strip(A, i * lda, lda, sda, B, C, i * width, depth, width, 2, P, at, end, per)
     elif count - i == 1:
-        at = strip(A, i * lda, lda, B, C, i * width, depth, width, 1, P, at, end, per)
+        at = strip(A, i * lda, lda, sda, B, C, i * width, depth, width, 1, P, at, end, per)
     return at
 
 
