@@ -102,6 +102,24 @@ def test_softmax_pass_matches_numpy(weighted, order, n, k, p):
         close(a, b)
 
 
+def test_serial_passes_equal_the_parallel_ones():
+    """``serial=True`` (a Dask task's pass, on its own thread) gives the parallel pass's
+    sums to rounding: the same chunks, their partial sums added in another order."""
+    from descend.linear_model._kernels import huber_pass
+
+    rng, X, w, _ = data(40_000, 6)
+    y = (rng.random(40_000) < 0.4).astype(float)
+    W, c = rng.standard_normal((3, 6)), rng.standard_normal(3)
+    k = rng.integers(0, 3, 40_000)
+    pairs = [(K.logistic_margin_pass, (X, y, None, w, 0.2)),
+             (K.poisson_pass, (X, y, None, w * 0.1, 0.2)),
+             (K.softmax_pass, (X, k, None, W, c)),
+             (huber_pass, (X, y, w, 0.2, 1.0))]
+    for fn, args in pairs:
+        for a, b in zip(fn(*args), fn(*args, serial=True), strict=True):
+            close(a, b, rtol=1e-14)
+
+
 def test_softmax_pass_keeps_a_nan_of_x():
     """A NaN in one row turns the value and the gradient NaN, whichever block holds it
     (a full one or a chunk's padded last one)."""

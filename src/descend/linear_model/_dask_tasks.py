@@ -56,7 +56,7 @@ def _take(Xb: Any, yb: Any, rows: Any) -> tuple[Array, Array]:
 def _huber_block(Xb: Any, yb: Any, w: Array, c: float, eps: float) -> Array:
     from ._kernels import huber_pass  # numba: loaded on the workers for huber only
 
-    G, psi, rho = huber_pass(_aligned(Xb, 2), _aligned(yb, 1), w, c, eps)
+    G, psi, rho = huber_pass(_aligned(Xb, 2), _aligned(yb, 1), w, c, eps, serial=True)
     return np.concatenate([G, [psi, rho]])
 
 
@@ -190,14 +190,17 @@ def _decode_sum(
 
 
 def _glm_block(kind: str, Xb: Any, yb: Any, w: Array, c: Any) -> tuple[Any, ...]:
-    """One GLM kernel pass over a block (numba: loaded on the workers for GLM fits only)."""
+    """One GLM kernel pass over a block (numba: loaded on the workers for GLM fits only),
+    on the task's thread: Dask runs the blocks in parallel (numba's threads in each task
+    made a pass of 2 workers over 2,000,000 x 20 rows take 0.42 s, against 0.05 s)."""
     from . import _glm_kernels
 
     X, y = _aligned(Xb, 2), _aligned(yb, 1)
     if kind == "softmax":
-        out: tuple[Any, ...] = _glm_kernels.softmax_pass(X, y.astype(np.int64), None, w, c)
+        out: tuple[Any, ...] = _glm_kernels.softmax_pass(X, y.astype(np.int64), None, w, c,
+                                                         serial=True)
     else:
-        out = getattr(_glm_kernels, f"{kind}_pass")(X, y, None, w, c)
+        out = getattr(_glm_kernels, f"{kind}_pass")(X, y, None, w, c, serial=True)
     return out
 
 

@@ -437,8 +437,8 @@ PARALLEL_ROWS = 32_768  # fewer rows: one thread (a pass under a millisecond)
 _OVERFLOW = math.log(np.finfo(np.float64).max)  # exp(eta) past this is inf
 
 
-def _pick(pair: tuple[Any, Any], n: int) -> Any:
-    return pair[0] if n >= PARALLEL_ROWS else pair[1]
+def _pick(pair: tuple[Any, Any], n: int, serial: bool = False) -> Any:
+    return pair[0] if n >= PARALLEL_ROWS and not serial else pair[1]
 
 
 def _fast(X: Any) -> bool:
@@ -449,19 +449,26 @@ def _weights(sw: Any) -> Any:
     return np.empty(0) if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
 
 
-def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float) -> tuple[Any, float, float]:
-    """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i)`` of the log loss at ``eta = c + X w``."""
-    G, gs, val, _ = logistic_margin_pass(X, y, sw, w, c)
+def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float, *,
+                  serial: bool = False) -> tuple[Any, float, float]:
+    """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i)`` of the log loss at ``eta = c + X w``.
+
+    ``serial``: on the calling thread only (a Dask task: the cluster runs the blocks in
+    parallel, and threads of its own in each would fight them for the cores); the same
+    sums up to rounding (the chunks' sums are added in another order). Every pass here
+    takes it."""
+    G, gs, val, _ = logistic_margin_pass(X, y, sw, w, c, serial=serial)
     return G, gs, val
 
 
 def logistic_margin_pass(
-    X: Any, y: Any, sw: Any, w: Any, c: float
+    X: Any, y: Any, sw: Any, w: Any, c: float, *, serial: bool = False
 ) -> tuple[Any, float, float, float]:
     """:func:`logistic_pass` and the smallest margin ``(2 y_i - 1) eta_i`` over the rows of
     positive weight (inf when there are none): > 0 when ``(c, w)`` separates the classes."""
     if _fast(X):
-        s = _pick(_LOGISTIC, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
+        s = _pick(_LOGISTIC, X.shape[0], serial)(X, y, _weights(sw), w, float(c),
+                                                 n_chunks(X.shape[0]))
         p = X.shape[1]
         return s[:p], float(s[p]), float(s[p + 1]), float(s[p + 2])
     eta = X @ w + c
@@ -475,14 +482,15 @@ def logistic_margin_pass(
 
 
 def poisson_pass(
-    X: Any, y: Any, sw: Any, w: Any, c: float
+    X: Any, y: Any, sw: Any, w: Any, c: float, *, serial: bool = False
 ) -> tuple[Any, float, float, float]:
     """``(sum s_i g_i x_i, sum s_i g_i, sum s_i l_i, max eta_i)``, Poisson with log link.
 
     The value is inf when some ``exp(eta_i)`` overflows (``eta_i > 709.78``).
     """
     if _fast(X):
-        s = _pick(_POISSON, X.shape[0])(X, y, _weights(sw), w, float(c), n_chunks(X.shape[0]))
+        s = _pick(_POISSON, X.shape[0], serial)(X, y, _weights(sw), w, float(c),
+                                                n_chunks(X.shape[0]))
         p = X.shape[1]
         top = float(s[p + 2])
         value = math.inf if top > _OVERFLOW else float(s[p + 1])
@@ -498,7 +506,8 @@ def poisson_pass(
     return X.T @ g, float(g.sum()), value, top
 
 
-def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, float]:
+def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any, *,
+                 serial: bool = False) -> tuple[Any, Any, float]:
     """``(G (K, p), gsum (K,), sum s_i l_i)`` of the multinomial log loss.
 
     ``y`` holds class indices ``0 .. K-1`` (int64), ``W`` is ``(K, p)``, ``c`` ``(K,)``.
@@ -507,7 +516,7 @@ def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any) -> tuple[Any, Any, flo
     if _fast(X):
         WT = np.zeros((p, -(-K // 4) * 4))
         WT[:, :K] = W.T
-        s = _pick(_SOFTMAX, X.shape[0])(X, y, _weights(sw), WT, np.asarray(c, float), K,
+        s = _pick(_SOFTMAX, X.shape[0], serial)(X, y, _weights(sw), WT, np.asarray(c, float), K,
                                          n_chunks(X.shape[0]))
         return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[K * (p + 1)])
     eta = X @ W.T + c

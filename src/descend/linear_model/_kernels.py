@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
 
 __all__ = ["huber_pass"]
 
@@ -51,19 +51,26 @@ def _huber_rows(
 
 
 def huber_pass(X: Any, y: Any, w: Any, c: float, eps: float,
-               sw: Any = None) -> tuple[Any, float, float]:
+               sw: Any = None, *, serial: bool = False) -> tuple[Any, float, float]:
     """``(sum psi_i x_i, sum psi_i, sum rho_i)`` for ``r = y - c - X w`` in one pass
     (each term times the row's weight ``sw_i`` when given, through NumPy).
 
     C-ordered ``X`` of at least ``_NUMBA_ROWS`` rows goes through the numba kernel; other
     layouts and fewer rows through NumPy (two products, still no copy of ``X``): on a few
     hundred rows starting numba's threads costs more than the pass (13 ms against 20 us on
-    scikit-learn's diabetes data, 442 x 10).
+    scikit-learn's diabetes data, 442 x 10). ``serial``: the kernel on one thread (a Dask
+    task's: the cluster runs blocks in parallel); the same sums up to rounding.
     """
     if (sw is None and X.flags.c_contiguous and X.dtype == np.float64
             and X.shape[0] >= _NUMBA_ROWS):
         n_chunks = max(1, min(X.shape[0] // 4096, 64))
-        s = _huber_rows(X, y, w, float(c), float(eps), n_chunks)
+        before = get_num_threads()
+        if serial:  # numba's setting is the calling thread's own
+            set_num_threads(1)
+        try:
+            s = _huber_rows(X, y, w, float(c), float(eps), n_chunks)
+        finally:
+            set_num_threads(before)
         p = X.shape[1]
         return s[:p], float(s[p]), float(s[p + 1])
     r = y - c - X @ w
