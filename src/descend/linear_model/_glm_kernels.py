@@ -13,7 +13,9 @@ largest ``eta``):
 * ``softmax_pass``: ``K`` classes, ``y`` the class index; loss
   ``logsumexp(eta) - eta_y`` (shifted by the row's largest ``eta``), derivative
   ``softmax(eta) - onehot(y)``; its two products (``K`` multiply-adds a feature each)
-  in register tiles (:mod:`descend.linear_model._tiles`).
+  in register tiles (:mod:`descend.linear_model._tiles`);
+* ``moment_sums``: the first pass of a fit, the shifted sums of ``X``, ``y``, ``X'X`` and
+  ``X'y``, ``B'B`` of the rows ``B = [X - c, 1, y - cy]`` in the same tiles.
 
 Rows are split into chunks, one partial sum per chunk (``prange``; passes over
 fewer than ``PARALLEL_ROWS`` rows run on one thread); ``X`` is never copied (the
