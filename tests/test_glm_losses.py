@@ -118,6 +118,36 @@ def test_serial_passes_equal_the_parallel_ones():
     for fn, args in pairs:
         for a, b in zip(fn(*args), fn(*args, serial=True), strict=True):
             close(a, b, rtol=1e-14)
+    for pair in (K._LOGISTIC, K._POISSON, K._SOFTMAX):
+        assert K._pick(pair, 40_000) is pair[0] and K._pick(pair, 40_000, True) is pair[1]
+
+
+def test_dask_tasks_take_one_thread_on_a_pool_thread(monkeypatch):
+    """A block's pass is serial on a pool's thread (a worker's: other tasks run beside
+    it) and parallel on the main thread (blocks in memory, one after another)."""
+    import threading
+
+    from descend.linear_model import _dask_tasks, _kernels
+
+    seen = []
+
+    def record(*args, serial=False):
+        seen.append(serial)
+        return (np.zeros(2), 0.0, 0.0)
+
+    monkeypatch.setattr(K, "logistic_pass", record)
+    monkeypatch.setattr(_kernels, "huber_pass", record)
+    X, y, w = np.zeros((3, 2)), np.zeros(3), np.zeros(2)
+
+    def both():
+        _dask_tasks._glm_block("logistic", X, y, w, 0.0)
+        _dask_tasks._huber_block(X, y, w, 0.0, 1.0)
+
+    both()
+    worker = threading.Thread(target=both)
+    worker.start()
+    worker.join()
+    assert seen == [False, False, True, True]
 
 
 def test_softmax_pass_keeps_a_nan_of_x():
@@ -169,14 +199,28 @@ def test_moment_sums_match_blas(n, p, offset):
     assert got.shape == want.shape
     assert got[0] == n
     close(got, want, rtol=1e-12)
-    if n:
+    if n:  # a NaN in X's last column reaches its sums only; an inf in y, y's sums
         X[n // 2, p - 1] = np.nan
-        assert np.isnan(K.moment_sums(X, y, c, cy)[3:]).any()
+        s = K.moment_sums(X, y, c, cy)
+        sx, xy, G = s[3 : 3 + p], s[3 + p : 3 + 2 * p], s[3 + 2 * p :].reshape(p, p)
+        assert np.isfinite(s[:3]).all()
+        assert np.isnan(sx[-1]) and np.isnan(xy[-1])
+        assert np.isnan(G[-1]).all() and np.isnan(G[:, -1]).all()
+        assert np.isfinite(sx[:-1]).all() and np.isfinite(xy[:-1]).all()
+        assert np.isfinite(G[:-1, :-1]).all()
+        X[n // 2, p - 1] = 0.0
+        y[n - 1] = np.inf
+        s = K.moment_sums(X, y, c, cy)
+        assert np.isinf(s[1]) and np.isinf(s[2])
+        assert np.isfinite(s[3 : 3 + p]).all() and np.isfinite(s[3 + 2 * p :]).all()
+        assert not np.isfinite(s[3 + p : 3 + 2 * p]).any()
+    with pytest.raises(ValueError, match="y of"):
+        K.moment_sums(X, y[:-1] if n else np.zeros(1), c, cy)
 
 
 def test_moments_take_the_compiled_pass_only_where_it_pays():
-    """``moments`` sums tall, narrow C-ordered X in the compiled pass, anything else by
-    BLAS, and both give the same statistics."""
+    """``moments(fused=True)`` (the GLM losses') sums tall, narrow C-ordered X in the
+    compiled pass, anything else by BLAS, and both give the same statistics."""
     from descend.linear_model import _glm_losses
 
     rng, X, _, _ = data(40_000, 6, offset=3.0)
@@ -185,10 +229,23 @@ def test_moments_take_the_compiled_pass_only_where_it_pays():
     for other in (np.asfortranarray(X), X[:1000], X.astype(np.float32)):
         assert not _glm_losses._fused_moments(other)
     assert not _glm_losses._fused_moments(np.zeros((40_000, 65)))
-    fused, blas = _glm_losses.moments(X, y), _glm_losses.moments(np.asfortranarray(X), y)
-    for name in ("mu", "ybar", "H", "q", "yy"):
-        close(getattr(fused, name), getattr(blas, name), rtol=1e-12)
-    assert fused.n == blas.n == 40_000
+    fused = _glm_losses.moments(X, y, fused=True)
+    for blas in (_glm_losses.moments(X, y), _glm_losses.moments(np.asfortranarray(X), y,
+                                                                 fused=True)):
+        for name in ("mu", "ybar", "H", "q", "yy"):
+            close(getattr(fused, name), getattr(blas, name), rtol=1e-12)
+        assert fused.n == blas.n == 40_000
+    calls = []
+    real = K.moment_sums
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(K, "moment_sums", lambda *a: calls.append(1) or real(*a))
+    try:
+        _glm_losses.moments(X, y)  # the squared loss's: BLAS, nothing to compile
+        assert not calls
+        _glm_losses.moments(X, y, fused=True)
+        assert calls == [1]
+    finally:
+        monkey.undo()
 
 
 def test_tiles_match_numpy():
@@ -244,6 +301,7 @@ def test_tiles_match_numpy():
     assert np.allclose(C, want, rtol=1e-14, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_other_tile_layout(tmp_path):
     """The tiles, the softmax and moments passes in the layout this CPU does not pick (8-wide
     registers where it has no AVX-512, 4-wide where it has): the same tests pass."""
@@ -251,6 +309,10 @@ def test_other_tile_layout(tmp_path):
 
     env = {**os.environ, "DESCEND_TILES": "narrow" if WIDE else "wide",
            "NUMBA_CACHE_DIR": str(tmp_path)}
+    flipped = subprocess.run([sys.executable, "-c", "from descend.linear_model._tiles "
+                              "import WIDE; print(WIDE)"], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert flipped.stdout.strip() == str(not WIDE), flipped.stderr
     tests = ("(test_tiles_match_numpy or test_softmax_pass_matches_numpy or "
              "test_softmax_pass_with_an_infinite_coefficient or test_moment_sums_match_blas)"
              " and not 33000 and not 40001")

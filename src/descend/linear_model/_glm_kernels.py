@@ -34,18 +34,18 @@ products, no copy of ``X``).
 from __future__ import annotations
 
 import math
-import types
 from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
+from descend.linear_model._kernels import FASTMATH as _FM
+from descend.linear_model._kernels import compile_twins
 from descend.linear_model._tiles import BAND, WIDE, bands, tiles
 
 __all__ = ["logistic_margin_pass", "logistic_pass", "moment_sums", "n_chunks", "poisson_pass",
            "softmax_pass"]
 
-_FM = {"reassoc", "contract", "nsz", "arcp"}
 
 
 def n_chunks(n: int) -> int:
@@ -62,7 +62,7 @@ _LOW, _HIGH = -708.0, 709.0  # 2**k stays a normal number
 _B = 128  # rows per block: a block of 20 features stays in the L1 cache between its two reads
 _R = 16  # rows per block of the softmax pass (a multiple of 4: its tiles take 4 rows)
 _AHEAD = 4  # the softmax pass prefetches the block this many blocks on
-_GB = 128  # rows per block of the moments pass: 128 x (p + 2) numbers stay in the L1 cache
+_GB = 128  # rows per block of the moments pass (at 20 features, 24 KB: in the L1 cache)
 _BAND_G = 5 if WIDE else 4  # classes a tile of the softmax gradient (10 classes: 2 bands)
 
 
@@ -323,7 +323,7 @@ def _softmax_rows(
                 Xpad[r:] = 0.0
                 Xb = Xpad
             yb = y[b0 : b0 + r]
-            # eta = Xb W' (four rows at a time), then E = eta' + c, classes by rows
+            # eta = Xb W' (a band of BAND rows at a time), then E = eta' + c, classes by rows
             ETA[:] = 0.0
             bands(Xb, p, 1, WT, ETA, _R, p, Kp, BAND, Xf, 0, 0, 0)
             for m in range(K):
@@ -371,7 +371,7 @@ def _softmax_rows(
                 for t in range(_R):
                     s += E[m, t]
                 gs[m] += s
-            # G += E Xb: four classes at a time, then the features past a multiple of 4
+            # G += E Xb: _BAND_G classes at a time, then the features past a multiple of 4
             at = min(b0 + _AHEAD * _R, n) * p  # the block ahead (none past the end)
             end = min(b0 + (_AHEAD + 1) * _R, n) * p
             bands(E, _R, 1, Xb, G, K, _R, p, _BAND_G, Xf, at, end, per)
@@ -415,26 +415,10 @@ def _moment_rows(X: Any, y: Any, c: Any, cy: float, chunks: int) -> Any:  # prag
     return out.sum(axis=0)
 
 
-def _compile(fn: Any) -> tuple[Any, Any]:
-    """``fn`` compiled twice: parallel over chunks, and sequential for small passes.
-
-    A parallel region costs little on a quiet machine but can wait milliseconds for
-    its threads on a busy one: a 569-row pass took 30 ms. Each twin gets its own name,
-    so numba's on-disk cache keeps both.
-    """
-    twins = []
-    for parallel in (True, False):
-        f = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
-                               fn.__closure__)
-        f.__qualname__ = f"{fn.__qualname__}_{'par' if parallel else 'seq'}"
-        twins.append(njit(parallel=parallel, cache=True, fastmath=_FM, error_model="numpy")(f))
-    return twins[0], twins[1]
-
-
-_LOGISTIC = _compile(_logistic_rows)
-_POISSON = _compile(_poisson_rows)
-_SOFTMAX = _compile(_softmax_rows)
-_MOMENTS = _compile(_moment_rows)
+_LOGISTIC = compile_twins(_logistic_rows)
+_POISSON = compile_twins(_poisson_rows)
+_SOFTMAX = compile_twins(_softmax_rows)
+_MOMENTS = compile_twins(_moment_rows)
 PARALLEL_ROWS = 32_768  # fewer rows: one thread (a pass under a millisecond)
 _OVERFLOW = math.log(np.finfo(np.float64).max)  # exp(eta) past this is inf
 
@@ -457,7 +441,8 @@ def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float, *,
 
     ``serial``: on the calling thread only (a Dask task: the cluster runs the blocks in
     parallel, and threads of its own in each would fight them for the cores); the same
-    sums up to rounding (the chunks' sums are added in another order). Every pass here
+    sums up to rounding (the twins are compiled apart, and the compiler may order a sum
+    differently in each). Every pass here
     takes it."""
     G, gs, val, _ = logistic_margin_pass(X, y, sw, w, c, serial=serial)
     return G, gs, val
@@ -541,8 +526,11 @@ def moment_sums(X: Any, y: Any, c: Any, cy: float) -> Any:
     which :func:`descend.linear_model._glm_losses.moments` gives it)."""
     n, p = X.shape
     yv = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
-    s = _pick(_MOMENTS, n)(X, yv, np.ascontiguousarray(c, dtype=np.float64), float(cy),
-                           n_chunks(n))
+    cv = np.ascontiguousarray(c, dtype=np.float64).reshape(-1)
+    if yv.shape[0] != n or cv.shape[0] != p:  # the kernel does not check its reads
+        raise ValueError(f"moment_sums: y of {n} values and c of {p} expected, got "
+                         f"{yv.shape[0]} and {cv.shape[0]}")
+    s = _pick(_MOMENTS, n)(X, yv, cv, float(cy), n_chunks(n))
     q = (p + 5) // 4 * 4
     B = s.reshape(q, q)
     return np.concatenate([[float(n), B[p, p + 1], B[p + 1, p + 1]], B[p, :p], B[p + 1, :p],

@@ -115,19 +115,21 @@ def _fused_moments(X: Array) -> bool:
                 and X.shape[0] >= FUSED_ROWS)
 
 
-def moments(X: Array, y: Array, sample_weight: Array | None = None) -> Moments:
+def moments(X: Array, y: Array, sample_weight: Array | None = None, *,
+            fused: bool = False) -> Moments:
     """The first pass: weighted means and centred second moments of ``X`` and ``y``.
 
     Without weights these are the sums of :func:`descend.linear_model._losses.gram_stats`
     about its shift (the first rows' means, or none when the columns' offsets would not
-    cancel): for a tall, narrow C-ordered ``X``, from
-    :func:`descend.linear_model._glm_kernels.moment_sums` (one parallel read; BLAS reads
-    it three times on one thread, 68 ms against about 20 at 2,000,000 x 20), else by
-    BLAS. With weights the rows are shifted by the first block's weighted means, in
-    cache-sized blocks.
+    cancel): with ``fused`` (the losses whose passes are compiled anyway) and a tall,
+    narrow C-ordered ``X``, from :func:`descend.linear_model._glm_kernels.moment_sums`
+    (one parallel read; BLAS reads it three times on one thread, 67 ms against 20 at
+    2,000,000 x 20), else by BLAS (the squared loss: no compile on first use). With
+    weights the rows are shifted by the first block's weighted means, in cache-sized
+    blocks.
     """
     if sample_weight is None:
-        if _fused_moments(X):
+        if fused and _fused_moments(X):
             from ._glm_kernels import moment_sums
 
             c, cy = _losses.pick_shift(X, y)
@@ -411,7 +413,7 @@ class LogisticLoss(_Linear):
         if not np.all((y == 0.0) | (y == 1.0)):
             raise DataError("y: the log loss takes labels 0 and 1", argument="y")
         sw = _check_weights(sample_weight, X.shape[0])
-        out = cls(_local_pass(logistic_margin_pass, X, y, sw), moments(X, y, sw),
+        out = cls(_local_pass(logistic_margin_pass, X, y, sw), moments(X, y, sw, fused=True),
                   fit_intercept=fit_intercept, standardize=standardize)
         out.take_sample(X, sw)
         return out
@@ -480,7 +482,7 @@ class PoissonLoss(_Linear):
         const *= y
         const -= y
         ylogy = float(const.sum() if sw is None else sw @ const)
-        out = cls(_local_pass(poisson_pass, X, y, sw), moments(X, y, sw), ylogy,
+        out = cls(_local_pass(poisson_pass, X, y, sw), moments(X, y, sw, fused=True), ylogy,
                   fit_intercept=fit_intercept, standardize=standardize)
         out.take_sample(X, sw)
         return out
@@ -553,7 +555,7 @@ class SoftmaxLoss(_Linear):
         yk = yk.astype(np.int64)
         sw = _check_weights(sample_weight, X.shape[0])
         out = cls(_local_pass(softmax_pass, X, yk, sw),
-                  moments(X, yk.astype(np.float64), sw), n_classes,
+                  moments(X, yk.astype(np.float64), sw, fused=True), n_classes,
                   fit_intercept=fit_intercept, standardize=standardize)
         out.take_sample(X, sw)
         return out

@@ -47,9 +47,10 @@ _I32 = ir.IntType(32)
 
 def _wide() -> bool:
     """Whether numba compiles for a CPU with AVX-512 (the host's, unless NUMBA_CPU_NAME
-    or NUMBA_CPU_FEATURES name another). ``DESCEND_TILES=wide|narrow`` picks either
-    layout on any CPU, for the tests (both give the same bits; only speed differs): with
-    it, point ``NUMBA_CACHE_DIR`` elsewhere, or the usual cache serves the other one."""
+    or NUMBA_CPU_FEATURES name another: a named CPU without features counts as narrow).
+    ``DESCEND_TILES=wide|narrow`` picks either layout on any CPU, for the tests (both
+    give the same bits; only speed differs): with it, point ``NUMBA_CACHE_DIR``
+    elsewhere, or the usual cache serves the other one."""
     forced = os.environ.get("DESCEND_TILES", "")
     if forced in ("wide", "narrow"):
         return forced == "wide"
@@ -252,8 +253,8 @@ def bands(A: Any, lda: int, sda: int, B: Any, C: Any, count: int, depth: int, wi
           MR: int, P: Any, at: int, end: int, per: int) -> int:  # pragma: no cover - compiled
     """:func:`strip` over the first ``count`` rows of ``A`` (row ``i`` at ``i lda``, its
     ``d``-th number ``d sda`` on) and ``C`` (rows ``width`` long): bands of ``MR`` rows
-    (a constant, at most :data:`BAND`), then of 4, then one of 3, 2 or 1. Returns where
-    the next prefetch starts."""
+    (a constant: up to :data:`BAND` fills the registers; more compiles, and spills),
+    then of 4, then one of 3, 2 or 1. Returns where the next prefetch starts."""
     i = 0
     while i + MR <= count:
         at = strip(A, i * lda, lda, sda, B, C, i * width, depth, width, MR, P, at, end, per)
