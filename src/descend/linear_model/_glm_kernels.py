@@ -47,7 +47,6 @@ __all__ = ["logistic_margin_pass", "logistic_pass", "moment_sums", "n_chunks", "
            "softmax_pass"]
 
 
-
 def n_chunks(n: int) -> int:
     """Row chunks of a pass: enough to balance two to a few dozen threads."""
     return max(1, min(n // 4096, 64))
@@ -442,8 +441,7 @@ def logistic_pass(X: Any, y: Any, sw: Any, w: Any, c: float, *,
     ``serial``: on the calling thread only (a Dask task: the cluster runs the blocks in
     parallel, and threads of its own in each would fight them for the cores); the same
     sums up to rounding (the twins are compiled apart, and the compiler may order a sum
-    differently in each). Every pass here
-    takes it."""
+    differently in each). Every pass here takes it."""
     G, gs, val, _ = logistic_margin_pass(X, y, sw, w, c, serial=serial)
     return G, gs, val
 
@@ -503,8 +501,8 @@ def softmax_pass(X: Any, y: Any, sw: Any, W: Any, c: Any, *,
     if _fast(X):
         WT = np.zeros((p, -(-K // 4) * 4))
         WT[:, :K] = W.T
-        s = _pick(_SOFTMAX, X.shape[0], serial)(X, y, _weights(sw), WT, np.asarray(c, float), K,
-                                         n_chunks(X.shape[0]))
+        s = _pick(_SOFTMAX, X.shape[0], serial)(X, y, _weights(sw), WT, np.asarray(c, float),
+                                                K, n_chunks(X.shape[0]))
         return s[: K * p].reshape(K, p), s[K * p : K * (p + 1)], float(s[K * (p + 1)])
     eta = X @ W.T + c
     top = eta.max(axis=1, keepdims=True)
@@ -531,7 +529,7 @@ def moment_sums(X: Any, y: Any, c: Any, cy: float) -> Any:
         raise ValueError(f"moment_sums: y of {n} values and c of {p} expected, got "
                          f"{yv.shape[0]} and {cv.shape[0]}")
     s = _pick(_MOMENTS, n)(X, yv, cv, float(cy), n_chunks(n))
-    q = (p + 5) // 4 * 4
+    q = math.isqrt(s.size)  # the kernel's square, p + 2 columns padded to a multiple of 4
     B = s.reshape(q, q)
     return np.concatenate([[float(n), B[p, p + 1], B[p + 1, p + 1]], B[p, :p], B[p + 1, :p],
                            B[:p, :p].ravel()])
