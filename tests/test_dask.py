@@ -280,17 +280,17 @@ def test_a_streamed_parquet_fit_reads_each_part_in_the_task_that_uses_it(data, t
     frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
     write_parts(frame, tmp_path / "s", 1700)
     reads = []
-    real = _dask_tasks._read_parquet
+    real = _dask_tasks._read_columns
 
     def counted(path, *args):
         reads.append(path)
         return real(path, *args)
 
-    monkeypatch.setattr(_dask_tasks, "_read_parquet", counted)
+    monkeypatch.setattr(_dask_tasks, "_read_columns", counted)
     Xd, yd, names, parts = pyarrow_arrays(str(tmp_path / "s" / "*.parquet"), "y")
     with dask.config.set(scheduler="synchronous"):
         est = GDRegressor().fit(Xd, yd)
-        assert len(reads) == len(parts) + 1  # each part once, the first once more (shift)
+        assert len(reads) == len(parts)  # each part once: no task reads one for a shift
         data_ = _dask.prepare(GDRegressor(), Xd, yd, reset=True)
         assert all(isinstance(b, _dask_tasks.PartBlock) for b in data_.xs + data_.ys)
         # any other array of the same files takes the general path, to the same fit
@@ -326,7 +326,7 @@ def test_frames_of_read_dask_table_are_read_by_the_fit_tasks(data, tmp_path, mon
     Xf, yf = dio.read_dask_table(pattern, "y", cols)
     Xc, yc = dio.read_dask_table(pattern, "label", cols)
     frame_reads, task_reads = [], []
-    real_frame_read, real_task_read = dio._read_parquet, _dask_tasks._read_parquet
+    real_frame_read, real_task_read = dio._read_parquet, _dask_tasks._read_columns
 
     def frame_read(*args, **kw):  # what the frames' partitions call, looked up at run time
         frame_reads.append(args)
@@ -337,14 +337,14 @@ def test_frames_of_read_dask_table_are_read_by_the_fit_tasks(data, tmp_path, mon
         return real_task_read(path, *args)
 
     monkeypatch.setattr(dio, "_read_parquet", frame_read)
-    monkeypatch.setattr(_dask_tasks, "_read_parquet", task_read)
+    monkeypatch.setattr(_dask_tasks, "_read_columns", task_read)
     with dask.config.set(scheduler="synchronous"):
         clf = GDClassifier(alpha=1e-3).fit(Xc, yc)
-        del frame_reads[:]  # the classifier's label scan reads y through the frame
+        del frame_reads[:], task_reads[:]  # the classifier's label scan reads y by the frame
         est = GDRegressor().fit(Xf, yf)
         lean = _dask.metrics(est, Xf, yf)
         lean_clf = _dask.class_sums(clf, Xc, yc)
-        assert not frame_reads and len(task_reads) > 3 * 4  # fit (+ shift), scores, scores
+        assert not frame_reads and len(task_reads) == 3 * 4  # fit, scores, class scores
         assert _dask._frame_source(Xf, yf) is not None
         assert _dask._frame_source(Xf * 1.0, yf) is None  # a changed frame: its own reads
         assert _dask._frame_source(Xf, yc) is None
@@ -432,6 +432,44 @@ def test_statistics_gathered_or_added_by_a_tree_agree(client, data, monkeypatch)
     Xbad[4321, 2] = np.nan
     with pytest.raises(DataError, match="4321"):  # the flags still name the row
         GDRegressor().fit(da.from_array(Xbad, chunks=(CHUNK, P)), yd)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_block_sums_about_their_own_shifts_add_up_to_one_pass(offset):
+    """Each block's sums about its own first rows (no block waits for another's shift),
+    moved to the first block's when added, are the sums of one pass about that shift,
+    also when the blocks' means drift far apart, a block is empty and another is not
+    shifted (means small next to the spread)."""
+    from descend.linear_model import _dask_tasks, _losses
+
+    rng = np.random.default_rng(3)
+    blocks = []
+    for k, (n, mean) in enumerate([(700, 5.0), (0, 0.0), (900, 0.0), (20_000, -40.0),
+                                   (300, 2e3)]):
+        X = rng.normal(size=(n, 3)) * [1.0, 0.01, 7.0] + offset + mean * (k + 1)
+        blocks.append((X, X @ [1.0, -3.0, 0.5] + rng.normal(size=n) - 2.0 * offset))
+    p = 3
+    parts = [_dask_tasks._block_sums(X, y) for X, y in blocks]
+    assert not parts[2][:p + 1].any() or offset  # a block about no shift
+    for (X, y), want in zip(blocks, parts, strict=True):  # a Parquet part's columns: the same
+        got = _dask_tasks._column_block_sums([*X.T.copy(), y])  # tiles of 8192 rows, a part
+        np.testing.assert_array_equal(got[: p + 1], want[: p + 1])
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    total = _dask_tasks._add_sums(p, *parts)
+    X = np.concatenate([b[0] for b in blocks])
+    y = np.concatenate([b[1] for b in blocks])
+    c, cy = _losses.pick_shift(*blocks[0], _dask_tasks._HEAD)  # the first block's
+    np.testing.assert_array_equal(total[:p], c)
+    assert total[p] == cy
+    want = _losses.shifted_sums(X, y, c, cy)
+    np.testing.assert_allclose(total[p + 1 :], want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    got, ref = _losses.stats_from_sums(total[p + 1 :], c, cy), _losses.gram_stats(X, y)
+    np.testing.assert_allclose(got.H, ref.H, rtol=1e-9)
+    np.testing.assert_allclose(got.q, ref.q, rtol=1e-9)
+    np.testing.assert_allclose(got.mu, ref.mu, rtol=1e-12)
+    halves = _dask_tasks._add_sums(p, _dask_tasks._add_sums(p, *parts[:2]),  # as the tree adds
+                                   _dask_tasks._add_sums(p, *parts[2:]))
+    np.testing.assert_allclose(halves, total, rtol=1e-12, atol=1e-12 * np.abs(want).max())
 
 
 def test_persisted_parquet_arrays_fit_from_memory(data, tmp_path):

@@ -6,8 +6,9 @@ collection arrives. :class:`DaskData` offers the operations of
 estimator, its formulas and :func:`descend.minimize` stay the same:
 
 * ``stats()``: one pass, one task per block returning
-  :func:`~descend.linear_model._losses.shifted_sums` about the first block's means (the shift the
-  in-memory pass uses), gathered here when small, else added up by a tree reduction; the
+  :func:`~descend.linear_model._losses.shifted_sums` about its first rows' means, moved to the
+  first block's (the shift the in-memory pass uses) as they are added here when small, else
+  by a tree reduction; the
   same sums flag blocks holding NaN or inf, so validation costs no extra read;
 * ``huber(...)``: each gradient sends the parameters to the blocks (persisted on
   the workers), runs :func:`~descend.linear_model._kernels.huber_pass` on each and adds the
@@ -24,6 +25,7 @@ may exceed the cluster's memory); Huber and mini-batches persist ``X`` and ``y``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import threading
@@ -46,12 +48,12 @@ from ..errors import DataError, InvalidArgument
 from . import _losses
 from ._dask_tasks import (
     PartBlock,
-    _add,
+    _add_sums,
     _aligned,
     _block_sums,
     _class_block,
+    _column_block_sums,
     _combine_metrics,
-    _first_rows,
     _head,
     _huber_block,
     _metrics_block,
@@ -225,28 +227,32 @@ class DaskData:
         return objs
 
     def _tree(self, parts: list[Any]) -> Any:
+        p = self.p
         while len(parts) > 1:
-            parts = [self._submit(_add, *parts[i : i + _FAN]) for i in range(0, len(parts), _FAN)]
+            parts = [self._submit(_add_sums, p, *parts[i : i + _FAN])
+                     for i in range(0, len(parts), _FAN)]
         return parts[0]
 
     def _scan(self, names: list[str] | None) -> None:
         """One pass: statistics, rows per block and NaN / inf flags per block.
 
-        One graph: the shift from the first block, then each block's sums about it. Small
-        sums (all of them under ``_GATHER`` floats) come here as they are, which spares the
+        One graph, a task a block, none waiting for another: each block's sums about its
+        own shift (:func:`_block_sums`; from a Parquet part's columns as pyarrow decodes
+        them, :func:`_column_block_sums`), moved to the first block's when added. Small sums
+        (all of them under ``_GATHER`` floats) come here as they are, which spares the
         cluster a tree and a task a block for the flags.
         """
-        shift = self._submit(_first_rows, self.xs[0], self.ys[0])
-        sums = [self._submit(_block_sums, xb, yb, shift)
+        sums = [self._submit(_column_block_sums, dataclasses.replace(xb, which=2))
+                if isinstance(xb, PartBlock) else self._submit(_block_sums, xb, yb)
                 for xb, yb in zip(self.xs, self.ys, strict=True)]
         p = self.p
-        if len(sums) * (3 + 2 * p + p * p) <= _GATHER:
-            (c, cy), *got = self._get(shift, *sums)
-            total = _add(*got)
+        if len(sums) * (4 + 3 * p + p * p) <= _GATHER:
+            got = self._get(*sums)
+            total = _add_sums(p, *got)
             heads = [_head(s, p) for s in got]
         else:
-            (c, cy), total, *heads = self._get(shift, self._tree(sums),
-                                                *[self._submit(_head, s, p) for s in sums])
+            total, *heads = self._get(self._tree(sums), *[self._submit(_head, s, p)
+                                                          for s in sums])
         lengths = np.array([int(h[0]) for h in heads], dtype=np.intp)
         self.starts = np.concatenate([[0], np.cumsum(lengths)])
         self.n = int(self.starts[-1])
@@ -257,7 +263,7 @@ class DaskData:
                 Xk, yk = self._get(self._submit(_take, self.xs[k], self.ys[k], slice(None)))[0]
                 check_finite(Xk, "X", names, offset=int(self.starts[k]))
                 check_finite(yk, "y", offset=int(self.starts[k]))
-        self._stats = _losses.stats_from_sums(total, c, cy)
+        self._stats = _losses.stats_from_sums(total[p + 1 :], total[:p], float(total[p]))
 
     def stats(self) -> _losses.Stats:
         """Statistics of all rows (from the scan)."""
@@ -568,14 +574,18 @@ def parquet_arrays(parts: Sequence[ParquetPart], names: list[str], target: str) 
     three tasks a part (the read, and a chunk of ``X`` and one of ``y`` taken from it),
     with no concatenation layers: a streamed fit adds one task a part for its statistics.
     """
+    import hashlib
     import operator
 
-    from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
     p = len(names)
-    token = tokenize([(part.path, part.row_groups, part.rows, _stamp(part.path))
-                      for part in parts], list(names), target)
+    stamps = {path: _stamp(path) for path in dict.fromkeys(part.path for part in parts)}
+    # a digest of the plain text, not dask's tokenize (0.1 s for 382 parts: a walk of
+    # every tuple): the same parts, columns and file stamps give the same names
+    token = hashlib.sha256(repr(([(part.path, part.row_groups, part.rows, stamps[part.path])
+                                  for part in parts], list(names), target)).encode()
+                           ).hexdigest()[:32]
     read, xname, yname = (f"read-parquet-{token}", f"parquet-x-{token}",
                           f"parquet-y-{token}")
     reads: dict[Any, Any] = {(read, k): (_read_parquet, part.path,

@@ -21,7 +21,8 @@ descent on the data. Huber goes through :func:`descend.linear_model._kernels.hub
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,10 +77,11 @@ def gram_stats(X: Array, y: Array) -> Stats:
     return stats_from_sums(shifted_sums(X, y, c, cy), c, cy)
 
 
-def pick_shift(X: Array, y: Array) -> tuple[Array, float]:
-    """The shift of :func:`shifted_sums` from the first rows: their means, or none when the
-    means are small next to the spread (then the sums are BLAS calls straight on ``X``)."""
-    head = X[: min(X.shape[0], _BLOCK)]
+def pick_shift(X: Array, y: Array, rows: int = _BLOCK) -> tuple[Array, float]:
+    """The shift of :func:`shifted_sums` from the first ``rows`` rows: their means, or none
+    when the means are small next to the spread (then the sums are BLAS calls straight on
+    ``X``)."""
+    head = X[: min(X.shape[0], rows)]
     if head.shape[0] == 0:
         return np.zeros(X.shape[1]), 0.0
     c = head.mean(axis=0)
@@ -121,6 +123,73 @@ def _shifted_sums(X: Array, y: Array, c: Array, cy: float) -> Array:
             sy += float(yb.sum())
             yy += float(yb @ yb)
     return np.concatenate([[float(n), sy, yy], sx, xy, G.ravel()])
+
+
+def column_sums(columns: Sequence[Array], c: Array, cy: float) -> Array:
+    """:func:`shifted_sums` of the columns of ``X`` then ``y`` (1-D float64 arrays, as a
+    Parquet reader gives them), without a row-major copy of ``X``.
+
+    A tile of rows at a time, the rows ``[x_1 - c_1, ..., y - cy, 1]`` are stacked (each
+    a contiguous copy) and multiplied by their transpose, one BLAS call that gives every
+    sum at once: the ones give the column sums and the count. The tile (at most 4 MB,
+    padded with zero rows to a multiple of 8, which BLAS's kernels take faster) is kept
+    for the thread's next call: a fresh one a call cost 0.8 ms of page faults on a Dask
+    worker, which returns freed memory to the system at once.
+    """
+    p = len(columns) - 1
+    n = int(columns[0].shape[0])
+    buf = _column_tile(p)
+    q, tile = buf.shape
+    shifted = bool(cy) or bool(np.any(c))
+    S = np.zeros((q, q))
+    with one_blas_thread():
+        for r in range(0, n, tile):
+            k = min(tile, n - r)
+            b = buf[:, :k]
+            for j in range(p + 1):
+                if shifted:
+                    np.subtract(columns[j][r : r + k], c[j] if j < p else cy, out=b[j])
+                else:
+                    b[j] = columns[j][r : r + k]
+            S += b @ b.T
+    return np.concatenate([[float(n), S[p, p + 1], S[p, p]], S[:p, p + 1], S[:p, p],
+                           S[:p, :p].ravel()])
+
+
+_tiles = threading.local()
+
+
+def _column_tile(p: int) -> Array:
+    """This thread's tile for :func:`column_sums` of ``p`` features: rows ``0..p`` are
+    written by the caller, row ``p + 1`` is ones, the rest zeros."""
+    held: tuple[int, Array] | None = getattr(_tiles, "held", None)
+    if held is not None and held[0] == p:
+        return held[1]
+    q = -(-(p + 2) // 8) * 8
+    buf = np.zeros((q, int(min(16384, max(256, (1 << 22) // (8 * q))))))
+    buf[p + 1] = 1.0
+    _tiles.held = (p, buf)
+    return buf
+
+
+def recentre_sums(s: Array, c: Array, cy: float, to: Array, to_y: float) -> Array:
+    """The sums of :func:`shifted_sums` about ``(c, cy)``, moved to ``(to, to_y)``.
+
+    Exact in real arithmetic: with ``d = c - to``, ``x - to = (x - c) + d``, so
+    ``G' = G + sx d' + d sx' + n d d'`` and likewise for the others. Blocks summed about
+    their own first rows' means (``sx`` small) are moved by adding, never by cancelling:
+    as accurate as summing them about ``(to, to_y)`` in the first place.
+    """
+    p = c.shape[0]
+    n, sy, yy = s[0], s[1], s[2]
+    sx, xy, G = s[3 : 3 + p], s[3 + p : 3 + 2 * p], s[3 + 2 * p :].reshape(p, p)
+    d, dy = c - to, cy - to_y
+    if not (d.any() or dy):
+        return s.copy()
+    G2 = G + np.outer(sx, d) + np.outer(d, sx) + n * np.outer(d, d)
+    xy2 = xy + d * sy + sx * dy + n * d * dy
+    return np.concatenate([[n, sy + n * dy, yy + 2.0 * dy * sy + n * dy * dy],
+                           sx + n * d, xy2, G2.ravel()])
 
 
 def stats_from_sums(s: Array, c: Array, cy: float) -> Stats:
