@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 import pickle
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from _nist import load as load_nist
 from descend import GDRegressor, linesearch
 from descend.datasets import slope_line, toy_line
 from descend.errors import ConvergenceWarning, DataError, UnderdeterminedWarning
-
-NIST = Path(__file__).resolve().parent / "data" / "nist"
-CERTIFIED = json.loads((NIST / "certified.json").read_text())
 
 
 def closed_form(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -75,18 +71,6 @@ def test_ridge_penalty_matches_closed_form():
     assert m.intercept_ == pytest.approx(y.mean() - X.mean(0) @ w, rel=1e-7)
 
 
-def _nist(name: str):
-    spec = CERTIFIED[name]
-    frame = pd.read_csv(NIST / f"{name}.csv")
-    if spec["degree"] > 1:
-        x = frame["x"].to_numpy()
-        X = np.column_stack([x**k for k in range(1, spec["degree"] + 1)])
-    else:
-        X = frame[spec["predictors"]].to_numpy(dtype=float)
-    beta = np.array(spec["certified_beta"])
-    return X, frame["y"].to_numpy(dtype=float), spec["intercept"], beta
-
-
 def _digits(m: GDRegressor, intercept: bool, beta: np.ndarray) -> float:
     got = np.concatenate([[m.intercept_], m.coef_]) if intercept else m.coef_
     err = np.max(np.abs(got - beta) / np.abs(beta))
@@ -98,7 +82,7 @@ def _digits(m: GDRegressor, intercept: bool, beta: np.ndarray) -> float:
     [("Norris", 9), ("NoInt1", 9), ("NoInt2", 9), ("Pontius", 7), ("Longley", 7)],
 )
 def test_nist_certified_digits(name, digits):
-    X, y, intercept, beta = _nist(name)
+    X, y, intercept, beta = load_nist(name)
     m = GDRegressor(method="nesterov", max_iter=200_000, tol=None, fit_intercept=intercept)
     m.fit(X, y)
     assert _digits(m, intercept, beta) >= digits
@@ -108,7 +92,7 @@ def test_nist_certified_digits(name, digits):
 @pytest.mark.parametrize("name", ["Filip", "Wampler1", "Wampler2", "Wampler3", "Wampler4",
                                   "Wampler5"])
 def test_nist_polynomials_seven_digits_or_a_warning(name):
-    X, y, intercept, beta = _nist(name)
+    X, y, intercept, beta = load_nist(name)
     m = GDRegressor(method="nesterov", max_iter=200_000, tol=None, fit_intercept=intercept)
     with __import__("warnings").catch_warnings(record=True) as caught:
         __import__("warnings").simplefilter("always")

@@ -4,25 +4,22 @@ at the caller's line)."""
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.optimize import minimize as sp_minimize
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import r2_score
 
+from _nist import CERTIFIED
+from _nist import load as load_nist
 from descend import GDRegressor
 from descend.datasets import slope_line, toy_line
 from descend.errors import ConvergenceWarning, UnderdeterminedWarning
 
-NIST = Path(__file__).resolve().parent / "data" / "nist"
-CERTIFIED = json.loads((NIST / "certified.json").read_text())
 X_D, Y_D = load_diabetes(return_X_y=True)
 
 
@@ -72,18 +69,6 @@ def test_diabetes_huber_defaults_equal_scipy_on_the_same_objective():
     assert _huber(got, X_D, Y_D, 1.35) <= ref.fun * (1 + 1e-12)
 
 
-def _nist(name: str):
-    spec = CERTIFIED[name]
-    frame = pd.read_csv(NIST / f"{name}.csv")
-    if spec["degree"] > 1:
-        x = frame["x"].to_numpy()
-        X = np.column_stack([x**k for k in range(1, spec["degree"] + 1)])
-    else:
-        X = frame[spec["predictors"]].to_numpy(dtype=float)
-    return X, frame["y"].to_numpy(dtype=float), bool(spec["intercept"]), np.array(
-        spec["certified_beta"])
-
-
 def _digits(got: np.ndarray, beta: np.ndarray) -> float:
     err = float(np.max(np.abs(got - beta) / np.abs(beta)))
     return 16.0 if err == 0 else -math.log10(err)
@@ -91,7 +76,7 @@ def _digits(got: np.ndarray, beta: np.ndarray) -> float:
 
 @pytest.mark.parametrize("name", [n for n in CERTIFIED if n != "Filip"])
 def test_nist_defaults_reach_lstsq_digits(name):
-    X, y, intercept, beta = _nist(name)
+    X, y, intercept, beta = load_nist(name)
     m, caught = _quiet_fit(GDRegressor(fit_intercept=intercept), X, y)
     got = np.concatenate([[m.intercept_], m.coef_]) if intercept else m.coef_
     A = np.column_stack([np.ones(len(y)), X]) if intercept else X
@@ -101,7 +86,7 @@ def test_nist_defaults_reach_lstsq_digits(name):
 
 
 def test_nist_filip_warns_never_a_silent_wrong_answer():
-    X, y, _, _ = _nist("Filip")
+    X, y, _, _ = load_nist("Filip")
     m, caught = _quiet_fit(GDRegressor(), X, y)
     assert not m.converged_
     assert [w.category for w in caught] == [ConvergenceWarning]
@@ -115,7 +100,7 @@ def _sets():
            "slope_line": (slope_line()[0][:, None], slope_line()[1], False),
            "diabetes": (X_D, Y_D, True)}
     for name in ("Norris", "Pontius", "Longley", "NoInt1"):
-        X, y, intercept, _ = _nist(name)
+        X, y, intercept, _ = load_nist(name)
         out[name] = (X, y, intercept)
     X = rng.standard_normal((3000, 8)) * rng.uniform(0.5, 20, 8) + rng.uniform(-50, 50, 8)
     out["scaled"] = (X, X @ rng.uniform(-2, 2, 8) + 3.0 + rng.standard_normal(3000), True)
@@ -145,7 +130,7 @@ def test_explicit_steps_keep_plain_gd():
 
 
 def test_polished_fit_path_and_result_are_in_working_units():
-    X, y, _, _ = _nist("Wampler1")
+    X, y, _, _ = load_nist("Wampler1")
     m = GDRegressor().fit(X, y)
     assert m.path_.shape == (m.n_iter_ + 1, 6)
     np.testing.assert_array_equal(m.path_[-1], np.concatenate([[m.intercept_], m.coef_]))
