@@ -45,12 +45,14 @@ def write(folder: Path, rows: int, p: int, file_rows: int) -> None:
                          row_group_size=min(k, 65536))
 
 
-def decode_rows(path: str, features: list[str], target: str) -> float:
+def decode_rows(path: str, row_groups: tuple[int, ...] | None, features: list[str],
+                target: str) -> float:
     """The floor of stops 25-27: the decode, then the columns copied into a row-major
     block (as the fit's tasks then did), then its sum."""
     from descend.linear_model._dask_tasks import _read_parquet
 
-    X, y = _read_parquet(path, None, features, target)
+    X, y = _read_parquet(path, None if row_groups is None else list(row_groups), features,
+                         target)
     return float(X.sum() + y.sum())
 
 
@@ -145,7 +147,8 @@ def main() -> None:
                                for q in parts])
                 decode_s.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                dask.compute(*[dask.delayed(decode_rows)(q.path, names, "y") for q in parts])
+                dask.compute(*[dask.delayed(decode_rows)(q.path, q.row_groups, names, "y")
+                               for q in parts])
                 rows_s.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 Xp, yp = _dask.parquet_arrays(*_dask.plan_parquet(  # pyarrow, straight to arrays

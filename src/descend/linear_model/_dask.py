@@ -6,9 +6,9 @@ collection arrives. :class:`DaskData` offers the operations of
 estimator, its formulas and :func:`descend.minimize` stay the same:
 
 * ``stats()``: one pass, one task per block returning
-  :func:`~descend.linear_model._losses.shifted_sums` about its first rows' means, moved to the
-  first block's (the shift the in-memory pass uses) as they are added here when small, else
-  by a tree reduction; the
+  :func:`~descend.linear_model._losses.shifted_sums` about its own first rows' means (or
+  none, by :func:`~descend.linear_model._losses.pick_shift`'s rule), moved to the first
+  non-empty block's shift as they are added, here when small, else by a tree reduction; the
   same sums flag blocks holding NaN or inf, so validation costs no extra read;
 * ``huber(...)``: each gradient sends the parameters to the blocks (persisted on
   the workers), runs :func:`~descend.linear_model._kernels.huber_pass` on each and adds the

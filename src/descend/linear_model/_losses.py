@@ -131,10 +131,11 @@ def column_sums(columns: Sequence[Array], c: Array, cy: float) -> Array:
 
     A tile of rows at a time, the rows ``[x_1 - c_1, ..., y - cy, 1]`` are stacked (each
     a contiguous copy) and multiplied by their transpose, one BLAS call that gives every
-    sum at once: the ones give the column sums and the count. The tile (at most 4 MB,
-    padded with zero rows to a multiple of 8, which BLAS's kernels take faster) is kept
-    for the thread's next call: a fresh one a call cost 0.8 ms of page faults on a Dask
-    worker, which returns freed memory to the system at once.
+    sum at once: the ones give the column sums and the count. The tile (about 4 MB, at
+    least 256 rows; padded with zero rows to a multiple of 8, which BLAS's kernels take
+    faster) is kept for the thread's next call, for as long as the thread lives: a fresh
+    one a call cost 0.8 ms of page faults on a Dask worker, which returns freed memory to
+    the system at once.
     """
     p = len(columns) - 1
     n = int(columns[0].shape[0])
@@ -176,9 +177,11 @@ def recentre_sums(s: Array, c: Array, cy: float, to: Array, to_y: float) -> Arra
     """The sums of :func:`shifted_sums` about ``(c, cy)``, moved to ``(to, to_y)``.
 
     Exact in real arithmetic: with ``d = c - to``, ``x - to = (x - c) + d``, so
-    ``G' = G + sx d' + d sx' + n d d'`` and likewise for the others. Blocks summed about
-    their own first rows' means (``sx`` small) are moved by adding, never by cancelling:
-    as accurate as summing them about ``(to, to_y)`` in the first place.
+    ``G' = G + sx d' + d sx' + n d d'`` and likewise for the others. A block summed about
+    its own first rows' means (``sx`` small) is moved by adding, not by cancelling: as
+    accurate as summing it about ``(to, to_y)`` in the first place. A block summed about
+    no shift (its means within ``NO_SHIFT`` standard deviations) loses at most the
+    ``NO_SHIFT**2`` ulps that :func:`gram_stats` allows for the same choice.
     """
     p = c.shape[0]
     n, sy, yy = s[0], s[1], s[2]
