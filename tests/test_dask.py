@@ -525,3 +525,21 @@ def test_pyarrow_parquet_checks(client, tmp_path):
     X, y, _, _ = pyarrow_arrays(pattern, "y")
     with pytest.raises(DataError, match=r"column 0 contains NaN .* rows 5, 6"):
         GDRegressor().fit(X, y)
+
+
+def test_part_blocks_token_by_their_fields():
+    """A client names a graph by tokenizing its tasks: a part's token is its fields, cheap
+    to compute, and two parts share one only when every field is equal."""
+    from dask.base import tokenize
+
+    from descend.linear_model._dask_tasks import PartBlock
+
+    base = PartBlock("a.parquet", (0, 1), ("x\x1fz",), "y", 0)
+    assert tokenize(base) == tokenize(PartBlock("a.parquet", (0, 1), ("x\x1fz",), "y", 0))
+    for other in (PartBlock("b.parquet", (0, 1), ("x\x1fz",), "y", 0),
+                  PartBlock("a.parquet", (0,), ("x\x1fz",), "y", 0),
+                  PartBlock("a.parquet", None, ("x\x1fz",), "y", 0),
+                  PartBlock("a.parquet", (0, 1), ("x", "z"), "y", 0),
+                  PartBlock("a.parquet", (0, 1), ("x\x1fz",), "w", 0),
+                  PartBlock("a.parquet", (0, 1), ("x\x1fz",), "y", 2)):
+        assert tokenize(other) != tokenize(base), other
