@@ -15,19 +15,20 @@ Run: ``python benchmarks/bench_defaults.py`` (about 20 s).
 
 from __future__ import annotations
 
-import json
 import math
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.optimize
 
 from descend import functions, minimize
 from descend.linear_model import GDRegressor
 
-NIST = Path(__file__).resolve().parents[1] / "tests" / "data" / "nist"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _nist import CERTIFIED  # the tests' reader of tests/data/nist
+from _nist import load as load_nist
 
 
 def _digits_to_minimum(x: np.ndarray, minima: np.ndarray) -> str:
@@ -58,33 +59,20 @@ def catalog() -> None:
               f"{_digits_to_minimum(sp.x, minima):>6}")
 
 
-def _nist(name: str, spec: dict) -> tuple[np.ndarray, np.ndarray]:
-    frame = pd.read_csv(NIST / f"{name}.csv")
-    if spec["degree"] > 1:
-        x = frame["x"].to_numpy()
-        X = np.column_stack([x**k for k in range(1, spec["degree"] + 1)])
-    else:
-        X = frame[spec["predictors"]].to_numpy(dtype=float)
-    return X, frame["y"].to_numpy(dtype=float)
-
-
 def _digits(got: np.ndarray, beta: np.ndarray) -> float:
     err = float(np.max(np.abs(got - beta) / np.abs(beta)))
     return 16.0 if err == 0 else min(16.0, -math.log10(err))
 
 
 def nist() -> None:
-    certified = json.loads((NIST / "certified.json").read_text())
     print()
     print("NIST StRD linear regression, certified digits (lowest over the coefficients)")
     head = (f"{'set':<9} {'GDRegressor()':>13} {'iterations':>10} {'converged':>9} "
             f"{'warned':>6}   {'lstsq':>5}")
     print(head)
     print("-" * len(head))
-    for name, spec in certified.items():
-        X, y = _nist(name, spec)
-        beta = np.array(spec["certified_beta"])
-        intercept = bool(spec["intercept"])
+    for name in CERTIFIED:
+        X, y, intercept, beta = load_nist(name)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             m = GDRegressor(fit_intercept=intercept).fit(X, y)
