@@ -41,6 +41,7 @@ from numba import njit, prange
 
 from descend.linear_model._kernels import FASTMATH as _FM
 from descend.linear_model._kernels import compile_twins
+from descend.linear_model._losses import square_sums
 from descend.linear_model._tiles import BAND, WIDE, bands, tiles
 
 __all__ = ["logistic_margin_pass", "logistic_pass", "moment_sums", "n_chunks", "poisson_pass",
@@ -530,6 +531,4 @@ def moment_sums(X: Any, y: Any, c: Any, cy: float) -> Any:
                          f"{yv.shape[0]} and {cv.shape[0]}")
     s = _pick(_MOMENTS, n)(X, yv, cv, float(cy), n_chunks(n))
     q = math.isqrt(s.size)  # the kernel's square, p + 2 columns padded to a multiple of 4
-    B = s.reshape(q, q)
-    return np.concatenate([[float(n), B[p, p + 1], B[p + 1, p + 1]], B[p, :p], B[p + 1, :p],
-                           B[:p, :p].ravel()])
+    return square_sums(s.reshape(q, q), n, p)

@@ -125,13 +125,21 @@ def _shifted_sums(X: Array, y: Array, c: Array, cy: float) -> Array:
     return np.concatenate([[float(n), sy, yy], sx, xy, G.ravel()])
 
 
+def square_sums(B: Array, n: int, p: int) -> Array:
+    """The sums of :func:`shifted_sums` (``n`` rows, ``p`` features) from the square
+    ``B'B`` of the rows ``B = [x - c, 1, y - cy]`` (columns past ``p + 1`` ignored): the
+    ones give the count, the column sums and ``sum y'``."""
+    return np.concatenate([[float(n), B[p, p + 1], B[p + 1, p + 1]], B[p, :p], B[p + 1, :p],
+                           B[:p, :p].ravel()])
+
+
 def column_sums(columns: Sequence[Array], c: Array, cy: float) -> Array:
     """:func:`shifted_sums` of the columns of ``X`` then ``y`` (1-D float64 arrays, as a
     Parquet reader gives them), without a row-major copy of ``X``.
 
-    A tile of rows at a time, the rows ``[x_1 - c_1, ..., y - cy, 1]`` are stacked (each
+    A tile of rows at a time, the rows ``[x_1 - c_1, ..., 1, y - cy]`` are stacked (each
     a contiguous copy) and multiplied by their transpose, one BLAS call that gives every
-    sum at once: the ones give the column sums and the count. The tile (about 4 MB, at
+    sum at once (:func:`square_sums`). The tile (about 4 MB, at
     least 256 rows; padded with zero rows to a multiple of 8, which BLAS's kernels take
     faster) is kept for the thread's next call, for as long as the thread lives: a fresh
     one a call cost 0.8 ms of page faults on a Dask worker, which returns freed memory to
@@ -142,6 +150,8 @@ def column_sums(columns: Sequence[Array], c: Array, cy: float) -> Array:
     buf = _column_tile(p)
     q, tile = buf.shape
     shifted = bool(cy) or bool(np.any(c))
+    shift = [*(float(v) for v in c), float(cy)]
+    dest = [*range(p), p + 1]  # the tile's row of each column: y's comes after the ones
     S = np.zeros((q, q))
     with one_blas_thread():
         for r in range(0, n, tile):
@@ -149,26 +159,25 @@ def column_sums(columns: Sequence[Array], c: Array, cy: float) -> Array:
             b = buf[:, :k]
             for j in range(p + 1):
                 if shifted:
-                    np.subtract(columns[j][r : r + k], c[j] if j < p else cy, out=b[j])
+                    np.subtract(columns[j][r : r + k], shift[j], out=b[dest[j]])
                 else:
-                    b[j] = columns[j][r : r + k]
+                    b[dest[j]] = columns[j][r : r + k]
             S += b @ b.T
-    return np.concatenate([[float(n), S[p, p + 1], S[p, p]], S[:p, p + 1], S[:p, p],
-                           S[:p, :p].ravel()])
+    return square_sums(S, n, p)
 
 
 _tiles = threading.local()
 
 
 def _column_tile(p: int) -> Array:
-    """This thread's tile for :func:`column_sums` of ``p`` features: rows ``0..p`` are
-    written by the caller, row ``p + 1`` is ones, the rest zeros."""
+    """This thread's tile for :func:`column_sums` of ``p`` features: row ``p`` is ones,
+    rows ``0..p-1`` and ``p + 1`` are written by the caller, the rest zeros."""
     held: tuple[int, Array] | None = getattr(_tiles, "held", None)
     if held is not None and held[0] == p:
         return held[1]
     q = -(-(p + 2) // 8) * 8
     buf = np.zeros((q, int(min(16384, max(256, (1 << 22) // (8 * q))))))
-    buf[p + 1] = 1.0
+    buf[p] = 1.0
     _tiles.held = (p, buf)
     return buf
 
