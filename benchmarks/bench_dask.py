@@ -29,6 +29,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,28 +148,27 @@ def main() -> None:
             GDRegressor().fit(small[cols], small["y"])
             from descend.io import read_dask_table
 
-            parts, names = _dask.plan_parquet([str(f) for f in files], "y")
+            paths = [str(f) for f in files]
+            parts, names = _dask.plan_parquet(paths, "y")
+            by_part = [(q.path, q.row_groups, names, "y") for q in parts]
+            by_file = [(f, [*names, "y"]) for f in paths]
+
+            def decode(fn: Any, args: list[tuple[Any, ...]]) -> float:
+                """Seconds to run ``fn`` on each of ``args``, a task each, on the cluster."""
+                t = time.perf_counter()
+                dask.compute(*[dask.delayed(fn)(*x) for x in args])
+                return time.perf_counter() - t
+
             decode_s, rows_s, pandas_s, fit_s_pa, models = [], [], [], [], []
-            files_s = [str(f) for f in files]
             # one untimed pass: a worker's first read of every file is 2-4x slower (its
             # allocator grows), which would otherwise land in the first decode only
-            dask.compute(*[dask.delayed(_decode_sum)(q.path, q.row_groups, names, "y")
-                           for q in parts])
+            decode(_decode_sum, by_part)
             for _ in range(a.repeat):  # alternate, so all see the same machine
+                decode_s.append(decode(_decode_sum, by_part))
+                rows_s.append(decode(decode_rows, by_part))
+                pandas_s.append(decode(decode_pandas, by_file))
                 t = time.perf_counter()
-                dask.compute(*[dask.delayed(_decode_sum)(q.path, q.row_groups, names, "y")
-                               for q in parts])
-                decode_s.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                dask.compute(*[dask.delayed(decode_rows)(q.path, q.row_groups, names, "y")
-                               for q in parts])
-                rows_s.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                dask.compute(*[dask.delayed(decode_pandas)(f, [*names, "y"]) for f in files_s])
-                pandas_s.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                Xp, yp = _dask.parquet_arrays(*_dask.plan_parquet(  # pyarrow, straight to arrays
-                    [str(f) for f in files], "y"), "y")
+                Xp, yp = _dask.parquet_arrays(*_dask.plan_parquet(paths, "y"), "y")  # pyarrow
                 models.append(GDRegressor().fit(Xp, yp))
                 fit_s_pa.append(time.perf_counter() - t)
             model = models[-1]
